@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * The `dstack` command line: commander wiring only. Each command lives in src/cli/<name>.ts,
+ * exports `register(program)`, and loads heavy modules (Pulumi, Docker, ssh2) inside its action
+ * so that `dstack config` starts fast.
+ */
+import { Command } from "commander";
+import { reportError } from "./src/cli/errors";
+import { commands } from "./src/cli/commands";
+import { packageVersion } from "./src/paths";
+
+export function buildProgram(): Command {
+  const program = new Command("dstack")
+    .description("Run GPU dev environments and tasks from .dstack.yml, compiled to Pulumi programs")
+    .version(packageVersion())
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  program.exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === "string" && e.code.startsWith("commander.")) {
+      // commander already printed help/version/usage errors; usage errors exit 2
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return 2;
+    }
+    const json = argv.includes("--json");
+    return reportError(err, { json });
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,5 @@
+/** Library entry point: the same stages the CLI uses. */
+export * from "./diagnostics";
+export * from "./config/runspec";
+export * from "./offers/offer";
+export * from "./compiler/plan";

@@ -1,0 +1,50 @@
+/**
+ * Where things are: the package's own files (templates, catalogs, schemas) and the
+ * files dstack writes, all under DSTACK_HOME (default ~/.dstack) so tests can relocate them.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+let cachedRoot: string | undefined;
+
+/** The package's root folder (holding package.json), whether run from dist/ or from sources. */
+export function packageRoot(): string {
+  if (cachedRoot) return cachedRoot;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, "package.json");
+    if (fs.existsSync(candidate) && fs.existsSync(path.join(dir, "templates"))) return (cachedRoot = dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the dstack package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** DSTACK_HOME, default ~/.dstack. Every file dstack writes lives below it. */
+export function dstackHome(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.DSTACK_HOME || path.join(os.homedir(), ".dstack"));
+}
+
+export const homePaths = (env: NodeJS.ProcessEnv = process.env) => {
+  const home = dstackHome(env);
+  return {
+    home,
+    /** Pulumi DIY state backend (file://) */
+    state: path.join(home, "state"),
+    passphrase: path.join(home, "passphrase"),
+    ssh: path.join(home, "ssh"),
+    sshConfig: path.join(home, "ssh", "config"),
+    knownHosts: path.join(home, "ssh", "known_hosts"),
+    pulumiBin: path.join(home, "pulumi", "bin"),
+    pulumiHome: path.join(home, "pulumi", "home"),
+    cache: path.join(home, "cache"),
+    config: path.join(home, "config.yml"),
+    profiles: path.join(home, "profiles.yml"),
+    images: path.join(home, "images"),
+  };
+};
