@@ -1,0 +1,302 @@
+/**
+ * The Automation API layer: one Pulumi stack per run (project `dstack`, stack = run name),
+ * inline programs through `@pulumi/pulumi/automation`'s LocalWorkspace.
+ *
+ * - State: Pulumi's DIY file backend `file://$DSTACK_HOME/state` by default; `DSTACK_STATE_URL`
+ *   selects any other Pulumi backend (s3://, gs://, azblob://, postgres://, Pulumi Cloud).
+ * - Secrets: the passphrase provider; the passphrase comes from PULUMI_CONFIG_PASSPHRASE (or
+ *   PULUMI_CONFIG_PASSPHRASE_FILE) or is generated once into $DSTACK_HOME/passphrase (0600).
+ * - PULUMI_HOME lives under DSTACK_HOME; the workspace folder (Pulumi.yaml and the stacks'
+ *   settings with their encryption salts) is $DSTACK_HOME/workspaces/<hash of the backend URL>,
+ *   so dstack works from any directory.
+ *
+ * Heavy: imports @pulumi/pulumi/automation. CLI commands load this module lazily.
+ */
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type {
+  DestroyResult,
+  LocalWorkspace,
+  LocalWorkspaceOptions,
+  OutputMap,
+  PreviewResult,
+  PulumiCommand,
+  PulumiFn,
+  Stack,
+  StackSummary,
+  UpResult,
+} from "@pulumi/pulumi/automation";
+import { DstackError, ExitCode } from "../diagnostics";
+import { DSTACK_PROJECT } from "../compiler/plan";
+import { homePaths, packageRoot } from "../paths";
+
+/** The state backend URL: DSTACK_STATE_URL, else file://$DSTACK_HOME/state. */
+export function stateBackendUrl(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DSTACK_STATE_URL) return env.DSTACK_STATE_URL;
+  return `file://${homePaths(env).state}`;
+}
+
+/**
+ * The secrets passphrase: PULUMI_CONFIG_PASSPHRASE(_FILE) when set, else the content of
+ * $DSTACK_HOME/passphrase, generated once (32 random bytes, mode 0600, created exclusively so
+ * that two concurrent first runs agree).
+ */
+export function secretsPassphrase(env: NodeJS.ProcessEnv = process.env): { passphrase?: string; passphraseFile?: string } {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return { passphrase: env.PULUMI_CONFIG_PASSPHRASE };
+  if (env.PULUMI_CONFIG_PASSPHRASE_FILE) return { passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE };
+  const file = homePaths(env).passphrase;
+  try {
+    return { passphrase: fs.readFileSync(file, "utf8").trim() };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const value = randomBytes(32).toString("base64url");
+  try {
+    fs.writeFileSync(file, value + "\n", { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return { passphrase: fs.readFileSync(file, "utf8").trim() };
+  }
+  return { passphrase: value };
+}
+
+/** The workspace folder for a backend URL (holds Pulumi.yaml and Pulumi.<run>.yaml). */
+export function workspaceDir(env: NodeJS.ProcessEnv = process.env): string {
+  const url = stateBackendUrl(env);
+  const id = createHash("sha256").update(url).digest("hex").slice(0, 12);
+  return path.join(homePaths(env).home, "workspaces", id);
+}
+
+interface Toolchain {
+  command: PulumiCommand;
+  binDir: string;
+  env: Record<string, string>;
+}
+
+let toolchainPromise: Promise<Toolchain> | undefined;
+
+/** What src/stacks/toolchain.ts exports (written by the toolchain's owner). */
+interface ToolchainModule {
+  ensurePulumi(): Promise<{ command: PulumiCommand; binDir: string; version: string }>;
+  pulumiEnv?(): Record<string, string | undefined>;
+}
+
+function loadToolchainModule(): ToolchainModule | null {
+  try {
+    // Resolved at run time so that this file does not depend on the toolchain's presence at build time.
+    return require(path.join(__dirname, "toolchain")) as ToolchainModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return null;
+    throw e;
+  }
+}
+
+/**
+ * Without src/stacks/toolchain.ts: the CLI at $DSTACK_HOME/pulumi/bin, ~/.dstack/pulumi/bin or
+ * on PATH (PulumiCommand.get wants the root whose bin/ holds pulumi).
+ */
+async function fallbackToolchain(env: NodeJS.ProcessEnv): Promise<Toolchain> {
+  const { PulumiCommand } = await automation();
+  const candidates = [homePaths(env).pulumiBin, path.join(require("os").homedir() as string, ".dstack", "pulumi", "bin")];
+  for (const bin of candidates) {
+    if (fs.existsSync(path.join(bin, "pulumi"))) {
+      const command = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
+      return { command, binDir: bin, env: {} };
+    }
+  }
+  const command = await PulumiCommand.get({ skipVersionCheck: true });
+  return { command, binDir: "", env: {} };
+}
+
+/**
+ * The Pulumi CLI and the environment its plugins need, from src/stacks/toolchain.ts
+ * (`ensurePulumi()` / `pulumiEnv()`), else the fallback above.
+ */
+async function toolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
+  if (!toolchainPromise) {
+    toolchainPromise = (async () => {
+      const tc = loadToolchainModule();
+      if (!tc) return fallbackToolchain(env);
+      const { command, binDir } = await tc.ensurePulumi();
+      const extra = typeof tc.pulumiEnv === "function" ? tc.pulumiEnv() : {};
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(extra)) if (typeof v === "string") out[k] = v;
+      return { command, binDir, env: out };
+    })();
+    toolchainPromise.catch(() => (toolchainPromise = undefined));
+  }
+  return toolchainPromise;
+}
+
+/** Environment for every Pulumi CLI invocation (and so for its plugins). */
+export async function engineEnv(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
+  const tc = await toolchain(env);
+  const p = homePaths(env);
+  const secrets = secretsPassphrase(env);
+  const out: Record<string, string> = {
+    PULUMI_HOME: env.PULUMI_HOME && env.DSTACK_USE_PULUMI_HOME === "1" ? env.PULUMI_HOME : p.pulumiHome,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    // The nodejs dynamic-provider plugin resolves @pulumi/pulumi from its working directory;
+    // NODE_PATH lets it find dstack's own copy from any directory.
+    NODE_PATH: [path.join(packageRoot(), "node_modules"), env.NODE_PATH].filter(Boolean).join(path.delimiter),
+    ...tc.env,
+    // pulumi-resource-pulumi-nodejs ships in @pulumi/pulumi; the toolchain also copies it beside pulumi.
+    PATH: [tc.binDir, tc.env.PATH ?? env.PATH ?? "", path.join(packageRoot(), "node_modules", "@pulumi", "pulumi")].filter(Boolean).join(path.delimiter),
+  };
+  if (secrets.passphrase !== undefined) out.PULUMI_CONFIG_PASSPHRASE = secrets.passphrase;
+  if (secrets.passphraseFile !== undefined) out.PULUMI_CONFIG_PASSPHRASE_FILE = secrets.passphraseFile;
+  return out;
+}
+
+async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.ProcessEnv): Promise<LocalWorkspaceOptions> {
+  const tc = await toolchain(env);
+  const url = stateBackendUrl(env);
+  if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true, mode: 0o700 });
+  const workDir = workspaceDir(env);
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const envVars = await engineEnv(env);
+  fs.mkdirSync(envVars.PULUMI_HOME, { recursive: true, mode: 0o700 });
+  return {
+    workDir,
+    pulumiHome: envVars.PULUMI_HOME,
+    pulumiCommand: tc.command,
+    program,
+    envVars,
+    secretsProvider: "passphrase",
+    projectSettings: { name: DSTACK_PROJECT, runtime: "nodejs", backend: { url } },
+  };
+}
+
+async function automation(): Promise<typeof import("@pulumi/pulumi/automation")> {
+  return import("@pulumi/pulumi/automation");
+}
+
+/** Wraps a Pulumi CLI failure as a DstackError (E4501), keeping the engine's own message. */
+export function engineError(e: unknown, what: string): DstackError {
+  if (e instanceof DstackError) return e;
+  const err = e as { message?: string; commandResult?: { stderr?: string; stdout?: string }; name?: string };
+  const stderr = err.commandResult?.stderr?.trim() ?? "";
+  const stdout = err.commandResult?.stdout ?? "";
+  const text = stderr || err.message || String(e);
+  const locked = /locked by|stack is currently locked|ConcurrentUpdateError/i.test(text) || err.name === "ConcurrentUpdateError";
+  if (locked) {
+    return new DstackError(
+      {
+        code: "E4502",
+        severity: "error",
+        message: `${what}: the run's stack is locked by another dstack (or an interrupted one)`,
+        hint: "wait for the other command to finish; if none runs, remove the lock file under $DSTACK_HOME/state/.pulumi/locks/",
+      },
+      ExitCode.Provisioning,
+    );
+  }
+  // The engine prints resource errors in stdout's "Diagnostics:" section.
+  const diag = /Diagnostics:\n([\s\S]*?)(?:\n(?:Outputs|Resources):|$)/.exec(stdout)?.[1]?.trim();
+  return new DstackError(
+    {
+      code: "E4501",
+      severity: "error",
+      message: `${what} failed: ${diag || text}`.slice(0, 8000),
+      hint: "set DSTACK_DEBUG=1 for the engine's full output",
+    },
+    ExitCode.Provisioning,
+  );
+}
+
+export interface OpenStackOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Create the stack when absent (default true). */
+  create?: boolean;
+}
+
+/**
+ * Opens (creating if needed) the run's stack with an inline program. Throws E4503 (not found)
+ * when `create: false` and the stack does not exist.
+ */
+export async function openStack(runName: string, program: PulumiFn, opts: OpenStackOptions = {}): Promise<Stack> {
+  const env = opts.env ?? process.env;
+  const auto = await automation();
+  const wsOpts = await workspaceOptions(program, env);
+  const args = { projectName: DSTACK_PROJECT, stackName: runName, program };
+  try {
+    if (opts.create === false) return await auto.LocalWorkspace.selectStack(args, wsOpts);
+    return await auto.LocalWorkspace.createOrSelectStack(args, wsOpts);
+  } catch (e) {
+    if (opts.create === false && /no stack named|not found/i.test(String((e as Error).message ?? e))) throw runNotFound(runName);
+    throw engineError(e, `opening stack ${runName}`);
+  }
+}
+
+export function runNotFound(runName: string): DstackError {
+  return new DstackError(
+    { code: "E4503", severity: "error", message: `no run named ${runName}`, hint: "`dstack ps` lists the runs" },
+    ExitCode.NotFound,
+  );
+}
+
+/** A workspace with no program, for listing and reading stacks. */
+export async function openWorkspace(env: NodeJS.ProcessEnv = process.env): Promise<LocalWorkspace> {
+  const auto = await automation();
+  const noop: PulumiFn = async () => ({});
+  return auto.LocalWorkspace.create(await workspaceOptions(noop, env));
+}
+
+/** The runs' stacks in the state backend (project `dstack`). */
+export async function listStacks(env: NodeJS.ProcessEnv = process.env): Promise<StackSummary[]> {
+  const ws = await openWorkspace(env);
+  try {
+    return await ws.listStacks();
+  } catch (e) {
+    throw engineError(e, "listing runs");
+  }
+}
+
+/** Whether the run's stack exists. */
+export async function stackExists(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  return (await listStacks(env)).some((s) => s.name === runName || s.name.endsWith(`/${runName}`));
+}
+
+/** Plain values of a stack's outputs (secrets stay masked unless `showSecrets`). */
+export function plainOutputs(outputs: OutputMap, showSecrets = false): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(outputs)) out[k] = v.secret && !showSecrets ? "[secret]" : v.value;
+  return out;
+}
+
+/**
+ * The run's stack outputs, or null when the stack does not exist. Reads the state through the
+ * engine (`pulumi stack output`), so it works with every backend.
+ */
+export async function readOutputs(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown> | null> {
+  const ws = await openWorkspace(env);
+  try {
+    return plainOutputs(await ws.stackOutputs(runName));
+  } catch (e) {
+    const msg = String((e as Error).message ?? e);
+    if (/no stack named|not found|does not exist/i.test(msg)) return null;
+    throw engineError(e, `reading run ${runName}`);
+  }
+}
+
+export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSummary };
+
+/** Destroys the stack's resources and removes the stack (history and settings included). */
+export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: import("@pulumi/pulumi/automation").EngineEvent) => void; signal?: AbortSignal } = {}): Promise<DestroyResult> {
+  let result: DestroyResult;
+  try {
+    result = await stack.destroy({ onEvent: opts.onEvent, signal: opts.signal });
+  } catch (e) {
+    throw engineError(e, `destroying ${stack.name}`);
+  }
+  try {
+    await stack.workspace.removeStack(stack.name);
+  } catch (e) {
+    throw engineError(e, `removing stack ${stack.name}`);
+  }
+  return result;
+}
