@@ -73,6 +73,8 @@ export interface Plan {
   project: string;
   run_name: string;
   run_type: RunSpec["type"];
+  /** The host folder whose contents the run gets at /workflow (RunSpec.repo_dir); optional for hand-made plans. */
+  repo_dir?: string;
   backend: string;
   offer: Offer;
   image: PlanImage;
@@ -153,6 +155,7 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
     project,
     run_name: spec.name,
     run_type: spec.type,
+    repo_dir: spec.repo_dir,
     backend: offer.backend,
     offer,
     image: planImage(spec, ctx),
