@@ -46,8 +46,9 @@ describe("stacks workspace (real engine, file backend)", () => {
         require("fs").rmSync(id, { force: true });
       },
     };
+    class FileResource extends pulumi.dynamic.Resource {}
     const program = (content: string) => async () => {
-      const r = new pulumi.dynamic.Resource(provider, "file", { file: target, content, secret: pulumi.secret("hunter2-" + content) }, {});
+      const r = new FileResource(provider, "file", { file: target, content, secret: pulumi.secret("hunter2-" + content) }, {});
       return { id: r.id, content: pulumi.output(content), token: pulumi.secret("tok-" + content) };
     };
     let t = Date.now();

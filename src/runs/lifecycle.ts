@@ -1,0 +1,280 @@
+/**
+ * The run lifecycle on top of src/stacks: plan a run (keeping its first creation time),
+ * tell a no-op from a change, preview, apply, connect (ssh config + waiting for sshd),
+ * destroy, and list. CLI commands compose these steps and do the printing.
+ *
+ * Heavy (Automation API, ssh2, dockerode): load lazily from CLI actions.
+ */
+import * as os from "os";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import type { RunSpec } from "../config/runspec";
+import type { Offer } from "../offers/offer";
+import { plan as makePlan, type Plan } from "../compiler/plan";
+import { loadBackend } from "../compiler/backends";
+import { DstackError, ExitCode } from "../diagnostics";
+import { collectChanges, type ResourceChange } from "../stacks/events";
+import * as ws from "../stacks/workspace";
+import { ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
+import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
+import { waitForSsh, type SshReady } from "../ssh/wait";
+import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type InstanceState, type RunMeta, type RunRecord } from "./record";
+
+/** Makes sure backend programs are registered (src/compiler/backends/register.ts). */
+function registerBackends(): void {
+  try {
+    require("../compiler/backends/register");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+  }
+}
+
+export interface PlannedRun {
+  plan: Plan;
+  key: RunKey;
+  hash: string;
+  configurationPath: string | null;
+  /** The stack's outputs before this `up`, or null for a new run. */
+  previous: Record<string, unknown> | null;
+  previousMeta: RunMeta | null;
+  /** Settings passed to the backend program (e.g. `delete_volumes`). */
+  settings: Record<string, unknown>;
+}
+
+export interface PlanRunOptions {
+  baseImage: string;
+  env?: NodeJS.ProcessEnv;
+  now?: number;
+  settings?: Record<string, unknown>;
+}
+
+/**
+ * The run's plan. An existing run keeps its first creation time (read from its outputs), so
+ * that re-planning an unchanged configuration gives the same plan (and the same hash).
+ */
+export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): Promise<PlannedRun> {
+  const env = o.env ?? process.env;
+  const key = ensureRunKey(spec.name, env);
+  const previous = await ws.readOutputs(spec.name, env);
+  const previousMeta = metaFromOutputs(previous);
+  const now = previousMeta ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
+  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
+  return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, settings: o.settings ?? {} };
+}
+
+export function ownerName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? "unknown";
+  }
+}
+
+/** The inline program: the backend's resources, plus dstack's run facts as an output. */
+export function runProgram(p: Plan, configurationPath: string | null, settings: Record<string, unknown>): ws.PulumiFn {
+  return async () => {
+    registerBackends();
+    const program = await loadBackend(p.backend);
+    const outputs = await program(p, { settings });
+    return { ...outputs, [RUN_META_OUTPUT]: runMeta(p, configurationPath) };
+  };
+}
+
+/** Whether the run's instance is alive (local: the container's state through the Docker API). */
+export async function probeInstance(outputs: Record<string, unknown> | null): Promise<InstanceState> {
+  if (!outputs || typeof outputs.instance_id !== "string") return "missing";
+  const backend = metaFromOutputs(outputs)?.backend ?? outputs.backend;
+  if (backend !== "local") return "unknown";
+  try {
+    const docker = await dockerClient();
+    const info = await docker.getContainer(outputs.instance_id).inspect();
+    return info.State?.Running ? "running" : "stopped";
+  } catch (e) {
+    const status = (e as { statusCode?: number }).statusCode;
+    return status === 404 ? "missing" : "unknown";
+  }
+}
+
+async function dockerClient(): Promise<import("dockerode")> {
+  try {
+    const mod = require("../stacks/docker") as { dockerClient?: () => import("dockerode") | Promise<import("dockerode")> };
+    if (typeof mod.dockerClient === "function") return await mod.dockerClient();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+  }
+  const Docker = (await import("dockerode")).default;
+  return new Docker();
+}
+
+/**
+ * A no-op: the run exists, was brought up with exactly this plan, and its instance is running.
+ * Then `up` needs no engine run at all.
+ */
+export async function isUnchanged(r: PlannedRun): Promise<boolean> {
+  if (!r.previousMeta || r.previousMeta.plan_hash !== r.hash) return false;
+  return (await probeInstance(r.previous)) === "running";
+}
+
+/** What `up` would change, without changing anything (a Pulumi preview). */
+export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
+  const events: EngineEvent[] = [];
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env });
+  try {
+    await stack.preview({
+      signal: o.signal,
+      onEvent: (e) => {
+        events.push(e);
+        o.onEvent?.(e);
+      },
+    });
+  } catch (e) {
+    throw ws.engineError(e, `previewing ${r.plan.run_name}`);
+  }
+  return collectChanges(events);
+}
+
+export interface ApplyResult {
+  outputs: Record<string, unknown>;
+  changes: Record<string, number>;
+}
+
+/**
+ * `pulumi up` of the run's stack. With `refresh`, the engine first reads every resource
+ * (a container removed by hand is then created again).
+ */
+export async function applyRun(
+  r: PlannedRun,
+  o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<ApplyResult> {
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env });
+  try {
+    const res = await stack.up({ onEvent: o.onEvent, signal: o.signal, refresh: o.refresh });
+    const changes: Record<string, number> = {};
+    for (const [k, v] of Object.entries(res.summary.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
+    return { outputs: ws.plainOutputs(res.outputs), changes };
+  } catch (e) {
+    if (o.signal?.aborted) {
+      throw new DstackError(
+        {
+          code: "E6102",
+          severity: "error",
+          message: `interrupted: the engine finished its pending operations and saved the state of ${r.plan.run_name}`,
+          hint: `run \`dstack up\` again to finish, or \`dstack down ${r.plan.run_name}\` to remove what was created`,
+        },
+        ExitCode.Interrupted,
+      );
+    }
+    throw ws.engineError(e, `bringing up ${r.plan.run_name}`);
+  }
+}
+
+export interface Connection {
+  sshConfig: string;
+  host: string;
+  port: number;
+  user: string;
+  ready: SshReady | null;
+}
+
+/** Connection facts from a run's outputs (throws E5006 when the backend did not report them). */
+export function connectionFacts(outputs: Record<string, unknown>): { host: string; port: number; user: string; hostKey: string | null } {
+  const host = outputs.ssh_host;
+  const port = outputs.ssh_port;
+  const user = outputs.ssh_user;
+  if (typeof host !== "string" || typeof port !== "number" || typeof user !== "string") {
+    throw new DstackError({ code: "E5006", severity: "error", message: "the run's outputs lack ssh_host / ssh_port / ssh_user", hint: "this is a backend bug" }, ExitCode.Provisioning);
+  }
+  return { host, port, user, hostKey: typeof outputs.host_key === "string" ? outputs.host_key : null };
+}
+
+/** Writes the run's ssh config (and the Include unless `include: false`), then waits for sshd unless `wait: false`. */
+export async function connectRun(
+  name: string,
+  outputs: Record<string, unknown>,
+  key: RunKey,
+  o: { include?: boolean; wait?: boolean; timeoutMs?: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<Connection> {
+  const f = connectionFacts(outputs);
+  const sshConfig = writeRunSshConfig({ run: name, hostName: f.host, port: f.port, user: f.user, identityFile: key.privateKeyPath }, f.hostKey, { include: o.include, env: o.env });
+  let ready: SshReady | null = null;
+  if (o.wait !== false) {
+    ready = await waitForSsh({ host: f.host, port: f.port, username: f.user, privateKey: key.privateKey, hostKey: f.hostKey, timeoutMs: o.timeoutMs ?? 120_000, signal: o.signal });
+  }
+  return { sshConfig, host: f.host, port: f.port, user: f.user, ready };
+}
+
+/** The IDE link of a dev environment. */
+export function ideUrl(name: string, ide: Plan["ide"], workingDir = "/workflow"): string | null {
+  if (ide === "cursor") return `cursor://vscode-remote/ssh-remote+${name}${workingDir}`;
+  if (ide === "windsurf") return `windsurf://vscode-remote/ssh-remote+${name}${workingDir}`;
+  if (ide === "vscode" || ide === null) return `vscode://vscode-remote/ssh-remote+${name}${workingDir}`;
+  return null;
+}
+
+export interface DestroyOptions {
+  /** Also remove the run's named volumes. */
+  volumes?: boolean;
+  onEvent?: (e: EngineEvent) => void;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Destroys the run's resources, removes its stack, its ssh entry and its key. Named volumes
+ * are kept unless `volumes` (then removed after the destroy, local backend only).
+ */
+export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<{ removedVolumes: string[] }> {
+  const env = o.env ?? process.env;
+  const outputs = await ws.readOutputs(name, env);
+  if (outputs === null && !readRunKey(name, env)) throw ws.runNotFound(name);
+  let removedVolumes: string[] = [];
+  if (outputs !== null) {
+    const stack = await ws.openStack(name, async () => ({}), { env, create: false });
+    await ws.destroyAndRemove(stack, { onEvent: o.onEvent, signal: o.signal });
+    if (o.volumes) removedVolumes = await removeRunVolumes(outputs);
+  }
+  removeRunSshConfig(name, env);
+  removeRunKey(name, env);
+  return { removedVolumes };
+}
+
+async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {
+  const names = Array.isArray(outputs.volumes) ? outputs.volumes.filter((v): v is string => typeof v === "string") : [];
+  if (names.length === 0) return [];
+  try {
+    const mod = require("../stacks/docker") as { removeVolumes?: (names: string[]) => Promise<unknown> };
+    if (typeof mod.removeVolumes === "function") {
+      await mod.removeVolumes(names);
+      return names;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+  }
+  const docker = await dockerClient();
+  for (const v of names) {
+    try {
+      await docker.getVolume(v).remove();
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  }
+  return names;
+}
+
+/** Every run in the state backend, with its status. */
+export async function listRuns(env: NodeJS.ProcessEnv = process.env): Promise<RunRecord[]> {
+  const stacks = await ws.listStacks(env);
+  const names = stacks.map((s) => s.name.split("/").pop() as string).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const outputs = await ws.readOutputs(name, env);
+      return runRecord(name, outputs, await probeInstance(outputs));
+    }),
+  );
+}
+
+/** One run's record (throws E4503 when there is no such run). */
+export async function getRun(name: string, env: NodeJS.ProcessEnv = process.env): Promise<RunRecord> {
+  const outputs = await ws.readOutputs(name, env);
+  if (outputs === null) throw ws.runNotFound(name);
+  return runRecord(name, outputs, await probeInstance(outputs));
+}
