@@ -1,0 +1,227 @@
+/**
+ * The AWS program: one EC2 instance (spot or on-demand) in the offer's region, in an
+ * availability zone that offers the instance type (or the zone of an existing volume), in the
+ * default VPC; a security group opening only SSH (and the run's ports when exposed) from
+ * `ssh_ingress_cidrs`; a key pair from the run's public key; the newest Deep Learning AMI; EBS
+ * volumes in the same zone (retained on `dstack down`); boot by cloud-init; `max_duration`
+ * enforced by a timed `shutdown` with shutdown behaviour `terminate`. Prebuilt images go to the
+ * project's ECR repository (created by `registryProgram`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws/provider";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as ebs from "@pulumi/aws/ebs";
+import * as ecr from "@pulumi/aws/ecr";
+import type { Plan } from "../plan";
+import { applyTagsPolicy } from "../tags";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
+import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
+import { awsArchitecture, awsDlamiNamePattern, AWS_DLAMI_OWNER } from "./cloud/images";
+import { PrebuiltImage } from "./cloud/prebuilt";
+import { cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+
+/** Name of the project's ECR repository (shared per project, per region). */
+export function awsRepositoryName(project: string): string {
+  return cloudName(["dstack", project, "prebuilt"], 256);
+}
+
+/** EBS device names for attachments: /dev/sdf, /dev/sdg, … */
+function deviceName(i: number): string {
+  return `/dev/sd${String.fromCharCode("f".charCodeAt(0) + i)}`;
+}
+
+function prebuiltImage(plan: Plan, provider: aws.Provider): RunImage {
+  const repo = ecr.getRepositoryOutput({ name: awsRepositoryName(plan.project) }, { provider });
+  const token = ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { provider });
+  const login: pulumi.Output<RegistryLogin> = pulumi.secret(
+    pulumi.all([token.proxyEndpoint, token.userName, token.password]).apply(([endpoint, username, password]) => ({
+      server: endpoint.replace(/^https:\/\//, ""),
+      username,
+      password,
+    })),
+  );
+  const image = new PrebuiltImage(
+    `${cloudName([plan.run_name])}-prebuilt`,
+    { plan, repository: repo.repositoryUrl, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
+    { providers: { aws: provider } },
+  );
+  return { image: image.imageName, login };
+}
+
+export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  const settings = parseCloudSettings(opts.settings);
+  applyTagsPolicy(plan.tags);
+  const offer = plan.offer;
+  const region = offer.region;
+  const base = cloudName(["dstack", plan.run_name], 200);
+  const provider = new aws.Provider("aws", { region: region as aws.ProviderArgs["region"] });
+  const invoke = { provider };
+  const res = { provider };
+
+  // Existing volumes pin the zone; otherwise the first zone (sorted) that offers the instance type.
+  const existing = plan.volumes
+    .map((v) => ({ v, id: volumeSettings(settings, v.name).id }))
+    .filter((x): x is { v: (typeof plan.volumes)[number]; id: string } => x.id !== null)
+    .map(({ v, id }) => ({ name: v.name, volume: ebs.Volume.get(cloudName([base, "vol", v.name]), id, undefined, res) }));
+  let zone: pulumi.Output<string>;
+  if (existing.length > 0) zone = existing[0].volume.availabilityZone;
+  else {
+    const offerings = ec2.getInstanceTypeOfferingsOutput(
+      { locationType: "availability-zone", filters: [{ name: "instance-type", values: [offer.instance_type] }] },
+      invoke,
+    );
+    zone = offerings.locations.apply((l) => {
+      if (l.length === 0) throw new Error(`${offer.instance_type} is offered in no availability zone of ${region}`);
+      return [...l].sort()[0];
+    });
+  }
+
+  // Network: the default VPC and its default subnet in the zone.
+  const vpc = ec2.getVpcOutput({ default: true }, invoke);
+  const subnets = ec2.getSubnetsOutput(
+    {
+      filters: [
+        { name: "vpc-id", values: [vpc.id] },
+        { name: "availability-zone", values: [zone] },
+        { name: "default-for-az", values: ["true"] },
+      ],
+    },
+    invoke,
+  );
+  const subnetId = subnets.ids.apply((ids) => {
+    if (ids.length === 0) throw new Error(`the default VPC has no default subnet in the chosen zone of ${region}`);
+    return ids[0];
+  });
+
+  const v4 = settings.ssh_ingress_cidrs.filter((c) => !c.includes(":"));
+  const v6 = settings.ssh_ingress_cidrs.filter((c) => c.includes(":"));
+  const sg = new ec2.SecurityGroup(
+    `${base}-sg`,
+    {
+      description: `dstack run ${plan.run_name}: SSH only (and exposed ports)`,
+      vpcId: vpc.id,
+      ingress: ingressPorts(settings, plan.container.ports).map((port) => ({
+        protocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        cidrBlocks: v4.length ? v4 : undefined,
+        ipv6CidrBlocks: v6.length ? v6 : undefined,
+        description: port === 22 ? "host sshd" : port === settings.container_ssh_port ? "run container sshd" : `run port ${port}`,
+      })),
+      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
+      tags: { Name: `${base}-sg` },
+    },
+    res,
+  );
+
+  const key = new ec2.KeyPair(`${base}-key`, { keyName: `${base}-key`, publicKey: plan.ssh.public_key.trim() }, res);
+
+  const ami = settings.os_image
+    ? pulumi.output(settings.os_image)
+    : ec2
+        .getAmiOutput(
+          {
+            mostRecent: true,
+            owners: [AWS_DLAMI_OWNER],
+            filters: [
+              { name: "name", values: [awsDlamiNamePattern(offer.cpu_arch)] },
+              { name: "architecture", values: [awsArchitecture(offer.cpu_arch)] },
+              { name: "state", values: ["available"] },
+            ],
+          },
+          invoke,
+        )
+        .apply((a) => a.id);
+
+  // Volumes: created in the instance's zone and retained on destroy, unless asked otherwise.
+  const created = plan.volumes
+    .filter((v) => volumeSettings(settings, v.name).id === null)
+    .map((v) => ({
+      name: v.name,
+      volume: new ebs.Volume(
+        cloudName([base, "vol", v.name]),
+        { availabilityZone: zone, size: volumeSettings(settings, v.name).size, type: "gp3", tags: { Name: cloudName(["dstack", plan.project, v.name]) } },
+        { ...res, retainOnDelete: !settings.delete_volumes },
+      ),
+    }));
+  const byName = new Map([...existing, ...created].map((x) => [x.name, x.volume]));
+  const volumes = plan.volumes.map((v, i) => ({ plan: v, volume: byName.get(v.name) as ebs.Volume, device: deviceName(i) }));
+  const bootVolumes: pulumi.Output<BootVolume[]> = pulumi.all(volumes.map((v) => v.volume.id)).apply((ids) =>
+    ids.map((id, i) => ({
+      devices: [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id.replace("-", "")}`, volumes[i].device, volumes[i].device.replace("/dev/sd", "/dev/xvd")],
+      path: volumes[i].plan.path,
+    })),
+  );
+
+  const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider) : userImage(plan);
+
+  const instance = new ec2.Instance(
+    `${base}-instance`,
+    {
+      ami,
+      instanceType: offer.instance_type,
+      availabilityZone: zone,
+      subnetId,
+      associatePublicIpAddress: true,
+      vpcSecurityGroupIds: [sg.id],
+      keyName: key.keyName,
+      rootBlockDevice: { volumeSize: plan.disk_size, volumeType: "gp3", deleteOnTermination: true },
+      // A shutdown from inside (the max_duration timer, or `poweroff`) ends the run for good.
+      instanceInitiatedShutdownBehavior: "terminate",
+      instanceMarketOptions: plan.spot
+        ? {
+            marketType: "spot",
+            spotOptions: {
+              spotInstanceType: "one-time",
+              instanceInterruptionBehavior: "terminate",
+              maxPrice: plan.max_price != null ? String(plan.max_price) : undefined,
+            },
+          }
+        : undefined,
+      metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
+      userData: userData({ plan, backend: "aws", settings, image, volumes: bootVolumes }),
+      userDataReplaceOnChange: true,
+      tags: { Name: base },
+    },
+    res,
+  );
+
+  for (const v of volumes) {
+    new ec2.VolumeAttachment(
+      cloudName([base, "attach", v.plan.name]),
+      { deviceName: v.device, volumeId: v.volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
+      res,
+    );
+  }
+
+  return {
+    ...cloudOutputs(plan, settings),
+    ssh_host: instance.publicIp,
+    instance_id: instance.id,
+    backend: "aws",
+    region,
+    zone,
+    instance_type: offer.instance_type,
+    spot: plan.spot,
+    image: image.image,
+    volume_ids: pulumi.all(volumes.map((v) => v.volume.id)),
+  };
+};
+
+export default awsProgram;
+
+/**
+ * The shared per-project registry stack on AWS: the ECR repository prebuilt images are pushed to.
+ * Run it as its own stack (e.g. `registry-aws-<region>`) before the first run with `build:`.
+ */
+export async function awsRegistryProgram(args: { project: string; region: string; tags: Record<string, string> }): Promise<Record<string, unknown>> {
+  applyTagsPolicy(args.tags);
+  const provider = new aws.Provider("aws", { region: args.region as aws.ProviderArgs["region"] });
+  const repo = new ecr.Repository(
+    awsRepositoryName(args.project),
+    { name: awsRepositoryName(args.project), imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: false },
+    { provider, protect: true },
+  );
+  return { repository_url: repo.repositoryUrl, registry_id: repo.registryId };
+}

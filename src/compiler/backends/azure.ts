@@ -1,0 +1,246 @@
+/**
+ * The Azure program: a VM (Spot with an eviction policy and a max price, or Regular) of the
+ * offer's size in the offer's region, in the run's own resource group with its own virtual
+ * network; a network security group opening only SSH (and the run's ports when exposed) from
+ * `ssh_ingress_cidrs`; a static public IP; the run's key as the only login (passwords off);
+ * NVIDIA's GPU-optimized marketplace image; managed disks in the shared per-project resource
+ * group (so deleting the run's group cannot take them along; retained on `dstack down`);
+ * boot by cloud-init (`customData`); `max_duration` as a timed `shutdown` in the boot script
+ * plus an auto-shutdown schedule that deallocates the VM. Prebuilt images go to the project's
+ * ACR (created by `registryProgram`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as azure from "@pulumi/azure-native/provider";
+import * as resources from "@pulumi/azure-native/resources";
+import * as network from "@pulumi/azure-native/network";
+import * as compute from "@pulumi/azure-native/compute";
+import * as containerregistry from "@pulumi/azure-native/containerregistry";
+import * as devtestlab from "@pulumi/azure-native/devtestlab";
+import type { Plan } from "../plan";
+import { applyTagsPolicy } from "../tags";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
+import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
+import { AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";
+import { PrebuiltImage } from "./cloud/prebuilt";
+import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { ConfigError } from "../../diagnostics";
+
+/** The shared per-project resource group (registry, volumes) of a region. */
+export function azureProjectResourceGroup(project: string, region: string, settings?: CloudSettings): string {
+  return settings?.azure_project_resource_group ?? cloudName(["dstack", project, region], 90);
+}
+
+/** ACR names are global, 5–50 letters and digits. */
+export function azureRegistryName(project: string, region: string): string {
+  return `dstack${project}${region}`.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 50);
+}
+
+/** Auto-shutdown time (`HHmm`, UTC) for an expiry, or null when the expiry is over a day away (a daily schedule would fire early). */
+export function azureShutdownTime(plan: Plan): string | null {
+  if (plan.max_duration == null || plan.expires_at == null || plan.max_duration > 24 * 3600) return null;
+  const d = new Date(plan.expires_at);
+  // Round up to the next whole minute, so the schedule never fires before the expiry.
+  if (d.getUTCSeconds() > 0 || d.getUTCMilliseconds() > 0) d.setUTCMinutes(d.getUTCMinutes() + 1, 0, 0);
+  return `${String(d.getUTCHours()).padStart(2, "0")}${String(d.getUTCMinutes()).padStart(2, "0")}`;
+}
+
+function prebuiltImage(plan: Plan, provider: azure.Provider, projectRg: string): RunImage {
+  const registryName = azureRegistryName(plan.project, plan.offer.region);
+  const registry = containerregistry.getRegistryOutput({ registryName, resourceGroupName: projectRg }, { provider });
+  const creds = containerregistry.listRegistryCredentialsOutput({ registryName, resourceGroupName: projectRg }, { provider });
+  const login: pulumi.Output<RegistryLogin> = pulumi.secret(
+    pulumi.all([registry.loginServer, creds.username, creds.passwords]).apply(([server, username, passwords]) => ({
+      server,
+      username: username ?? registryName,
+      password: passwords?.[0]?.value ?? "",
+    })),
+  );
+  const image = new PrebuiltImage(
+    `${cloudName([plan.run_name])}-prebuilt`,
+    { plan, repository: pulumi.interpolate`${registry.loginServer}/dstack-prebuilt`, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
+    { providers: { "azure-native": provider } },
+  );
+  return { image: image.imageName, login };
+}
+
+export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  const settings = parseCloudSettings(opts.settings);
+  const imageRef = settings.os_image ? parseAzureImageUrn(settings.os_image) : AZURE_NVIDIA_IMAGE;
+  if (!imageRef)
+    throw new ConfigError({
+      code: "E3006",
+      severity: "error",
+      message: `os_image for azure must be publisher:offer:sku:version, got ${JSON.stringify(settings.os_image)}`,
+      hint: "write e.g. os_image: microsoft-dsvm:ubuntu-hpc:2204:latest",
+    });
+  applyTagsPolicy(plan.tags);
+  const offer = plan.offer;
+  const location = offer.region;
+  const base = cloudName(["dstack", plan.run_name], 60);
+  const provider = new azure.Provider("azure-native", { location });
+  const res = { provider };
+  const projectRg = azureProjectResourceGroup(plan.project, location, settings);
+
+  const rg = new resources.ResourceGroup(`${base}-rg`, { resourceGroupName: `${base}-rg`, location }, res);
+  const vnet = new network.VirtualNetwork(
+    `${base}-vnet`,
+    { resourceGroupName: rg.name, location, virtualNetworkName: `${base}-vnet`, addressSpace: { addressPrefixes: ["10.64.0.0/16"] } },
+    { ...res, ignoreChanges: ["subnets"] },
+  );
+  const nsg = new network.NetworkSecurityGroup(
+    `${base}-nsg`,
+    {
+      resourceGroupName: rg.name,
+      location,
+      networkSecurityGroupName: `${base}-nsg`,
+      securityRules: ingressPorts(settings, plan.container.ports).map((port, i) => ({
+        name: port === 22 ? "host-ssh" : port === settings.container_ssh_port ? "run-ssh" : `run-port-${port}`,
+        priority: 100 + i * 10,
+        direction: "Inbound",
+        access: "Allow",
+        protocol: "Tcp",
+        sourceAddressPrefixes: settings.ssh_ingress_cidrs,
+        sourcePortRange: "*",
+        destinationAddressPrefix: "*",
+        destinationPortRange: String(port),
+      })),
+    },
+    res,
+  );
+  const subnet = new network.Subnet(
+    `${base}-subnet`,
+    { resourceGroupName: rg.name, virtualNetworkName: vnet.name, subnetName: "default", addressPrefix: "10.64.0.0/20", networkSecurityGroup: { id: nsg.id } },
+    res,
+  );
+  const ip = new network.PublicIPAddress(
+    `${base}-ip`,
+    { resourceGroupName: rg.name, location, publicIpAddressName: `${base}-ip`, sku: { name: "Standard" }, publicIPAllocationMethod: "Static" },
+    res,
+  );
+  const nic = new network.NetworkInterface(
+    `${base}-nic`,
+    {
+      resourceGroupName: rg.name,
+      location,
+      networkInterfaceName: `${base}-nic`,
+      networkSecurityGroup: { id: nsg.id },
+      ipConfigurations: [{ name: "primary", primary: true, subnet: { id: subnet.id }, publicIPAddress: { id: ip.id }, privateIPAllocationMethod: "Dynamic" }],
+    },
+    res,
+  );
+
+  // Volumes: managed disks in the project's group and the VM's region (VM and disks regional: no zone pinning).
+  const projectGroup = resources.getResourceGroupOutput({ resourceGroupName: projectRg }, res);
+  const disks = plan.volumes.map((v, i) => {
+    const vs = volumeSettings(settings, v.name);
+    const rname = cloudName([base, "vol", v.name], 80);
+    const disk = vs.id
+      ? compute.Disk.get(rname, vs.id, res)
+      : new compute.Disk(
+          rname,
+          {
+            resourceGroupName: projectGroup.name,
+            location,
+            diskName: cloudName(["dstack", plan.project, v.name], 80),
+            diskSizeGB: vs.size,
+            sku: { name: "Premium_LRS" },
+            creationData: { createOption: "Empty" },
+          },
+          { ...res, retainOnDelete: !settings.delete_volumes },
+        );
+    return { plan: v, disk, lun: i };
+  });
+  const bootVolumes: BootVolume[] = disks.map((d) => ({ devices: [`/dev/disk/azure/scsi1/lun${d.lun}`], path: d.plan.path }));
+
+  const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider, projectRg) : userImage(plan);
+  const key = plan.ssh.public_key.trim();
+  const vmName = base.slice(0, 64);
+  const vm = new compute.VirtualMachine(
+    `${base}-vm`,
+    {
+      resourceGroupName: rg.name,
+      location,
+      vmName,
+      hardwareProfile: { vmSize: offer.instance_type },
+      priority: plan.spot ? "Spot" : "Regular",
+      evictionPolicy: plan.spot ? "Delete" : undefined,
+      billingProfile: plan.spot ? { maxPrice: plan.max_price ?? -1 } : undefined,
+      storageProfile: {
+        imageReference: imageRef,
+        osDisk: {
+          createOption: "FromImage",
+          diskSizeGB: plan.disk_size,
+          managedDisk: { storageAccountType: "Premium_LRS" },
+          deleteOption: "Delete",
+        },
+        dataDisks: disks.map((d) => ({ lun: d.lun, createOption: "Attach", managedDisk: { id: d.disk.id }, deleteOption: "Detach" })),
+      },
+      plan: azureImageNeedsPlan(imageRef) ? { name: imageRef.sku, product: imageRef.offer, publisher: imageRef.publisher } : undefined,
+      osProfile: {
+        computerName: vmName.slice(0, 63),
+        adminUsername: "dstack",
+        customData: userData({ plan, backend: "azure", settings, image, volumes: bootVolumes, base64: true }),
+        linuxConfiguration: {
+          disablePasswordAuthentication: true,
+          ssh: { publicKeys: [{ path: "/home/dstack/.ssh/authorized_keys", keyData: key }] },
+        },
+      },
+      networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }] },
+    },
+    res,
+  );
+
+  // max_duration: the boot script's timed shutdown stops the OS; this schedule deallocates the VM (no more billing).
+  const at = azureShutdownTime(plan);
+  if (at) {
+    new devtestlab.GlobalSchedule(
+      `${base}-shutdown`,
+      {
+        resourceGroupName: rg.name,
+        location,
+        name: `shutdown-computevm-${vmName}`,
+        taskType: "ComputeVmShutdownTask",
+        dailyRecurrence: { time: at },
+        timeZoneId: "UTC",
+        status: "Enabled",
+        targetResourceId: vm.id,
+        notificationSettings: { status: "Disabled" },
+      },
+      res,
+    );
+  }
+
+  return {
+    ...cloudOutputs(plan, settings),
+    ssh_host: ip.ipAddress.apply((a) => a ?? ""),
+    instance_id: vm.vmId,
+    backend: "azure",
+    region: location,
+    zone: null,
+    resource_group: rg.name,
+    instance_type: offer.instance_type,
+    spot: plan.spot,
+    image: image.image,
+    volume_ids: pulumi.all(disks.map((d) => d.disk.id)),
+  };
+};
+
+export default azureProgram;
+
+/**
+ * The shared per-project stack on Azure: the project's resource group (holding volumes too) and
+ * its container registry for prebuilt images.
+ */
+export async function azureRegistryProgram(args: { project: string; region: string; tags: Record<string, string> }): Promise<Record<string, unknown>> {
+  applyTagsPolicy(args.tags);
+  const provider = new azure.Provider("azure-native", { location: args.region });
+  const rgName = azureProjectResourceGroup(args.project, args.region);
+  const rg = new resources.ResourceGroup(rgName, { resourceGroupName: rgName, location: args.region }, { provider, protect: true });
+  const registry = new containerregistry.Registry(
+    azureRegistryName(args.project, args.region),
+    { resourceGroupName: rg.name, location: args.region, registryName: azureRegistryName(args.project, args.region), sku: { name: "Standard" }, adminUserEnabled: true },
+    { provider, protect: true },
+  );
+  return { resource_group: rg.name, login_server: registry.loginServer };
+}

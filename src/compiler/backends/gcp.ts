@@ -1,0 +1,199 @@
+/**
+ * The GCP program: a Compute Engine instance (or, for TPU offers, a TPU VM) in the offer's zone,
+ * on the default network; a firewall rule opening only SSH (and the run's ports when exposed)
+ * from `ssh_ingress_cidrs` to the run's network tag; the run's key in `ssh-keys` metadata; the
+ * newest Deep Learning VM image of its family; persistent disks in the same zone (retained on
+ * `dstack down`); boot by cloud-init (`user-data` metadata; TPU VMs a `startup-script`); spot
+ * via `provisioningModel: SPOT`; `max_duration` via `scheduling.maxRunDuration` with
+ * `instanceTerminationAction: DELETE`. Prebuilt images go to the project's Artifact Registry.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp/provider";
+import * as compute from "@pulumi/gcp/compute";
+import * as tpu from "@pulumi/gcp/tpu";
+import * as artifactregistry from "@pulumi/gcp/artifactregistry";
+import * as organizations from "@pulumi/gcp/organizations";
+import type { Plan } from "../plan";
+import { applyTagsPolicy } from "../tags";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
+import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
+import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";
+import { PrebuiltImage } from "./cloud/prebuilt";
+import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+
+/** Name of the project's Artifact Registry repository (shared per project, per region). */
+export function gcpRepositoryName(project: string): string {
+  return cloudName(["dstack", project, "prebuilt"], 63);
+}
+
+/** The zone the run goes to: the offer's (GCP rows are per zone), TPU rows mapped to a zone of the region. */
+export function gcpZone(plan: Plan): string {
+  if (plan.offer.zone) return plan.offer.zone;
+  if (acceleratorOf(plan.offer) === "tpu") return gcpTpuZone(plan.offer.region, plan.offer.instance_type);
+  return `${plan.offer.region}-a`;
+}
+
+function prebuiltImage(plan: Plan, provider: gcp.Provider, region: string): RunImage {
+  const client = organizations.getClientConfigOutput({ provider });
+  const repo = artifactregistry.getRepositoryOutput({ location: region, repositoryId: gcpRepositoryName(plan.project) }, { provider });
+  const login: pulumi.Output<RegistryLogin> = pulumi.secret(
+    client.accessToken.apply((token) => ({ server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: token })),
+  );
+  const image = new PrebuiltImage(
+    `${cloudName([plan.run_name])}-prebuilt`,
+    { plan, repository: pulumi.interpolate`${repo.registryUri}/prebuilt`, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
+    { providers: { gcp: provider } },
+  );
+  return { image: image.imageName, login };
+}
+
+function sshKeys(plan: Plan): string {
+  const key = plan.ssh.public_key.trim();
+  return `root:${key}\ndstack:${key}`;
+}
+
+function firewall(base: string, plan: Plan, settings: CloudSettings, network: pulumi.Input<string>, provider: gcp.Provider): compute.Firewall {
+  return new compute.Firewall(
+    `${base}-ssh`,
+    {
+      name: `${base}-ssh`,
+      description: `dstack run ${plan.run_name}: SSH only (and exposed ports)`,
+      network,
+      direction: "INGRESS",
+      allows: [{ protocol: "tcp", ports: ingressPorts(settings, plan.container.ports).map(String) }],
+      sourceRanges: settings.ssh_ingress_cidrs,
+      targetTags: [base],
+    },
+    { provider },
+  );
+}
+
+export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  const settings = parseCloudSettings(opts.settings);
+  applyTagsPolicy(plan.tags);
+  const offer = plan.offer;
+  const region = offer.region;
+  const zone = gcpZone(plan);
+  const base = cloudName(["dstack", plan.run_name], 50);
+  const provider = new gcp.Provider("gcp", { project: settings.gcp_project ?? undefined, region, zone });
+  const res = { provider };
+
+  const network = compute.getNetworkOutput({ name: "default" }, res);
+  const fw = firewall(base, plan, settings, network.selfLink, provider);
+
+  // Volumes: persistent disks in the instance's zone, retained on destroy unless asked otherwise.
+  const disks = plan.volumes.map((v, i) => {
+    const vs = volumeSettings(settings, v.name);
+    const rname = cloudName([base, "vol", v.name], 63);
+    const disk = vs.id
+      ? compute.Disk.get(rname, vs.id, undefined, res)
+      : new compute.Disk(
+          rname,
+          { name: cloudName(["dstack", plan.project, v.name], 63), zone, size: vs.size, type: "pd-balanced", labels: {} },
+          { ...res, retainOnDelete: !settings.delete_volumes },
+        );
+    return { plan: v, disk, deviceName: `dstack-vol-${i}` };
+  });
+  const bootVolumes: BootVolume[] = disks.map((d) => ({ devices: [`/dev/disk/by-id/google-${d.deviceName}`], path: d.plan.path }));
+
+  const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider, region) : userImage(plan);
+  const common = {
+    ...cloudOutputs(plan, settings),
+    backend: "gcp",
+    region,
+    zone,
+    instance_type: offer.instance_type,
+    spot: plan.spot,
+    image: image.image,
+    firewall: fw.name,
+  };
+
+  if (acceleratorOf(offer) === "tpu") {
+    // TPU VMs: no cloud-init in the runtime images (a startup script instead), no maxRunDuration
+    // (the boot script's timed shutdown enforces max_duration).
+    const vm = new tpu.V2Vm(
+      `${base}-tpu`,
+      {
+        name: base,
+        zone,
+        acceleratorType: offer.instance_type,
+        runtimeVersion: settings.os_image ?? gcpTpuRuntimeVersion(offer.instance_type),
+        networkConfig: { network: network.id, enableExternalIps: true, canIpForward: false },
+        schedulingConfig: plan.spot ? { spot: true } : undefined,
+        metadata: {
+          "ssh-keys": sshKeys(plan),
+          "startup-script": userData({ plan, backend: "gcp", settings, image, volumes: bootVolumes, format: "startup-script" }),
+        },
+        tags: [base],
+        dataDisks: disks.map((d) => ({ sourceDisk: d.disk.id, mode: "READ_WRITE" })),
+        labels: {},
+      },
+      { ...res, dependsOn: [fw] },
+    );
+    return {
+      ...common,
+      ssh_host: vm.networkEndpoints.apply((eps) => eps?.[0]?.accessConfigs?.[0]?.externalIp ?? ""),
+      instance_id: vm.id,
+    };
+  }
+
+  const osImage = settings.os_image
+    ? pulumi.output(settings.os_image)
+    : compute.getImageOutput({ family: GCP_DLVM_FAMILY, project: GCP_DLVM_PROJECT }, res).selfLink;
+  const gpu = offer.gpu_count > 0 && offer.gpu_name && offer.instance_type.startsWith("n1-") ? gcpN1AcceleratorType(offer.gpu_name) : null;
+  const hasGpu = offer.gpu_count > 0;
+  const scheduling: compute.InstanceArgs["scheduling"] = {
+    provisioningModel: plan.spot ? "SPOT" : "STANDARD",
+    preemptible: plan.spot,
+    automaticRestart: !plan.spot && plan.max_duration == null,
+    // GPU machines cannot live-migrate.
+    onHostMaintenance: hasGpu || plan.spot ? "TERMINATE" : "MIGRATE",
+    instanceTerminationAction: plan.spot || plan.max_duration != null ? "DELETE" : undefined,
+    maxRunDuration: plan.max_duration != null ? { seconds: plan.max_duration } : undefined,
+  };
+
+  const instance = new compute.Instance(
+    `${base}-instance`,
+    {
+      name: base,
+      zone,
+      machineType: offer.instance_type,
+      bootDisk: { autoDelete: true, initializeParams: { image: osImage, size: plan.disk_size, type: "pd-balanced" } },
+      networkInterfaces: [{ network: network.selfLink, accessConfigs: [{ networkTier: "PREMIUM" }] }],
+      tags: [base],
+      guestAccelerators: gpu ? [{ type: gpu, count: offer.gpu_count }] : undefined,
+      scheduling,
+      metadata: {
+        "ssh-keys": sshKeys(plan),
+        "user-data": userData({ plan, backend: "gcp", settings, image, volumes: bootVolumes }),
+        "install-nvidia-driver": hasGpu ? "True" : "False",
+      },
+      attachedDisks: disks.map((d) => ({ source: d.disk.selfLink, deviceName: d.deviceName, mode: "READ_WRITE" })),
+      serviceAccount: { scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
+      allowStoppingForUpdate: true,
+      labels: {},
+    },
+    { ...res, dependsOn: [fw] },
+  );
+  return {
+    ...common,
+    ssh_host: instance.networkInterfaces.apply((nis) => nis?.[0]?.accessConfigs?.[0]?.natIp ?? ""),
+    instance_id: instance.instanceId,
+    volume_ids: pulumi.all(disks.map((d) => d.disk.id)),
+  };
+};
+
+export default gcpProgram;
+
+/** The shared per-project registry stack on GCP: the Artifact Registry Docker repository of prebuilt images. */
+export async function gcpRegistryProgram(args: { project: string; region: string; tags: Record<string, string>; gcpProject?: string }): Promise<Record<string, unknown>> {
+  applyTagsPolicy(args.tags);
+  const provider = new gcp.Provider("gcp", { project: args.gcpProject, region: args.region });
+  const repo = new artifactregistry.Repository(
+    gcpRepositoryName(args.project),
+    { repositoryId: gcpRepositoryName(args.project), location: args.region, format: "DOCKER", description: `dstack prebuilt images of project ${args.project}`, labels: {} },
+    { provider, protect: true },
+  );
+  return { registry_uri: repo.registryUri, repository: repo.name };
+}
