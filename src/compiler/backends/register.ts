@@ -7,3 +7,4 @@ import { registerBackend } from "./index";
 registerBackend("aws", async () => (await import("./aws")).awsProgram);
 registerBackend("gcp", async () => (await import("./gcp")).gcpProgram);
 registerBackend("azure", async () => (await import("./azure")).azureProgram);
+registerBackend("local", async () => (await import("./local")).localProgram);

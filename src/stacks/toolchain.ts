@@ -1,0 +1,266 @@
+/**
+ * The Pulumi toolchain: the CLI and the nodejs dynamic-provider plugin the local backend needs.
+ *
+ * Finding the CLI (`ensurePulumi`), first that works:
+ *  1. `$DSTACK_HOME/pulumi/bin/pulumi`, then `~/.dstack/pulumi/bin/pulumi` (a relocated
+ *     DSTACK_HOME, e.g. in tests, reuses the user's build), then `pulumi` on PATH — each only
+ *     when `pulumi version` ≥ PINNED_PULUMI_VERSION;
+ *  2. with the Go toolchain: scripts/build-pulumi.sh (the pinned version from the Go module
+ *     proxy, into $DSTACK_HOME/pulumi/bin; minutes the first time, Go caches reused);
+ *  3. with internet: `PulumiCommand.install()` into $DSTACK_HOME/pulumi.
+ *
+ * The plugin: `pulumi-resource-pulumi-nodejs` is written into $DSTACK_HOME/pulumi/bin. The copy
+ * shipped in @pulumi/pulumi runs `node -e "require.resolve('@pulumi/pulumi/cmd/dynamic-provider')"`,
+ * which resolves from the engine's working directory and so fails outside a project folder;
+ * dstack's wrapper runs this Node (process.execPath) on the absolute path of dstack's own
+ * @pulumi/pulumi dynamic provider instead, so dynamic providers work from any directory. It is
+ * rewritten whenever its content differs (dstack moved or upgraded).
+ *
+ * `pulumiEnv()`: PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION and PATH
+ * with the CLI's and the plugin's folders first. Used by src/stacks/workspace.ts.
+ */
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { PulumiCommand } from "@pulumi/pulumi/automation";
+import { DstackError, ExitCode } from "../diagnostics";
+import { homePaths, packageRoot } from "../paths";
+
+export const PINNED_PULUMI_VERSION = "3.248.0";
+export const NODEJS_PLUGIN = "pulumi-resource-pulumi-nodejs";
+
+/** Compares dotted versions (`v3.248.0`, `3.250.1-dev`): negative, 0, positive. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => v.replace(/^v/, "").split(/[-+]/)[0].split(".").map((x) => Number(x) || 0);
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** `pulumi version` of a binary, or null when it does not run. */
+export function pulumiVersionOf(binary: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(binary, ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" }, timeout: 20000 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const v = stdout.trim().split(/\s+/)[0];
+      resolve(/^v?\d+\.\d+/.test(v) ? v.replace(/^v/, "") : null);
+    });
+  });
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+export interface PulumiCandidate {
+  binary: string;
+  version: string | null;
+  /** Version ≥ pinned. */
+  ok: boolean;
+  source: "dstack-home" | "user-home" | "path";
+}
+
+/** Every Pulumi CLI dstack could use, in order of preference (no building, no installing). */
+export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env): Promise<PulumiCandidate[]> {
+  const seen = new Set<string>();
+  const list: { binary: string; source: PulumiCandidate["source"] }[] = [];
+  const add = (binary: string | null, source: PulumiCandidate["source"]) => {
+    if (!binary || !fs.existsSync(binary)) return;
+    const real = fs.realpathSync(binary);
+    if (seen.has(real)) return;
+    seen.add(real);
+    list.push({ binary, source });
+  };
+  add(path.join(homePaths(env).pulumiBin, "pulumi"), "dstack-home");
+  add(path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi"), "user-home");
+  add(onPath("pulumi", env), "path");
+  const out: PulumiCandidate[] = [];
+  for (const c of list) {
+    const version = await pulumiVersionOf(c.binary);
+    out.push({ ...c, version, ok: version !== null && compareVersions(version, PINNED_PULUMI_VERSION) >= 0 });
+    if (out[out.length - 1].ok) break; // the first usable one wins; no need to run the others
+  }
+  return out;
+}
+
+/** The dynamic-provider entry of dstack's own @pulumi/pulumi. */
+export function dynamicProviderScript(): string {
+  return require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [packageRoot()] });
+}
+
+export function nodejsPluginWrapper(): string {
+  return [
+    "#!/bin/sh",
+    "# Written by dstack (src/stacks/toolchain.ts): the nodejs dynamic-provider plugin, with absolute",
+    "# paths so that it works from any working directory. Rewritten when dstack moves.",
+    `exec ${shellQuote(process.execPath)} ${shellQuote(dynamicProviderScript())} "$@"`,
+    "",
+  ].join("\n");
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Writes the plugin wrapper into dir when missing or different; returns its path. */
+export function installNodejsPlugin(dir: string): string {
+  const target = path.join(dir, NODEJS_PLUGIN);
+  const content = nodejsPluginWrapper();
+  let current: string | null = null;
+  try {
+    current = fs.readFileSync(target, "utf8");
+  } catch {
+    // absent
+  }
+  if (current !== content) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, content, { mode: 0o755 });
+    fs.renameSync(tmp, target);
+  }
+  return target;
+}
+
+export interface PulumiToolchain {
+  command: PulumiCommand;
+  /** Folder of the pulumi binary. */
+  binDir: string;
+  version: string;
+  /** How it was obtained this time. */
+  how: "found" | "built" | "installed";
+  /** Where the nodejs plugin wrapper is. */
+  plugin: string;
+}
+
+let ensured: Promise<PulumiToolchain> | undefined;
+let pluginDir: string | undefined;
+let chosenBinDir: string | undefined;
+
+export interface EnsureOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Build / install output (minutes of Go build lines). */
+  onLog?: (line: string) => void;
+  /** Do not build or install: fail with E4201 instead (doctor, tests). */
+  noInstall?: boolean;
+}
+
+/**
+ * The Pulumi CLI (found, else built, else installed) and the nodejs plugin beside it.
+ * Memoized per process. Throws E4201 when none can be had.
+ */
+export function ensurePulumi(opts: EnsureOptions = {}): Promise<PulumiToolchain> {
+  if (!ensured) {
+    ensured = ensurePulumiUncached(opts);
+    ensured.catch(() => (ensured = undefined));
+  }
+  return ensured;
+}
+
+async function ensurePulumiUncached(opts: EnsureOptions): Promise<PulumiToolchain> {
+  const env = opts.env ?? process.env;
+  const log = opts.onLog ?? (() => undefined);
+  const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+  const home = homePaths(env);
+  let how: PulumiToolchain["how"] = "found";
+  let usable = (await findPulumiCandidates(env)).find((c) => c.ok);
+  if (!usable && !opts.noInstall) {
+    if (onPath("go", env) || fs.existsSync("/usr/local/go/bin/go")) {
+      log(`building Pulumi v${PINNED_PULUMI_VERSION} from the Go module proxy (scripts/build-pulumi.sh; minutes the first time)`);
+      await runBuildScript(env, log);
+      how = "built";
+    } else {
+      log(`installing Pulumi v${PINNED_PULUMI_VERSION} (PulumiCommand.install) into ${path.dirname(home.pulumiBin)}`);
+      const semver = require(require.resolve("semver", { paths: [path.dirname(dynamicProviderScript())] })) as typeof import("semver");
+      await PulumiCommand.install({ root: path.dirname(home.pulumiBin), version: new semver.SemVer(PINNED_PULUMI_VERSION) });
+      how = "installed";
+    }
+    usable = (await findPulumiCandidates(env)).find((c) => c.ok);
+  }
+  if (!usable || !usable.version) {
+    throw new DstackError(
+      {
+        code: "E4201",
+        severity: "error",
+        message: `no Pulumi CLI ≥ v${PINNED_PULUMI_VERSION} (looked in ${home.pulumiBin}, ~/.dstack/pulumi/bin and PATH)`,
+        hint: "run `dstack setup` (builds it with Go, or installs it with internet access)",
+      },
+      ExitCode.Prerequisite,
+    );
+  }
+  const binDir = path.dirname(usable.binary);
+  const command = await PulumiCommand.get({ root: path.dirname(binDir), skipVersionCheck: true });
+  // The wrapper lives beside pulumi when that folder is dstack's, else in $DSTACK_HOME/pulumi/bin.
+  const ours = usable.source !== "path";
+  let plugin: string;
+  try {
+    plugin = installNodejsPlugin(ours ? binDir : home.pulumiBin);
+  } catch {
+    plugin = installNodejsPlugin(home.pulumiBin);
+  }
+  pluginDir = path.dirname(plugin);
+  chosenBinDir = binDir;
+  return { command, binDir, version: usable.version, how, plugin };
+}
+
+function runBuildScript(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+  const script = path.join(packageRoot(), "scripts", "build-pulumi.sh");
+  const goPath = fs.existsSync("/usr/local/go/bin") ? `/usr/local/go/bin${path.delimiter}` : "";
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [script], {
+      env: { ...env, PULUMI_VERSION: `v${PINNED_PULUMI_VERSION}`, PATH: `${goPath}${env.PATH ?? ""}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const tail: string[] = [];
+    const on = (b: Buffer) => {
+      for (const l of b.toString("utf8").split("\n")) {
+        if (!l.trim()) continue;
+        tail.push(l);
+        if (tail.length > 10) tail.shift();
+        log(l);
+      }
+    };
+    child.stdout.on("data", on);
+    child.stderr.on("data", on);
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new DstackError(
+              { code: "E4202", severity: "error", message: `building Pulumi failed (exit ${code}): ${tail.slice(-3).join(" | ")}`, hint: "check Go (≥ 1.24) and access to the Go module proxy, then run `dstack setup` again" },
+              ExitCode.Prerequisite,
+            ),
+          ),
+    );
+  });
+}
+
+/**
+ * Environment for the Pulumi CLI and its plugins: no update check, no plugin downloads, PATH
+ * with the CLI's folder and the nodejs plugin's folder first. Call after `ensurePulumi()`
+ * (before it, PATH has $DSTACK_HOME/pulumi/bin first).
+ */
+export function pulumiEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const dirs = [chosenBinDir, pluginDir, homePaths(env).pulumiBin].filter((d): d is string => Boolean(d));
+  const unique = [...new Set(dirs)];
+  return {
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PATH: [...unique, env.PATH ?? ""].filter(Boolean).join(path.delimiter),
+  };
+}

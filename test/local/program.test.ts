@@ -1,0 +1,88 @@
+/**
+ * The local program end to end with the real Pulumi engine and real Docker: a dev environment
+ * comes up with sshd answering (real OpenSSH client, pinned host key), /workflow holds the
+ * repo, env reaches ssh sessions, an env edit previews and applies as an in-place update,
+ * destroy removes the container and keeps the volume. Run from a temporary directory.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
+import { localStack, makePlan, runSpec, tempDir } from "./fixtures";
+
+const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
+const d = dockerUp ? describe : describe.skip;
+jest.setTimeout(240000);
+
+d("local program (real engine, real Docker)", () => {
+  const home = tempDir("dstack-local-home-");
+  const repo = tempDir("dstack-local-repo-");
+  const run = `t-prog-${process.pid}`;
+  const volume = `dstack-test-vol-${process.pid}`;
+  const cwd = process.cwd();
+  let baseRef = "";
+
+  beforeAll(async () => {
+    const { baseImageRef } = await import("../../src/stacks/base-image");
+    baseRef = baseImageRef();
+    fs.writeFileSync(path.join(repo, "hello.txt"), "hello from the repo\n");
+    process.chdir(tempDir("dstack-cwd-"));
+  });
+
+  afterAll(async () => {
+    process.chdir(cwd);
+    const Docker = require("dockerode");
+    const docker = new Docker();
+    await docker.getContainer(`dstack-${run}`).remove({ force: true }).catch(() => undefined);
+    await docker.getVolume(volume).remove().catch(() => undefined);
+  });
+
+  it("up → ssh sees /workflow and env; env edit is an in-place update; destroy keeps the volume", async () => {
+    const key = clientKey(home);
+    const spec = runSpec({
+      name: run, repo_dir: repo, env: { GREETING: "hi there", QUOTED: "it's \"q\"" }, secret_env: [],
+      setup: ["echo setup-ran >> /root/setup.log"], init: ["echo init > /root/init.log"],
+      volumes: [{ kind: "volume", name: [volume], path: "/data" }],
+    });
+    const p1 = makePlan(spec, key.publicKey, baseRef);
+    const ts = await localStack(home, run, p1);
+    const t0 = Date.now();
+    const up = await ts.stack.up();
+    const out = up.outputs;
+    expect(out.ssh_host.value).toBe("127.0.0.1");
+    const port = out.ssh_port.value as number;
+    const hostKey = out.host_key.value as string;
+    expect(hostKey).toMatch(/^ssh-ed25519 AAAA/);
+    await waitForBanner(port);
+    process.stderr.write(`up → sshd banner: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+    const r = await sshRun(key, port, hostKey, home, 'cat /workflow/hello.txt; echo "$GREETING|$QUOTED|$DSTACK_RUN_NAME"; pwd; cat /root/setup.log; echo data > /data/f.txt');
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("hello from the repo");
+    expect(r.stdout).toContain(`hi there|it's "q"|${run}`);
+    expect(r.stdout).toContain("setup-ran");
+
+    // an env edit: preview says update (not replace), up keeps the container and its port
+    const p2 = makePlan(runSpec({ ...spec, env: { GREETING: "changed" } }), key.publicKey, baseRef);
+    ts.setPlan(p2);
+    const pre = await ts.stack.preview();
+    expect(pre.changeSummary.update).toBe(1);
+    expect(pre.changeSummary.replace ?? 0).toBe(0);
+    const up2 = await ts.stack.up();
+    expect(up2.outputs.instance_id.value).toBe(out.instance_id.value);
+    expect(up2.outputs.ssh_port.value).toBe(port);
+    await waitForBanner(port);
+    const r2 = await sshRun(key, port, hostKey, home, 'echo "$GREETING"; bash -lc "echo \\$GREETING"; cat /root/setup.log | wc -l; cat /data/f.txt');
+    expect(r2.stdout.split("\n").slice(0, 4)).toEqual(["changed", "changed", "1", "data"]);
+
+    // no change → no-op
+    const pre3 = await ts.stack.preview();
+    expect(pre3.changeSummary.same).toBeGreaterThan(0);
+    expect(Object.keys(pre3.changeSummary).filter((k) => k !== "same")).toEqual([]);
+
+    await ts.stack.destroy();
+    const Docker = require("dockerode");
+    const docker = new Docker();
+    await expect(docker.getContainer(`dstack-${run}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
+  });
+});
