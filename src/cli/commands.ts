@@ -1,7 +1,20 @@
 /** The list of command registrations; cli.ts wires them into commander. */
 import type { Command } from "commander";
+import { register as configCommand } from "./config";
+import { register as schemaCommand } from "./schema";
+import { register as upCommand } from "./up";
+import { register as previewCommand } from "./preview";
+import { register as downCommand } from "./down";
+import { register as psCommand } from "./ps";
 
 export type RegisterCommand = (program: Command) => void;
 
 // Each command module adds itself here (one line per command).
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  configCommand,
+  schemaCommand,
+  upCommand,
+  previewCommand,
+  downCommand,
+  psCommand,
+];

@@ -150,7 +150,7 @@ export interface RunSpecBase {
    * Properties that were accepted and validated but that no backend honours yet
    * (e.g. `repos`, `files`, `schedule`). `dstack up` reports them; `dstack config` lists them.
    */
-  unsupported: { property: string; line?: number; col?: number }[];
+  unsupported: { property: string; line?: number; col?: number; /** Why, and what happens instead. */ reason?: string }[];
 }
 
 export interface DevEnvironmentRunSpec extends RunSpecBase {

@@ -1,0 +1,30 @@
+/**
+ * `dstack schema [configuration|profiles]`: print the JSON Schema of `.dstack.yml` (default) or
+ * of `profiles.yml`, for editors: `# yaml-language-server: $schema=<file>`.
+ */
+import type { Command } from "commander";
+import { ConfigError } from "../diagnostics";
+
+export const SCHEMA_FILES: Record<string, string> = {
+  configuration: "dstack-configuration.schema.json",
+  profiles: "profiles.schema.json",
+};
+
+export function register(program: Command): void {
+  program
+    .command("schema")
+    .description("print the JSON Schema of .dstack.yml (configuration) or of profiles.yml (profiles)")
+    .argument("[WHICH]", "configuration or profiles", "configuration")
+    .option("--path", "print the schema file's path instead of its contents")
+    .action((which: string, opts: { path?: boolean }) => {
+      const file = SCHEMA_FILES[which];
+      if (!file) {
+        throw new ConfigError({ code: "E1090", severity: "error", message: `unknown schema ${JSON.stringify(which)}`, hint: `one of: ${Object.keys(SCHEMA_FILES).join(", ")}` });
+      }
+      const fs = require("fs") as typeof import("fs");
+      const path = require("path") as typeof import("path");
+      const { packageRoot } = require("../paths") as typeof import("../paths");
+      const full = path.join(packageRoot(), "schemas", file);
+      process.stdout.write(opts.path ? `${full}\n` : fs.readFileSync(full, "utf8"));
+    });
+}
