@@ -287,8 +287,10 @@ function explanationMessage(
   }
   if (near.length) {
     const n = near[0];
-    const broken = n.breaks.map((b) => actual(n.offer, b)).join(", ");
-    msg += onlyIt ? `; cheapest otherwise matching: ${describeOffer(n.offer)}, with ${broken}` : `; nearest: ${describeOffer(n.offer)}, with ${broken}`;
+    // the price is already in the offer's description
+    const broken = n.breaks.filter((b) => b !== "max_price" || n.offer.backend === "local").map((b) => actual(n.offer, b));
+    const withWhat = broken.length ? `, with ${broken.join(", ")}` : "";
+    msg += `; ${onlyIt ? "cheapest otherwise matching" : "nearest"}: ${describeOffer(n.offer)}${withWhat}`;
   }
   return msg;
 }

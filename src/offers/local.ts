@@ -1,0 +1,165 @@
+/**
+ * The `local` backend's offer: this machine. CPU count and architecture from `os`, memory from
+ * `os.totalmem()`, disk = free space of Docker's data root (asked of the Docker engine over its
+ * unix socket, falling back to /var/lib/docker or /), GPUs from `nvidia-smi` when present.
+ * Price 0, never spot.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import type { CpuArch, GpuVendor } from "../config/runspec";
+import type { Offer } from "./offer";
+
+const GiB = 1024 ** 3;
+
+export interface LocalOfferOptions {
+  /** Returns `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader` output, or null when absent. */
+  nvidiaSmi?: () => Promise<string | null>;
+  /** Returns Docker's data root (`DockerRootDir`), or null when the engine does not answer. */
+  dockerRootDir?: () => Promise<string | null>;
+  /** Free bytes of a folder (default: statfs). */
+  freeBytes?: (dir: string) => number;
+  /** Docker socket (default from DOCKER_HOST `unix://…`, else /var/run/docker.sock). */
+  dockerSocket?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The local machine as an offer. */
+export async function localOffer(opts: LocalOfferOptions = {}): Promise<Offer> {
+  const env = opts.env ?? process.env;
+  const socket = opts.dockerSocket ?? dockerSocketPath(env);
+  const [smi, rootDir] = await Promise.all([
+    (opts.nvidiaSmi ?? runNvidiaSmi)().catch(() => null),
+    (opts.dockerRootDir ?? (() => dockerRootDirOf(socket)))().catch(() => null),
+  ]);
+  const gpus = smi ? parseNvidiaSmi(smi) : [];
+  const freeBytes = opts.freeBytes ?? statfsFree;
+  const candidates = [rootDir, "/var/lib/docker", "/"].filter((d): d is string => !!d);
+  let disk: number | null = null;
+  let diskDir: string | null = null;
+  for (const dir of candidates) {
+    try {
+      disk = round1(freeBytes(dir) / GiB);
+      diskDir = dir;
+      break;
+    } catch {
+      // try the next candidate
+    }
+  }
+  // the most common GPU model and how many of it there are
+  const byName = new Map<string, { memory: number; count: number }>();
+  for (const g of gpus) {
+    const e = byName.get(g.name);
+    if (e) e.count++;
+    else byName.set(g.name, { memory: g.memory, count: 1 });
+  }
+  const top = [...byName.entries()].sort((a, b) => b[1].count - a[1].count)[0];
+  const arch: CpuArch = os.arch() === "arm64" || os.arch() === "arm" ? "arm" : "x86";
+  const vendor: GpuVendor | null = top ? "nvidia" : null;
+  return {
+    backend: "local",
+    region: "local",
+    zone: null,
+    instance_type: "local",
+    price: 0,
+    spot: false,
+    cpu: typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length,
+    cpu_arch: arch,
+    memory: round1(os.totalmem() / GiB),
+    disk,
+    gpu_count: top ? top[1].count : 0,
+    gpu_name: top ? top[0] : null,
+    gpu_memory: top ? top[1].memory : null,
+    gpu_vendor: vendor,
+    flags: [],
+    provider_data: {
+      hostname: os.hostname(),
+      docker_root_dir: rootDir,
+      disk_path: diskDir,
+      gpus: gpus.map((g) => g.raw),
+    },
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+function statfsFree(dir: string): number {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST;
+  if (host && host.startsWith("unix://")) return host.slice("unix://".length);
+  return "/var/run/docker.sock";
+}
+
+/** Asks the Docker engine (`GET /info` on its unix socket) for DockerRootDir. */
+export function dockerRootDirOf(socketPath: string, timeoutMs = 1500): Promise<string | null> {
+  return new Promise((resolve) => {
+    if (!fs.existsSync(socketPath)) return resolve(null);
+    const req = http.get({ socketPath, path: "/info", timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        try {
+          const info = JSON.parse(body) as { DockerRootDir?: unknown };
+          resolve(typeof info.DockerRootDir === "string" ? info.DockerRootDir : null);
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(null));
+  });
+}
+
+function runNvidiaSmi(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile("nvidia-smi", ["--query-gpu=name,memory.total", "--format=csv,noheader"], { timeout: 5000 }, (err, stdout) => {
+      resolve(err ? null : stdout);
+    });
+  });
+}
+
+export interface LocalGpu {
+  /** gpuhunt-style name: `A100`, `RTX4090`, `H100NVL`. */
+  name: string;
+  /** GB (GiB), rounded. */
+  memory: number;
+  raw: string;
+}
+
+/** Parses `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader` lines (`NVIDIA A100-SXM4-80GB, 81920 MiB`). */
+export function parseNvidiaSmi(text: string): LocalGpu[] {
+  const out: LocalGpu[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line) continue;
+    const comma = line.lastIndexOf(",");
+    if (comma < 0) continue;
+    const name = normalizeNvidiaName(line.slice(0, comma));
+    const m = /([\d.]+)\s*(MiB|GiB|MB|GB)?/i.exec(line.slice(comma + 1));
+    if (!name || !m) continue;
+    const value = Number(m[1]);
+    const unit = (m[2] ?? "MiB").toLowerCase();
+    const mib = unit === "gib" || unit === "gb" ? value * 1024 : value;
+    out.push({ name, memory: Math.round(mib / 1024), raw: line });
+  }
+  return out;
+}
+
+/** `NVIDIA A100-SXM4-80GB` → `A100`; `NVIDIA GeForce RTX 4090` → `RTX4090`; `NVIDIA RTX A6000` → `A6000`. */
+export function normalizeNvidiaName(name: string): string {
+  let n = name.trim().replace(/^(NVIDIA|Tesla)\s+/i, "").replace(/^(Tesla|GeForce|Quadro)\s+/i, "");
+  n = n.replace(/\s+Ada Generation$/i, " Ada");
+  n = n.replace(/[-\s](SXM\d?|PCIE|PCIe|NVL)?[-\s]?\d+GB.*$/i, (m) => (/NVL/i.test(m) ? "NVL" : ""));
+  n = n.replace(/[-\s](SXM\d?|PCIE|PCIe|HBM\d?e?)$/i, "");
+  n = n.replace(/^RTX\s+(A\d{4})/i, "$1");
+  return n.replace(/[\s-]+/g, "");
+}
