@@ -354,7 +354,14 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions): 
         constructed.push({ resource: args.resource, type: args.type, name: args.name, parent: args.opts.parent, opts: args.opts as pulumi.CustomResourceOptions });
         return undefined;
       });
-      return program(plan, opts);
+      // An error thrown here would escape as an unhandled rejection of the Stack's initialization:
+      // keep it and report it after the run.
+      try {
+        return await program(plan, opts);
+      } catch (e) {
+        failure = e;
+        return {};
+      }
     });
     // Wait until every constructed resource is registered (some are created inside applies).
     let seen = -1;
@@ -365,7 +372,7 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions): 
     }
     outputs = (await resolveOutputs(raw ?? {})) as Record<string, unknown>;
   } catch (e) {
-    failure = e;
+    failure ??= e;
   }
   if (missing.length) {
     throw new DstackError({
