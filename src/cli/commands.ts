@@ -6,6 +6,9 @@ import { register as upCommand } from "./up";
 import { register as previewCommand } from "./preview";
 import { register as downCommand } from "./down";
 import { register as psCommand } from "./ps";
+import { register as setupCommand } from "./setup";
+import { register as doctorCommand } from "./doctor";
+import { register as buildCommand } from "./build";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -17,4 +20,7 @@ export const commands: RegisterCommand[] = [
   previewCommand,
   downCommand,
   psCommand,
+  setupCommand,
+  doctorCommand,
+  buildCommand,
 ];

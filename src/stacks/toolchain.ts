@@ -136,8 +136,9 @@ export function installNodejsPlugin(dir: string): string {
   return target;
 }
 
-export interface PulumiToolchain {
-  command: PulumiCommand;
+export interface PulumiBinary {
+  /** Absolute path of the pulumi binary. */
+  binary: string;
   /** Folder of the pulumi binary. */
   binDir: string;
   version: string;
@@ -147,6 +148,11 @@ export interface PulumiToolchain {
   plugin: string;
 }
 
+export interface PulumiToolchain extends PulumiBinary {
+  command: PulumiCommand;
+}
+
+let ensuredBinary: Promise<PulumiBinary> | undefined;
 let ensured: Promise<PulumiToolchain> | undefined;
 let pluginDir: string | undefined;
 let chosenBinDir: string | undefined;
@@ -161,30 +167,48 @@ export interface EnsureOptions {
 
 /**
  * The Pulumi CLI (found, else built, else installed) and the nodejs plugin beside it.
- * Memoized per process. Throws E4201 when none can be had.
+ * Memoized per process. Throws E4201 when none can be had. Used by the Automation API
+ * workspace (src/stacks/workspace.ts).
  */
 export function ensurePulumi(opts: EnsureOptions = {}): Promise<PulumiToolchain> {
   if (!ensured) {
-    ensured = ensurePulumiUncached(opts);
+    ensured = (async () => {
+      const bin = await ensurePulumiBinary(opts);
+      const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+      const command = await PulumiCommand.get({ root: path.dirname(bin.binDir), skipVersionCheck: true });
+      return { ...bin, command };
+    })();
     ensured.catch(() => (ensured = undefined));
   }
   return ensured;
 }
 
-async function ensurePulumiUncached(opts: EnsureOptions): Promise<PulumiToolchain> {
+/**
+ * The same without loading the Automation API (`dstack setup` / `doctor` stay fast).
+ * Memoized per process.
+ */
+export function ensurePulumiBinary(opts: EnsureOptions = {}): Promise<PulumiBinary> {
+  if (!ensuredBinary) {
+    ensuredBinary = ensurePulumiBinaryUncached(opts);
+    ensuredBinary.catch(() => (ensuredBinary = undefined));
+  }
+  return ensuredBinary;
+}
+
+async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBinary> {
   const env = opts.env ?? process.env;
   const log = opts.onLog ?? (() => undefined);
-  const { PulumiCommand } = await import("@pulumi/pulumi/automation");
   const home = homePaths(env);
-  let how: PulumiToolchain["how"] = "found";
+  let how: PulumiBinary["how"] = "found";
   let usable = (await findPulumiCandidates(env)).find((c) => c.ok);
   if (!usable && !opts.noInstall) {
     if (onPath("go", env) || fs.existsSync("/usr/local/go/bin/go")) {
       log(`building Pulumi v${PINNED_PULUMI_VERSION} from the Go module proxy (scripts/build-pulumi.sh; minutes the first time)`);
-      await runBuildScript(env, log);
+      await withBuildLock(home.pulumiBin, () => runBuildScript(env, log));
       how = "built";
     } else {
       log(`installing Pulumi v${PINNED_PULUMI_VERSION} (PulumiCommand.install) into ${path.dirname(home.pulumiBin)}`);
+      const { PulumiCommand } = await import("@pulumi/pulumi/automation");
       const semver = require(require.resolve("semver", { paths: [path.dirname(dynamicProviderScript())] })) as typeof import("semver");
       await PulumiCommand.install({ root: path.dirname(home.pulumiBin), version: new semver.SemVer(PINNED_PULUMI_VERSION) });
       how = "installed";
@@ -203,7 +227,6 @@ async function ensurePulumiUncached(opts: EnsureOptions): Promise<PulumiToolchai
     );
   }
   const binDir = path.dirname(usable.binary);
-  const command = await PulumiCommand.get({ root: path.dirname(binDir), skipVersionCheck: true });
   // The wrapper lives beside pulumi when that folder is dstack's, else in $DSTACK_HOME/pulumi/bin.
   const ours = usable.source !== "path";
   let plugin: string;
@@ -214,7 +237,35 @@ async function ensurePulumiUncached(opts: EnsureOptions): Promise<PulumiToolchai
   }
   pluginDir = path.dirname(plugin);
   chosenBinDir = binDir;
-  return { command, binDir, version: usable.version, how, plugin };
+  return { binary: usable.binary, binDir, version: usable.version, how, plugin };
+}
+
+/**
+ * Runs fn holding $DSTACK_HOME/pulumi/build.lock (a directory), so that two dstack processes
+ * never build Pulumi at once: the second waits for the first (up to 30 minutes), then finds
+ * its result. A lock older than an hour is taken as stale.
+ */
+async function withBuildLock(binDir: string, fn: () => Promise<void>): Promise<void> {
+  const lock = path.join(path.dirname(binDir), "build.lock");
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 30 * 60 * 1000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      const age = Date.now() - fs.statSync(lock).mtimeMs;
+      if (age > 60 * 60 * 1000) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another Pulumi build holds ${lock}`);
+      else await new Promise((r) => setTimeout(r, 2000));
+      if (fs.existsSync(path.join(binDir, "pulumi"))) return; // the other build finished
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 function runBuildScript(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {

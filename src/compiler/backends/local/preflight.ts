@@ -19,8 +19,10 @@ import { Diagnostic, DstackError, ExitCode } from "../../../diagnostics";
 export interface PreflightOptions {
   /** RunSpec.python (the Plan keeps it only for prebuilt images). */
   python?: string | null;
-  /** `--build` (RunSpec.force_build). */
+  /** `--build` (RunSpec.force_build): build a missing prebuilt image. */
   forceBuild?: boolean;
+  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  rebuild?: boolean;
   onBuildOutput?: (line: string) => void;
   docker?: Docker;
 }
@@ -98,13 +100,13 @@ export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): P
   }
 
   const ref = plan.image.ref;
-  const existing = await imageIdOf(docker, ref);
+  const existing = opts.rebuild && plan.image.kind === "prebuilt" ? null : await imageIdOf(docker, ref);
   if (existing) return { image: ref, image_id: existing, built: false, build_seconds: null };
   if (plan.image.kind !== "prebuilt" || !plan.image.build) {
     // `base` was checked above; a `user` image is pulled by the engine (LocalImage).
     return { image: ref, image_id: "", built: false, build_seconds: null };
   }
-  if (!opts.forceBuild) {
+  if (!opts.forceBuild && !opts.rebuild) {
     throw new DstackError(
       {
         code: "E4111",
