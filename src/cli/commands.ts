@@ -9,6 +9,7 @@ import { register as psCommand } from "./ps";
 import { register as setupCommand } from "./setup";
 import { register as doctorCommand } from "./doctor";
 import { register as buildCommand } from "./build";
+import { register as offerCommand } from "./offer";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -23,4 +24,5 @@ export const commands: RegisterCommand[] = [
   setupCommand,
   doctorCommand,
   buildCommand,
+  offerCommand,
 ];

@@ -13,6 +13,8 @@ import { describeGpu, formatRange, OfferRequest, Requirements, requirementsOf, r
 export interface FindOffersOptions {
   /** Configured cloud backends (dstack names). `local` is always configured. Default: every catalog. */
   backends?: string[];
+  /** Per configured backend, the regions config.yml allows it (absent = all regions). */
+  backendRegions?: Record<string, string[]>;
   /** Offer every catalog, configured or not (`dstack offer --all-backends`). */
   allBackends?: boolean;
   /** The local machine's offer (see `localOffer()`); omitted = no local offer. */
@@ -87,7 +89,10 @@ interface Source {
 function buildSources(opts: FindOffersOptions, req: Requirements): Source[] {
   const catalog = opts.catalog ?? loadCatalogs();
   const configured = opts.allBackends || !opts.backends ? null : opts.backends.map(normalizeBackendName);
-  const sources: Source[] = [{ query: new CatalogQuery(catalog, req, configured) }];
+  const regions = opts.backendRegions
+    ? Object.fromEntries(Object.entries(opts.backendRegions).map(([b, r]) => [normalizeBackendName(b), r]))
+    : undefined;
+  const sources: Source[] = [{ query: new CatalogQuery(catalog, req, configured, regions) }];
   if (opts.local) sources.push({ query: new CatalogQuery(catalogFromOffers([opts.local], "<local>"), req, null) });
   return sources;
 }

@@ -96,6 +96,8 @@ export class CatalogQuery {
   private readonly maxPrice: number;
   private readonly backendOk: Uint8Array | null;
   private readonly configuredOk: Uint8Array | null;
+  /** Per backend id: the regions config.yml allows (null = all). */
+  private readonly configuredRegionOk: (Uint8Array | null)[] | null;
   private readonly regionOk: Uint8Array | null;
   private readonly zoneOk: Uint8Array | null;
   private readonly instanceOk: Uint8Array | null;
@@ -108,8 +110,9 @@ export class CatalogQuery {
 
   /**
    * @param configured dstack backend names that may be offered (`null` = every catalog).
+   * @param configuredRegions per configured backend, the regions it may use (absent = all).
    */
-  constructor(catalog: Catalog, req: Requirements, configured: string[] | null) {
+  constructor(catalog: Catalog, req: Requirements, configured: string[] | null, configuredRegions?: Record<string, string[]>) {
     this.catalog = catalog;
     const c = catalog.cols;
     this.cpuLo = lo(req.cpu);
@@ -140,6 +143,12 @@ export class CatalogQuery {
     this.maxPrice = req.maxPrice ?? Infinity;
     this.backendOk = maskOf(c.backends, req.backends);
     this.configuredOk = maskOf(c.backends, configured);
+    if (configured && configuredRegions && Object.keys(configuredRegions).length) {
+      this.configuredRegionOk = c.backends.map((b) => {
+        const allowed = configuredRegions[b]?.map((r) => r.toLowerCase());
+        return allowed ? Uint8Array.from(catalog.regionsLower, (r) => (allowed.includes(r) ? 1 : 0)) : null;
+      });
+    } else this.configuredRegionOk = null;
     this.regionOk = req.regions ? Uint8Array.from(c.regions, (r) => (req.regions!.includes(r.toLowerCase()) ? 1 : 0)) : null;
     this.zoneOk = maskOf(catalog.zonesLower, req.zones);
     if (this.regionOk && req.regions) {
@@ -184,9 +193,12 @@ export class CatalogQuery {
   fails(i: number, skip: number, all: boolean): number {
     const c = this.catalog.cols;
     let bad = 0;
-    if (!(skip & C.CONFIGURED) && this.configuredOk && !this.configuredOk[c.backend[i]]) {
-      bad |= C.CONFIGURED;
-      if (!all) return bad;
+    if (!(skip & C.CONFIGURED) && this.configuredOk) {
+      const b = c.backend[i];
+      if (!this.configuredOk[b] || (this.configuredRegionOk !== null && this.configuredRegionOk[b] !== null && !this.configuredRegionOk[b][c.region[i]])) {
+        bad |= C.CONFIGURED;
+        if (!all) return bad;
+      }
     }
     if (!(skip & C.BACKENDS) && this.backendOk && !this.backendOk[c.backend[i]]) {
       bad |= C.BACKENDS;

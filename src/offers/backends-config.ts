@@ -1,0 +1,134 @@
+/**
+ * Which backends are configured: `local` always; cloud backends from `~/.dstack/config.yml`
+ * (DSTACK_HOME/config.yml):
+ *
+ *   backends:
+ *     - type: aws
+ *       regions: [us-east-1, us-west-2]
+ *     - type: lambda
+ *
+ * dstack's server-config shape (`projects: [{name, backends: [...]}]`) is accepted too: the
+ * backends of every project count. Other keys (credentials and the like) are ignored here.
+ */
+import * as fs from "fs";
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
+import { ConfigError, type Diagnostic } from "../diagnostics";
+import { homePaths } from "../paths";
+import { normalizeBackendName } from "./catalog";
+
+export interface ConfiguredBackend {
+  /** dstack backend name (`lambdalabs` is normalised to `lambda`). */
+  type: string;
+  /** Regions this backend may use; `null` = all. */
+  regions: string[] | null;
+  /** 1-based line of the entry in config.yml. */
+  line?: number;
+}
+
+export interface BackendsConfig {
+  /** The file read (it may not exist). */
+  path: string;
+  exists: boolean;
+  /** Cloud backends (never `local`, which is always configured). */
+  backends: ConfiguredBackend[];
+}
+
+/** Reads DSTACK_HOME/config.yml; a missing file means only `local`. Throws ConfigError (E2010/E2011) on a bad file. */
+export function readBackendsConfig(opts: { env?: NodeJS.ProcessEnv; path?: string } = {}): BackendsConfig {
+  const file = opts.path ?? homePaths(opts.env).config;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path: file, exists: false, backends: [] };
+    throw new ConfigError({ code: "E2010", severity: "error", message: `cannot read ${file}: ${(err as Error).message}`, file });
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const at = (node: Node | null | undefined): { line?: number; col?: number } => {
+    if (!node || !node.range) return {};
+    const p = lc.linePos(node.range[0]);
+    return { line: p.line, col: p.col };
+  };
+  if (doc.errors.length) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const p = e.linePos?.[0];
+        return { code: "E2010", severity: "error", message: `config.yml is not valid YAML: ${e.message.split("\n")[0]}`, file, line: p?.line, col: p?.col } as Diagnostic;
+      }),
+    );
+  }
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) return { path: file, exists: true, backends: [] };
+  const problems: Diagnostic[] = [];
+  const bad = (node: Node | null | undefined, message: string, hint?: string) =>
+    problems.push({ code: "E2011", severity: "error", message, hint, file, ...at(node) });
+  if (!isMap(root)) {
+    bad(root, "config.yml must be a mapping", "write `backends: [{type: aws, regions: [us-east-1]}]`");
+    throw new ConfigError(problems);
+  }
+  const lists: Node[] = [];
+  const top = root.get("backends", true) as Node | undefined;
+  if (top !== undefined && !(isScalar(top) && top.value === null)) lists.push(top);
+  const projects = root.get("projects", true) as Node | undefined;
+  if (projects !== undefined && !(isScalar(projects) && projects.value === null)) {
+    if (!isSeq(projects)) bad(projects, "projects must be a list");
+    else {
+      for (const p of projects.items as Node[]) {
+        if (!isMap(p)) continue;
+        const b = p.get("backends", true) as Node | undefined;
+        if (b !== undefined && !(isScalar(b) && b.value === null)) lists.push(b);
+      }
+    }
+  }
+  const backends: ConfiguredBackend[] = [];
+  for (const list of lists) {
+    if (!isSeq(list)) {
+      bad(list, "backends must be a list of {type, regions}", "write `backends:` followed by `- type: aws` entries");
+      continue;
+    }
+    for (const item of list.items as Node[]) {
+      if (!isMap(item)) {
+        bad(item, "each backend must be a mapping with a `type`", "write `- type: aws`");
+        continue;
+      }
+      const typeNode = item.get("type", true) as Node | undefined;
+      const type = isScalar(typeNode) ? typeNode.value : undefined;
+      if (typeof type !== "string" || !type.trim()) {
+        bad(typeNode ?? item, "backend entry lacks a `type` (aws, gcp, azure, lambda, runpod, …)");
+        continue;
+      }
+      const regionsNode = item.get("regions", true) as Node | undefined;
+      let regions: string[] | null = null;
+      if (regionsNode !== undefined && !(isScalar(regionsNode) && regionsNode.value === null)) {
+        if (!isSeq(regionsNode) || !(regionsNode.items as Node[]).every((r) => isScalar(r) && typeof r.value === "string")) {
+          bad(regionsNode, `regions of backend ${type} must be a list of region names`, "write `regions: [us-east-1, us-west-2]`");
+          continue;
+        }
+        regions = (regionsNode.items as Node[]).map((r) => String((r as { value: unknown }).value));
+      }
+      const name = normalizeBackendName(type);
+      if (name === "local") continue;
+      const existing = backends.find((b) => b.type === name);
+      if (existing) {
+        // the same backend in two projects: allow the union of their regions
+        existing.regions = existing.regions && regions ? [...new Set([...existing.regions, ...regions])] : null;
+        continue;
+      }
+      backends.push({ type: name, regions, line: at(item).line });
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { path: file, exists: true, backends };
+}
+
+/** The configured cloud backends' names and their region limits, as `findOffers` takes them. */
+export function configuredBackends(opts: { env?: NodeJS.ProcessEnv; path?: string } = {}): {
+  backends: string[];
+  backendRegions: Record<string, string[]>;
+} {
+  const cfg = readBackendsConfig(opts);
+  const backendRegions: Record<string, string[]> = {};
+  for (const b of cfg.backends) if (b.regions) backendRegions[b.type] = b.regions;
+  return { backends: cfg.backends.map((b) => b.type), backendRegions };
+}
