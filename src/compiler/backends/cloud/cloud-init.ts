@@ -101,6 +101,11 @@ interface BootFile {
   content: string;
 }
 
+/** One line per item, or an empty file. */
+function lines(items: string[]): string {
+  return items.length ? items.join("\n") + "\n" : "";
+}
+
 function script(lines: string[]): string {
   return lines.length ? lines.join("\n") + "\n" : ":\n";
 }
@@ -140,18 +145,18 @@ export function bootFiles(spec: BootSpec): BootFile[] {
   const envKeys = Object.keys(c.env).sort();
   return [
     { path: "/opt/dstack/run.conf", mode: "0600", content: assign(conf) },
-    { path: "/opt/dstack/run.env", mode: "0600", content: envKeys.map((k) => `${k}=${c.env[k]}`).join("\n") + "\n" },
-    { path: "/opt/dstack/volumes", mode: "0644", content: spec.volumes.map((v) => `${v.devices.join(",")}|${v.path}`).join("\n") + "\n" },
+    { path: "/opt/dstack/run.env", mode: "0600", content: lines(envKeys.map((k) => `${k}=${c.env[k]}`)) },
+    { path: "/opt/dstack/volumes", mode: "0644", content: lines(spec.volumes.map((v) => `${v.devices.join(",")}|${v.path}`)) },
     {
       path: "/opt/dstack/instance-mounts",
       mode: "0644",
-      content: plan.instance_mounts.map((m) => `${m.instance_path}|${m.path}|${m.optional}`).join("\n") + "\n",
+      content: lines(plan.instance_mounts.map((m) => `${m.instance_path}|${m.path}|${m.optional}`)),
     },
     { path: "/opt/dstack/boot.sh", mode: "0755", content: template("cloud-init-boot.sh") },
     { path: "/opt/dstack/container/entry.sh", mode: "0755", content: template("cloud-init-entry.sh") },
     { path: "/opt/dstack/container/container.conf", mode: "0644", content: assign(containerConf) },
     { path: "/opt/dstack/container/authorized_keys", mode: "0644", content: plan.ssh.public_key.trim() + "\n" },
-    { path: "/opt/dstack/container/env.sh", mode: "0600", content: envKeys.map((k) => `export ${k}=${shellQuote(c.env[k])}`).join("\n") + "\n" },
+    { path: "/opt/dstack/container/env.sh", mode: "0600", content: lines(envKeys.map((k) => `export ${k}=${shellQuote(c.env[k])}`)) },
     { path: "/opt/dstack/container/setup.sh", mode: "0644", content: script(c.setup) },
     { path: "/opt/dstack/container/init.sh", mode: "0644", content: script(c.init) },
     { path: "/opt/dstack/container/commands.sh", mode: "0644", content: script(c.commands) },
@@ -159,9 +164,12 @@ export function bootFiles(spec: BootSpec): BootFile[] {
 }
 
 function yamlBlock(content: string, indent: string): string {
-  // A literal block with an explicit indentation indicator, so leading spaces survive.
+  if (content === "") return '""';
+  // A literal block with an explicit indentation indicator (leading spaces survive) and the
+  // chomping that gives back the trailing line breaks exactly.
+  const chomp = content.endsWith("\n\n") ? "+" : content.endsWith("\n") ? "" : "-";
   const body = content.endsWith("\n") ? content.slice(0, -1) : content;
-  return `|2\n` + body.split("\n").map((l) => (l.length ? `${indent}${l}` : "")).join("\n");
+  return `|2${chomp}\n` + body.split("\n").map((l) => (l.length ? `${indent}${l}` : "")).join("\n");
 }
 
 /** The `#cloud-config` user-data of the instance. */
