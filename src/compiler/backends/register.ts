@@ -4,7 +4,7 @@
  */
 import { registerBackend } from "./index";
 
+registerBackend("local", async () => (await import("./local")).localProgram);
 registerBackend("aws", async () => (await import("./aws")).awsProgram);
 registerBackend("gcp", async () => (await import("./gcp")).gcpProgram);
 registerBackend("azure", async () => (await import("./azure")).azureProgram);
-registerBackend("local", async () => (await import("./local")).localProgram);
