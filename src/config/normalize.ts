@@ -375,6 +375,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     issues.error(Array.isArray(raw.commands) ? ["commands"] : ["type"], "E1031", "a task needs commands (or an image with its own entrypoint)", "add commands: [...], or set image");
   }
 
+  list.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   const priority = typeof raw.priority === "number" ? raw.priority : 0;
   const base: RunSpecBase = {
     configuration_path: input.configurationPath,
