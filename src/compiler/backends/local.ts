@@ -80,7 +80,7 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   const image = new LocalImage("image", {
     kind: plan.image.kind,
     ref: plan.image.ref,
-    build: plan.image.build ? { ...plan.image.build, ref: plan.image.ref, labels: { "dstack.owner": labels["dstack.owner"] ?? "" } } : null,
+    build: plan.image.build ? { ...plan.image.build, ref: plan.image.ref } : null,
     build_allowed: settings.force_build,
     registry_auth: auth ? pulumi.secret({ username: auth.username, password: auth.password }) : null,
   });

@@ -1,0 +1,252 @@
+/**
+ * The local backend's dynamic providers, called directly (no engine) against the real Docker
+ * engine: create / read / diff / update / delete of LocalVolume, LocalImage and
+ * LocalContainer, drift (a container removed or stopped by hand), and the start script's
+ * behaviour (sshd key-only on 127.0.0.1 with the injected host key, env in ssh sessions,
+ * setup once, an image without sshd or apt-get).
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type Docker from "dockerode";
+import { containerProvider, type LocalContainerInputs, type LocalContainerOutputs } from "../../src/compiler/backends/local/container";
+import { imageProvider, type LocalImageInputs } from "../../src/compiler/backends/local/image";
+import { volumeProvider } from "../../src/compiler/backends/local/volume";
+import { startScriptPath } from "../../src/compiler/backends/local";
+import { baseImageRef } from "../../src/stacks/base-image";
+import { containerStatus } from "../../src/stacks/docker";
+import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
+import { tempDir } from "./fixtures";
+
+const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
+const d = dockerUp ? describe : describe.skip;
+jest.setTimeout(180000);
+
+const tag = `${process.pid}`;
+let docker: Docker;
+
+beforeAll(() => {
+  const D = require("dockerode") as typeof Docker;
+  docker = new D();
+});
+
+function keyscan(port: number): Promise<string> {
+  return new Promise((resolve) =>
+    execFile("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], { timeout: 10000 }, (_e, out) => resolve(out)),
+  );
+}
+
+d("LocalVolume", () => {
+  const name = `dstack-test-v-${tag}`;
+  afterAll(async () => {
+    await docker.getVolume(name).remove().catch(() => undefined);
+  });
+
+  it("creates, adopts, diffs, retains or deletes, and read sees a volume removed by hand", async () => {
+    const inputs = { name, labels: { "dstack.run": "t" }, retain: true };
+    expect((await volumeProvider.check!(inputs, inputs)).failures).toEqual([]);
+    expect((await volumeProvider.check!(inputs, { ...inputs, name: "bad name!" })).failures?.[0].property).toBe("name");
+    const c1 = await volumeProvider.create!(inputs);
+    expect(c1.id).toBe(name);
+    expect(c1.outs?.adopted).toBe(false);
+    expect((await docker.getVolume(name).inspect()).Labels["dstack.run"]).toBe("t");
+    const c2 = await volumeProvider.create!(inputs);
+    expect(c2.outs?.adopted).toBe(true);
+
+    const olds = c1.outs!;
+    expect(await volumeProvider.diff!(name, olds, inputs)).toEqual({ changes: false, replaces: [] });
+    expect(await volumeProvider.diff!(name, olds, { ...inputs, name: `${name}-2` })).toEqual({ changes: true, replaces: ["name"] });
+    expect(await volumeProvider.diff!(name, olds, { ...inputs, retain: false })).toEqual({ changes: true, replaces: [] });
+    expect(await volumeProvider.diff!(name, olds, { ...inputs, labels: { other: "x" } })).toEqual({ changes: false, replaces: [] });
+
+    await volumeProvider.delete!(name, olds); // retained
+    expect((await docker.getVolume(name).inspect()).Name).toBe(name);
+    expect((await volumeProvider.read!(name, olds)).id).toBe(name);
+
+    const upd = await volumeProvider.update!(name, olds, { ...inputs, retain: false });
+    expect(upd.outs?.retain).toBe(false);
+    await volumeProvider.delete!(name, upd.outs!);
+    await expect(docker.getVolume(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(await volumeProvider.read!(name, olds)).toEqual({});
+  });
+});
+
+d("LocalImage", () => {
+  const ref = `dstack-prebuilt:test-${tag}`;
+  afterAll(async () => {
+    await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+  });
+
+  it("finds the base image, refuses a missing prebuilt without build_allowed, builds it with, reads and keeps it", async () => {
+    const base: LocalImageInputs = { kind: "base", ref: baseImageRef(), build: null, build_allowed: false, registry_auth: null };
+    const b = await imageProvider.create!(base);
+    expect(b.outs?.image_id).toMatch(/^sha256:/);
+    await expect(imageProvider.create!({ ...base, ref: "dstack-base:does-not-exist" })).rejects.toThrow(/dstack setup/);
+
+    const build = { from: baseImageRef(), commands: ["echo built-by-test > /built.txt"], python: null, nvcc: false, hash: `test-${tag}`, ref };
+    const pre: LocalImageInputs = { kind: "prebuilt", ref, build, build_allowed: false, registry_auth: null };
+    await expect(imageProvider.create!(pre)).rejects.toThrow(/dstack build` or add --build/);
+    const c = await imageProvider.create!({ ...pre, build_allowed: true });
+    const info = await docker.getImage(ref).inspect();
+    expect(c.outs?.image_id).toBe(info.Id);
+    expect(info.Config.Labels["dstack.prebuilt"]).toBe(`test-${tag}`);
+
+    expect(await imageProvider.diff!(ref, c.outs!, { ...pre, build_allowed: true })).toEqual({ changes: false, replaces: [] });
+    expect((await imageProvider.diff!(ref, c.outs!, { ...pre, ref: `${ref}-x` })).replaces).toEqual(["ref"]);
+    expect((await imageProvider.read!(ref, c.outs!)).props?.image_id).toBe(info.Id);
+
+    await imageProvider.delete!(ref, c.outs!); // a cache: kept
+    expect((await docker.getImage(ref).inspect()).Id).toBe(info.Id);
+    await docker.getImage(ref).remove({ force: true });
+    expect(await imageProvider.read!(ref, c.outs!)).toEqual({});
+  });
+});
+
+d("LocalContainer", () => {
+  const home = tempDir("dstack-prov-");
+  const repo = tempDir("dstack-prov-repo-");
+  const name = `dstack-test-c-${tag}`;
+  const noSshRef = `dstack-test-nossh:${tag}`;
+  let baseId = "";
+
+  beforeAll(async () => {
+    fs.writeFileSync(path.join(repo, "README"), "repo file\n");
+    baseId = (await docker.getImage(baseImageRef()).inspect()).Id;
+  });
+  afterAll(async () => {
+    for (const n of [name, `${name}-nossh`]) await docker.getContainer(n).remove({ force: true }).catch(() => undefined);
+    await docker.getImage(noSshRef).remove({ force: true }).catch(() => undefined);
+  });
+
+  function inputs(key: string, over: Partial<LocalContainerInputs> = {}): LocalContainerInputs {
+    return {
+      name, image: baseImageRef(), image_id: baseId, run_type: "dev-environment", keep_running: true, repo_dir: repo,
+      working_dir: "/workflow", env: { A: "1", SPACED: "a b  c" }, secret_env: { TOKEN: "s3cret" },
+      setup: ["echo once >> /root/setup.count"], init: ["echo init >> /root/init.count"], commands: [], shell: "/bin/bash",
+      ssh_user: "root", ssh_public_key: key, mounts: [], privileged: false, cpus: null, memory: null, shm_size: 0.25, gpus: 0,
+      labels: { "dstack.run": "t-c", "dstack.owner": "tester" }, max_duration: 3600,
+      start_script: fs.readFileSync(startScriptPath(), "utf8"), ...over,
+    };
+  }
+
+  it("create → sshd key-only on 127.0.0.1 with the injected host key; diff/update/replace; drift; delete", async () => {
+    const key = clientKey(home);
+    const inp = inputs(key.publicKey);
+    const t0 = Date.now();
+    const c = await containerProvider.create!(inp);
+    const out = c.outs as LocalContainerOutputs;
+    const secs = await waitForBanner(out.ssh_port);
+    process.stderr.write(`container create → sshd banner: ${((Date.now() - t0) / 1000).toFixed(2)} s (wait ${secs.toFixed(2)} s)\n`);
+
+    const info = await docker.getContainer(c.id).inspect();
+    expect(info.HostConfig.NetworkMode).toBe("host");
+    expect(info.HostConfig.ShmSize).toBe(256 * 1024 * 1024);
+    expect(info.Config.Labels["dstack.ssh-port"]).toBe(String(out.ssh_port));
+    expect(Date.parse(info.Config.Labels["dstack.expires-at"]) - Date.parse(info.Config.Labels["dstack.created-at"])).toBe(3600 * 1000);
+    expect(JSON.stringify(info.Config.Env)).not.toContain("s3cret"); // secrets stay out of docker inspect
+
+    // the host key sshd presents is the one in the outputs
+    expect(await keyscan(out.ssh_port)).toContain(out.host_key.split(" ").slice(0, 2).join(" "));
+    const r = await sshRun(key, out.ssh_port, out.host_key, home, 'echo "$A|$SPACED|$TOKEN"; cat /workflow/README; cat /root/setup.count');
+    expect(r.stdout).toBe("1|a b  c|s3cret\nrepo file\nonce\n");
+    // key-only: a password login is refused without asking
+    const pw = await new Promise<string>((resolve) =>
+      execFile("ssh", ["-F", "/dev/null", "-p", String(out.ssh_port), "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "root@127.0.0.1", "true"], (_e, _o, err) => resolve(err)),
+    );
+    expect(pw).toMatch(/Permission denied \(publickey\)/);
+    // listening on loopback only
+    const listen = await sshRun(key, out.ssh_port, out.host_key, home, `grep -i '^ListenAddress' /etc/dstack/sshd_config`);
+    expect(listen.stdout.trim()).toBe("ListenAddress 127.0.0.1");
+
+    // diff: what updates in place, what replaces, what is ignored
+    expect(await containerProvider.diff!(c.id, out, inp)).toMatchObject({ changes: false, replaces: [] });
+    expect(await containerProvider.diff!(c.id, out, { ...inp, env: { A: "2" } })).toMatchObject({ changes: true, replaces: [] });
+    expect(await containerProvider.diff!(c.id, out, { ...inp, image_id: "sha256:other" })).toMatchObject({ changes: true, replaces: ["image_id"], deleteBeforeReplace: true });
+    expect(await containerProvider.diff!(c.id, out, { ...inp, labels: { ...inp.labels, "dstack.created-at": "2030-01-01T00:00:00Z" } })).toMatchObject({ changes: false });
+    expect((await containerProvider.diff!(c.id, out, { ...inp, labels: { ...inp.labels, team: "x" } })).replaces).toEqual(["labels"]);
+
+    // update in place: new env and limits, same container, port, host key; setup not rerun
+    const news = { ...inp, env: { A: "2", SPACED: "x" }, cpus: 1, memory: 1 };
+    const u = await containerProvider.update!(c.id, out, news);
+    const uo = u.outs as LocalContainerOutputs;
+    expect([uo.container_id, uo.ssh_port, uo.host_key, uo.created_at]).toEqual([out.container_id, out.ssh_port, out.host_key, out.created_at]);
+    const ui = await docker.getContainer(c.id).inspect();
+    expect(ui.HostConfig.NanoCpus).toBe(1e9);
+    expect(ui.HostConfig.Memory).toBe(1024 ** 3);
+    await waitForBanner(out.ssh_port);
+    const r2 = await sshRun(key, out.ssh_port, out.host_key, home, 'echo "$A|$SPACED"; wc -l < /root/setup.count; wc -l < /root/init.count');
+    expect(r2.stdout).toBe("2|x\n1\n2\n");
+
+    // drift: stopped by hand → read says so → diff wants an update → update starts it
+    await docker.getContainer(c.id).stop({ t: 1 });
+    const rd = await containerProvider.read!(c.id, uo);
+    expect(rd.props?.state).toBe("exited");
+    expect((await containerProvider.diff!(c.id, rd.props as LocalContainerOutputs, news)).changes).toBe(true);
+    const u2 = await containerProvider.update!(c.id, rd.props as LocalContainerOutputs, news);
+    expect(u2.outs?.state).toBe("running");
+    await waitForBanner(out.ssh_port);
+
+    // drift: removed by hand → read returns no id (gone from state)
+    await docker.getContainer(c.id).remove({ force: true });
+    expect(await containerProvider.read!(c.id, uo)).toEqual({});
+    await containerProvider.delete!(c.id, uo); // already gone: fine
+  });
+
+  it("an image without sshd and without apt-get fails with a clear message", async () => {
+    const build = await docker.buildImage(
+      { context: tempDirWithDockerfile(`FROM ${baseImageRef()}\nRUN rm -f /usr/sbin/sshd /usr/bin/apt-get\n`), src: ["Dockerfile"] },
+      { t: noSshRef, networkmode: "host" },
+    );
+    await new Promise((res, rej) => docker.modem.followProgress(build, (e: Error | null) => (e ? rej(e) : res(null))));
+    const id = (await docker.getImage(noSshRef).inspect()).Id;
+    const key = clientKey(home);
+    const c = await containerProvider.create!(inputs(key.publicKey, { name: `${name}-nossh`, image: noSshRef, image_id: id }));
+    let st = await containerStatus(c.id, docker);
+    for (let i = 0; i < 50 && st.running; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      st = await containerStatus(c.id, docker);
+    }
+    expect(st.running).toBe(false);
+    expect(st.exit_code).toBe(97);
+    expect(st.error).toMatch(/no sshd and no apt-get/);
+    await containerProvider.delete!(c.id, c.outs!);
+  });
+});
+
+d("LocalContainer on an image without sshd but with apt-get", () => {
+  const home = tempDir("dstack-prov-apt-");
+  const repo = tempDir("dstack-prov-apt-repo-");
+  const name = `dstack-test-apt-${tag}`;
+  const ref = `dstack-test-aptssh:${tag}`;
+  afterAll(async () => {
+    await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+  });
+
+  it("installs openssh-server at start and answers", async () => {
+    const build = await docker.buildImage(
+      { context: tempDirWithDockerfile(`FROM ${baseImageRef()}\nRUN dpkg --purge --force-depends openssh-server openssh-sftp-server >/dev/null && test ! -e /usr/sbin/sshd\n`), src: ["Dockerfile"] },
+      { t: ref, networkmode: "host" },
+    );
+    await new Promise((res, rej) => docker.modem.followProgress(build, (e: Error | null) => (e ? rej(e) : res(null))));
+    const id = (await docker.getImage(ref).inspect()).Id;
+    const key = clientKey(home);
+    const c = await containerProvider.create!({
+      name, image: ref, image_id: id, run_type: "dev-environment", keep_running: true, repo_dir: repo, working_dir: "/workflow",
+      env: {}, secret_env: {}, setup: [], init: [], commands: [], shell: "/bin/bash", ssh_user: "root", ssh_public_key: key.publicKey,
+      mounts: [], privileged: false, cpus: null, memory: null, shm_size: null, gpus: 0, labels: { "dstack.run": "t-apt" },
+      max_duration: null, start_script: fs.readFileSync(startScriptPath(), "utf8"),
+    });
+    const out = c.outs as LocalContainerOutputs;
+    await waitForBanner(out.ssh_port, 120000);
+    const r = await sshRun(key, out.ssh_port, out.host_key, home, "test -x /usr/sbin/sshd && echo installed");
+    expect(r.stdout.trim()).toBe("installed");
+    await containerProvider.delete!(c.id, out);
+  });
+});
+
+function tempDirWithDockerfile(text: string): string {
+  const dir = tempDir("dstack-df-");
+  fs.writeFileSync(path.join(dir, "Dockerfile"), text);
+  return dir;
+}
