@@ -10,6 +10,7 @@ import { register as setupCommand } from "./setup";
 import { register as doctorCommand } from "./doctor";
 import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
+import { register as compileCommand } from "./compile";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -25,4 +26,5 @@ export const commands: RegisterCommand[] = [
   doctorCommand,
   buildCommand,
   offerCommand,
+  compileCommand,
 ];

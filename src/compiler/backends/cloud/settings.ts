@@ -151,3 +151,29 @@ export function cloudName(parts: string[], max = 63): string {
 export function minutesCeil(seconds: number): number {
   return Math.max(1, Math.ceil(seconds / 60));
 }
+
+/** Keys of a backend entry in config.yml that are not program settings (never passed on). */
+const NON_SETTINGS = new Set(["type", "regions", "creds", "credentials", "config_file"]);
+
+/**
+ * The program settings of a backend from DSTACK_HOME/config.yml (`backends: [{type: aws,
+ * ssh_ingress_cidrs: [...], ...}]`, or inside `projects: [{backends: [...]}]`): the entry's keys
+ * other than type, regions and credentials. `{}` when the file or the entry is absent.
+ */
+export function backendSettingsFromConfig(backend: string, text: string | null, parseYaml: (s: string) => unknown): Record<string, unknown> {
+  if (!text) return {};
+  const doc = parseYaml(text) as { backends?: unknown; projects?: { backends?: unknown }[] } | null;
+  if (!doc || typeof doc !== "object") return {};
+  const lists = [doc.backends, ...(Array.isArray(doc.projects) ? doc.projects.map((p) => p?.backends) : [])];
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const entry of list as Record<string, unknown>[]) {
+      if (entry && typeof entry === "object" && entry.type === backend) {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(entry)) if (!NON_SETTINGS.has(k)) out[k] = v;
+        return out;
+      }
+    }
+  }
+  return {};
+}
