@@ -1,0 +1,82 @@
+/**
+ * The Pulumi toolchain: version comparison, which CLI is chosen (an old one is refused), the
+ * nodejs plugin wrapper (absolute paths: starts from any directory without NODE_PATH), and
+ * the environment handed to the engine.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { compareVersions, dynamicProviderScript, ensurePulumiBinary, findPulumiCandidates, installNodejsPlugin, nodejsPluginWrapper, PINNED_PULUMI_VERSION, pulumiEnv } from "../../src/stacks/toolchain";
+import { tempDir } from "./fixtures";
+
+const userPulumi = path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi");
+const havePulumi = fs.existsSync(userPulumi);
+
+describe("compareVersions", () => {
+  it("orders dotted versions numerically, ignoring a v prefix and pre-release suffixes", () => {
+    expect(compareVersions("v3.248.0", "3.248.0")).toBe(0);
+    expect(compareVersions("3.249.0", "3.248.0")).toBeGreaterThan(0);
+    expect(compareVersions("3.100.0", "3.248.0")).toBeLessThan(0);
+    expect(compareVersions("3.248.1-dev.0", "3.248.0")).toBeGreaterThan(0);
+    expect(compareVersions("4.0", "3.999.999")).toBeGreaterThan(0);
+  });
+});
+
+(havePulumi ? describe : describe.skip)("Pulumi CLI discovery", () => {
+  it("refuses an older CLI in DSTACK_HOME and falls back to ~/.dstack/pulumi/bin", async () => {
+    const home = tempDir("dstack-tc-");
+    const bin = path.join(home, "pulumi", "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\necho v3.100.0\n", { mode: 0o755 });
+    const env = { ...process.env, DSTACK_HOME: home, PATH: "/usr/bin:/bin" };
+    const found = await findPulumiCandidates(env);
+    expect(found[0]).toMatchObject({ source: "dstack-home", version: "3.100.0", ok: false });
+    expect(found[1]).toMatchObject({ source: "user-home", ok: true });
+    expect(compareVersions(found[1].version!, PINNED_PULUMI_VERSION)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("ensurePulumiBinary finds it without building, writes the plugin beside it, and pulumiEnv puts it first on PATH", async () => {
+    const t0 = Date.now();
+    const r = await ensurePulumiBinary({ noInstall: true });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.how).toBe("found");
+    expect(fs.readFileSync(r.plugin, "utf8")).toBe(nodejsPluginWrapper());
+    const env = pulumiEnv();
+    expect(env.PULUMI_SKIP_UPDATE_CHECK).toBe("true");
+    expect(env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION).toBe("true");
+    expect(env.PATH!.split(path.delimiter)[0]).toBe(r.binDir);
+  });
+});
+
+describe("nodejs plugin wrapper", () => {
+  it("is rewritten only when different and starts the dynamic provider from any directory", async () => {
+    const dir = tempDir("dstack-plugin-");
+    const p = installNodejsPlugin(dir);
+    expect(fs.statSync(p).mode & 0o111).toBeTruthy();
+    const text = fs.readFileSync(p, "utf8");
+    expect(text).toContain(process.execPath);
+    expect(text).toContain(dynamicProviderScript());
+    expect(path.isAbsolute(dynamicProviderScript())).toBe(true);
+    const mtime = fs.statSync(p).mtimeMs;
+    installNodejsPlugin(dir);
+    expect(fs.statSync(p).mtimeMs).toBe(mtime);
+
+    // from / with no NODE_PATH: the provider binds a port and prints it (the engine's handshake)
+    const env = { ...process.env };
+    delete env.NODE_PATH;
+    const child = spawn(p, ["127.0.0.1:1"], { cwd: "/", env, stdio: ["ignore", "pipe", "pipe"] });
+    let timer: NodeJS.Timeout | undefined;
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      child.on("exit", (code) => reject(new Error(`plugin exited ${code}`)));
+      timer = setTimeout(() => reject(new Error("no port printed")), 15000);
+    }).finally(() => clearTimeout(timer));
+    child.kill();
+    expect(line).toMatch(/^\d+$/);
+  });
+});
