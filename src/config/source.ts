@@ -2,7 +2,7 @@
  * A YAML file kept with its source positions, so every diagnostic can point at
  * `FILE:LINE:COL` with the length of the offending text.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Diagnostic } from "../diagnostics";
 
 export type PathSegment = string | number;
@@ -52,7 +52,26 @@ export class YamlSource {
         length,
       });
     }
-    this.value = this.syntaxErrors.length ? undefined : (this.doc.toJS({ maxAliasCount: 100 }) as unknown);
+    let value: unknown;
+    if (!this.syntaxErrors.length) {
+      try {
+        value = this.doc.toJS({ maxAliasCount: 100 }) as unknown;
+      } catch (e) {
+        // unresolved aliases, alias bombs: the parser accepts them, building the value does not
+        let at: Position = { line: 1, col: 1, length: 1 };
+        visit(this.doc, {
+          Alias: (_key, node) => {
+            if (node.resolve(this.doc) === undefined && node.range) {
+              at = this.posOf(node.range) ?? at;
+              return visit.BREAK;
+            }
+            return undefined;
+          },
+        });
+        this.syntaxErrors.push({ code: "E1001", severity: "error", message: `invalid YAML: ${firstLine(e instanceof Error ? e.message : String(e))}`, hint: "define the anchor (&name) before using the alias (*name), or quote a value that starts with *", file, ...at });
+      }
+    }
+    this.value = value;
   }
 
   private lineLength(line: number): number {

@@ -1,0 +1,118 @@
+/** `dstack config` and `dstack schema`, in process through cli.ts's main(). */
+import * as fs from "fs";
+import * as path from "path";
+import { main } from "../../cli";
+import { DEV, repoRoot, TASK, tempDir, testEnv } from "./helpers";
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(["node", "dstack", ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const saved = { ...process.env };
+beforeAll(() => {
+  Object.assign(process.env, testEnv());
+});
+afterAll(() => {
+  process.env = saved;
+});
+
+describe("dstack config", () => {
+  it("--json prints exactly the RunSpec", async () => {
+    const dir = tempDir({ ".dstack.yml": `${TASK}env: [A=1]\nresources:\n  gpu: A100:2\n` });
+    const r = await run(["config", dir, "--json", "--max-price", "2"]);
+    expect(r.code).toBe(0);
+    const spec = JSON.parse(r.stdout);
+    expect(spec).toMatchObject({ type: "task", repo_dir: dir, max_price: 2, env: { A: "1" }, resources: { gpu: { name: ["A100"], count: { min: 2, max: 2 } } } });
+    expect(spec.profile.sources.max_price).toBe("cli");
+    expect(r.stderr).toBe("");
+  });
+
+  it("--json hides the registry password", async () => {
+    const dir = tempDir({ ".dstack.yml": `${TASK}image: x\nregistry_auth: {username: u, password: p4ss}\n` });
+    const r = await run(["config", dir, "--json"]);
+    expect(JSON.parse(r.stdout).registry_auth).toEqual({ username: "u", password: "***" });
+    expect(r.stdout).not.toContain("p4ss");
+  });
+
+  it("prints a readable summary without --json", async () => {
+    const dir = tempDir({ ".dstack.yml": `${DEV}name: my-dev\nrepos: [.]\n` });
+    const r = await run(["config", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Configuration\s+/);
+    expect(r.stdout).toMatch(/Name\s+my-dev\n/);
+    expect(r.stdout).toMatch(/IDE\s+vscode/);
+    expect(r.stdout).toMatch(/Not supported yet/);
+  });
+
+  it("errors: FILE:LINE:COL, the line with a caret, exit code 2, no stack", async () => {
+    const dir = tempDir({ ".dstack.yml": `${DEV}resources:\n  gpu: A100::2\n` });
+    const r = await run(["config", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.split("\n");
+    expect(lines[0]).toMatch(/\.dstack\.yml:4:8: error: resources\.gpu: GPU spec "A100::2" has an empty token \[E1022\]$/);
+    expect(lines[1]).toBe("    gpu: A100::2");
+    expect(lines[2]).toBe("         ^^^^^^^");
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("errors with --json are one JSON document", async () => {
+    const dir = tempDir({ ".dstack.yml": "type: task\n" });
+    const r = await run(["config", dir, "--json"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: "E1031", exit_code: 2 });
+  });
+
+  it("flag errors exit 2", async () => {
+    const dir = tempDir({ ".dstack.yml": TASK });
+    expect((await run(["config", dir, "--spot", "--on-demand"])).code).toBe(2);
+    expect((await run(["config", dir, "--gpu", "A100::"])).code).toBe(2);
+  });
+
+  it("-f and --no-profile", async () => {
+    const dir = tempDir({ "a.dstack.yml": TASK, "b.dstack.yml": DEV, ".dstack/profiles.yml": "profiles:\n  - name: p\n    default: true\n    max_price: 1\n" });
+    const withProfile = JSON.parse((await run(["config", dir, "-f", path.join(dir, "b.dstack.yml"), "--json"])).stdout);
+    expect(withProfile.profile.name).toBe("p");
+    const without = JSON.parse((await run(["config", dir, "-f", path.join(dir, "b.dstack.yml"), "--no-profile", "--json"])).stdout);
+    expect(without.profile.name).toBeNull();
+    expect(without.max_price).toBeNull();
+  });
+
+  it("volume configurations print their VolumeSpec", async () => {
+    const dir = tempDir({ "v.dstack.yml": "type: volume\nname: v1\nbackend: local\nsize: 5GB\n" });
+    expect(JSON.parse((await run(["config", dir, "--json"])).stdout)).toMatchObject({ type: "volume", name: "v1", size: 5 });
+  });
+});
+
+describe("dstack schema", () => {
+  it("prints the configuration schema by default, and the profiles schema", async () => {
+    const a = await run(["schema"]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(fs.readFileSync(path.join(repoRoot, "schemas", "dstack-configuration.schema.json"), "utf8"));
+    const b = await run(["schema", "profiles"]);
+    expect(JSON.parse(b.stdout).title).toMatch(/profiles/);
+    expect((await run(["schema", "--path"])).stdout.trim()).toBe(path.join(repoRoot, "schemas", "dstack-configuration.schema.json"));
+  });
+
+  it("an unknown schema is a usage error", async () => {
+    const r = await run(["schema", "fleet"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown schema "fleet"/);
+  });
+});
