@@ -234,17 +234,22 @@ interface RowValues {
 class Interner {
   readonly values: string[];
   private readonly ids = new Map<string, number>();
+  private last = "\u0000";
+  private lastId = -1;
   constructor(first?: string) {
     this.values = [];
     if (first !== undefined) this.id(first);
   }
   id(s: string): number {
+    if (s === this.last) return this.lastId;
     let id = this.ids.get(s);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(s);
       this.ids.set(s, id);
     }
+    this.last = s;
+    this.lastId = id;
     return id;
   }
   /** Sorts the table (keeping entry 0 first when `keepFirst`) and returns old id → new id. */
@@ -259,6 +264,8 @@ class Interner {
       sorted.push(this.values[old]);
     });
     this.values.splice(0, this.values.length, ...sorted);
+    this.ids.clear(); // ids changed: the table is final now
+    this.last = "\u0000";
     return remap;
   }
 }
@@ -452,6 +459,7 @@ function parseCatalogText(text: string, file: string, backend: string, builder: 
   let identity = false;
   let width = 0;
   const providerDataOk = new Map<string, string | null>();
+  const places = new Map<string, { region: string; zone: string | null }>();
   try {
     readCsv(text, (fields, line) => {
       if (!index) {
@@ -540,7 +548,9 @@ function parseCatalogText(text: string, file: string, backend: string, builder: 
         errors.push(rowError(file, line, `bad catalog row: ${problems.join("; ")}`));
         return;
       }
-      const { region, zone } = regionOf(backend, fLocation);
+      let place = places.get(fLocation);
+      if (!place) places.set(fLocation, (place = regionOf(backend, fLocation)));
+      const { region, zone } = place;
       builder.add({
         instance: fInstance,
         backend,

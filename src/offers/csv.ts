@@ -24,7 +24,6 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   let quote = -1; // the next quote at or after pos (recomputed only once passed)
-  const unquoted = new Map<string, string | null>();
   while (pos < n) {
     let end = text.indexOf("\n", pos);
     if (end < 0) end = n;
@@ -39,7 +38,7 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
       line++;
       continue;
     }
-    const quick = splitQuotedLine(text, pos, stop, unquoted);
+    const quick = splitQuotedLine(text, pos, stop);
     if (quick) {
       onRecord(quick, line);
       pos = end + 1;
@@ -106,42 +105,47 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
 }
 
 /**
- * Splits one physical line that holds quotes by splitting on commas and re-joining the pieces
- * of quoted fields. Returns undefined when the line's quoting is not self-contained (a field
- * continues on the next line) or is malformed, leaving it to the careful parser.
+ * Splits one physical line that holds quotes: unquoted runs by `split`, quoted fields by
+ * scanning to their closing quote. Returns undefined when the line's quoting is not
+ * self-contained (a field continues on the next line) or is malformed, leaving it to the
+ * careful parser.
  */
-function splitQuotedLine(text: string, from: number, to: number, unquoted: Map<string, string | null>): string[] | undefined {
-  const pieces = text.slice(from, to).split(",");
+function splitQuotedLine(text: string, from: number, to: number): string[] | undefined {
   const out: string[] = [];
-  for (let k = 0; k < pieces.length; k++) {
-    let p = pieces[k];
-    if (p.charCodeAt(0) !== 34) {
-      if (p.indexOf('"') >= 0) return undefined;
-      out.push(p);
-      continue;
+  let pos = from;
+  for (;;) {
+    if (text.charCodeAt(pos) === 34) {
+      let end = pos + 1;
+      let value = "";
+      for (;;) {
+        const q = text.indexOf('"', end);
+        if (q < 0 || q >= to) return undefined;
+        value += text.slice(end, q);
+        if (text.charCodeAt(q + 1) === 34 && q + 1 < to) {
+          value += '"';
+          end = q + 2;
+          continue;
+        }
+        end = q + 1;
+        break;
+      }
+      out.push(value);
+      if (end === to) return out;
+      if (text.charCodeAt(end) !== 44) return undefined;
+      pos = end + 1;
+      if (pos === to) {
+        out.push("");
+        return out;
+      }
+    } else {
+      const q = text.indexOf('"', pos);
+      if (q < 0 || q >= to) {
+        for (const f of text.slice(pos, to).split(",")) out.push(f);
+        return out;
+      }
+      if (text.charCodeAt(q - 1) !== 44) return undefined; // a quote inside an unquoted field
+      for (const f of text.slice(pos, q - 1).split(",")) out.push(f);
+      pos = q;
     }
-    // a quoted field: extend until it ends with an unescaped closing quote
-    while (!closesQuote(p)) {
-      if (++k >= pieces.length) return undefined;
-      p += "," + pieces[k];
-    }
-    let value = unquoted.get(p);
-    if (value === undefined) {
-      const inner = p.slice(1, -1);
-      value = inner.replace(/""/g, "").indexOf('"') >= 0 ? null : inner.replace(/""/g, '"');
-      if (unquoted.size < 10000) unquoted.set(p, value);
-    }
-    if (value === null) return undefined;
-    out.push(value);
   }
-  return out;
-}
-
-/** Whether a piece starting with a quote ends with the field's closing quote. */
-function closesQuote(p: string): boolean {
-  if (p.length < 2 || p.charCodeAt(p.length - 1) !== 34) return false;
-  // count the trailing quotes after the opening one: an odd count closes the field
-  let q = 0;
-  for (let i = p.length - 1; i >= 1 && p.charCodeAt(i) === 34; i--) q++;
-  return q % 2 === 1;
 }

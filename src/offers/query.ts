@@ -278,14 +278,18 @@ export class CatalogQuery {
    * highest matching price, and keeps the first `limit` matches plus any that tie on price
    * with the last one kept (so tie-breaks can be applied exactly).
    */
-  scan(limit: number, skip = 0): { total: number; maxPrice: number; rows: number[] } {
+  scan(limit: number, skip = 0): ScanResult {
+    if (!this.anyBackend && !(skip & (C.BACKENDS | C.CONFIGURED))) return { total: 0, maxPrice: -Infinity, rows: [] };
+    const cand = skip & C.GPU ? null : this.candidates;
+    if (skip === 0) {
+      this.compiled ??= this.compile();
+      return this.compiled(cand, cand ? cand.length : this.catalog.size, limit);
+    }
     const rows: number[] = [];
     let total = 0;
     let maxPrice = -Infinity;
-    if (!this.anyBackend && !(skip & (C.BACKENDS | C.CONFIGURED))) return { total, maxPrice, rows };
     const price = this.catalog.cols.price;
     let cut = limit > 0 ? Infinity : -Infinity;
-    const cand = skip & C.GPU ? null : this.candidates;
     const n = cand ? cand.length : this.catalog.size;
     for (let k = 0; k < n; k++) {
       const i = cand ? cand[k] : k;
@@ -300,4 +304,73 @@ export class CatalogQuery {
     }
     return { total, maxPrice, rows };
   }
+
+  private compiled: CompiledScan | undefined;
+
+  /**
+   * The hot path: a scan loop generated for this query with only its active checks, over local
+   * typed arrays (no per-row calls, no tests of constraints the spec does not set). Rows are in
+   * price order, so a price limit ends the loop. Only internal identifiers go into the source;
+   * every value is passed in `P`.
+   */
+  private compile(): CompiledScan {
+    const P = {
+      ...this.catalog.cols,
+      cpuLo: this.cpuLo, cpuHi: this.cpuHi, memLo: this.memLo, memHi: this.memHi, diskLo: this.diskLo, diskHi: this.diskHi,
+      gcLo: this.gpuCountLo, gcHi: this.gpuCountHi, gmLo: this.gpuMemLo, gmHi: this.gpuMemHi, gtLo: this.gpuTotalLo, gtHi: this.gpuTotalHi,
+      vendorCode: this.vendorCode, gnOk: this.gpuNameOk, ccOk: this.ccOk, archCode: this.archCode, spotCode: this.spot, maxPrice: this.maxPrice,
+      backendOk: this.backendOk, configuredOk: this.configuredOk, configuredRegionOk: this.configuredRegionOk,
+      regionOk: this.regionOk, zoneByRegionList: this.zoneByRegionList, zoneOk: this.zoneOk, instanceOk: this.instanceOk,
+    };
+    const fin = (x: number) => Number.isFinite(x);
+    const body: string[] = [];
+    if (fin(this.maxPrice)) body.push("if (price[i] > maxPrice) break;");
+    if (this.configuredOk) {
+      body.push("if (!configuredOk[backend[i]]) continue;");
+      if (this.configuredRegionOk) body.push("{ const rm = configuredRegionOk[backend[i]]; if (rm !== null && !rm[region[i]]) continue; }");
+    }
+    if (this.backendOk) body.push("if (!backendOk[backend[i]]) continue;");
+    if (this.spot >= 0) body.push("if (spot[i] !== spotCode) continue;");
+    const gpu: string[] = [];
+    if (fin(this.gpuCountLo) && this.gpuCountLo > 1) gpu.push("if (n < gcLo) continue;");
+    if (fin(this.gpuCountHi)) gpu.push("if (n > gcHi) continue;");
+    if (this.vendorCode) gpu.push("if (vendor[i] !== vendorCode) continue;");
+    if (this.gpuNameOk) gpu.push("if (!gnOk[gpuName[i]]) continue;");
+    if (this.ccOk) gpu.push("if (!ccOk[gpuName[i]] || vendor[i] !== 1) continue;");
+    if (fin(this.gpuMemLo) || fin(this.gpuMemHi) || fin(this.gpuTotalLo) || fin(this.gpuTotalHi)) {
+      gpu.push("{ const m = gpuMemory[i]; if (m < gmLo || m > gmHi) continue; const t = m * n; if (t < gtLo || t > gtHi) continue; }");
+    }
+    if (!this.cpuRowsSkipGpu) body.push("{ const n = gpuCount[i]; if (n === 0) continue;", ...gpu, "}");
+    else if (gpu.length) body.push("{ const n = gpuCount[i]; if (n !== 0) {", ...gpu, "} }");
+    if (this.archCode >= 0) body.push("if (arch[i] !== archCode) continue;");
+    if (fin(this.cpuLo) || fin(this.cpuHi)) body.push("{ const v = cpu[i]; if (v < cpuLo || v > cpuHi) continue; }");
+    if (fin(this.memLo) || fin(this.memHi)) body.push("{ const v = memory[i]; if (v < memLo || v > memHi) continue; }");
+    if (fin(this.diskLo) || fin(this.diskHi)) body.push("{ const v = disk[i]; if (v < diskLo || v > diskHi) continue; }");
+    if (this.regionOk) body.push("if (!regionOk[region[i]] && !(zoneByRegionList !== null && zoneByRegionList[zone[i]])) continue;");
+    if (this.zoneOk) body.push("if (zone[i] !== 0 && !zoneOk[zone[i]]) continue;");
+    if (this.instanceOk) body.push("if (!instanceOk[instance[i]]) continue;");
+    const names = Object.keys(P).filter((k) => /^[A-Za-z]+$/.test(k));
+    const src = [
+      `const { ${names.join(", ")} } = P;`,
+      "return function scan(cand, count, limit) {",
+      "  const rows = []; let total = 0; let maxPrice_ = -Infinity; let cut = limit > 0 ? Infinity : -Infinity;",
+      "  for (let k = 0; k < count; k++) {",
+      "    const i = cand === null ? k : cand[k];",
+      ...body.map((b) => `    ${b}`),
+      "    total++; const p = price[i]; maxPrice_ = p;",
+      "    if (p <= cut) { rows.push(i); if (rows.length === limit) cut = p; }",
+      "  }",
+      "  return { total, maxPrice: maxPrice_, rows };",
+      "};",
+    ].join("\n");
+    return new Function("P", src)(P) as CompiledScan;
+  }
 }
+
+export interface ScanResult {
+  total: number;
+  maxPrice: number;
+  rows: number[];
+}
+
+type CompiledScan = (cand: Uint32Array | null, count: number, limit: number) => ScanResult;
