@@ -79,20 +79,30 @@ function summarizeVolume(v: VolumeSpec): string {
   return rows.map(([k, x]) => `${k!.padEnd(9)}  ${x}`).join("\n") + "\n";
 }
 
+/** The RunSpec with secret values replaced by `***`: registry_auth.password and the env values listed in secret_env. */
+export function maskSecrets(spec: RunSpec): RunSpec {
+  const env = { ...spec.env };
+  for (const k of spec.secret_env) if (k in env) env[k] = "***";
+  return { ...spec, env, registry_auth: spec.registry_auth ? { username: spec.registry_auth.username, password: "***" } : null };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command("config")
     .description("validate a configuration and print the merged, normalized RunSpec (nothing is changed)")
     .argument("[DIR]", "the working directory (default: the current directory)");
   addRunFlags(cmd);
-  cmd.option("--json", "print the RunSpec as JSON").action((dir: string | undefined, opts: Record<string, unknown>) => {
-    const { loadConfiguration } = require("../config") as typeof import("../config");
-    const spec = loadConfiguration({ dir, file: typeof opts.file === "string" ? opts.file : undefined, profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts) });
-    if (opts.json) {
-      const printable = spec.type === "volume" ? spec : { ...spec, registry_auth: spec.registry_auth ? { username: spec.registry_auth.username, password: "***" } : null };
-      process.stdout.write(JSON.stringify(printable, null, 2) + "\n");
-    } else {
-      process.stdout.write(spec.type === "volume" ? summarizeVolume(spec) : summarizeRunSpec(spec));
-    }
-  });
+  cmd
+    .option("--json", "print the RunSpec as JSON")
+    .option("--show-secrets", "print secret values (registry_auth.password, env values from your environment or -e) instead of ***")
+    .action((dir: string | undefined, opts: Record<string, unknown>) => {
+      const { loadConfiguration } = require("../config") as typeof import("../config");
+      const spec = loadConfiguration({ dir, file: typeof opts.file === "string" ? opts.file : undefined, profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts) });
+      if (opts.json) {
+        const printable = spec.type === "volume" || opts.showSecrets ? spec : maskSecrets(spec);
+        process.stdout.write(JSON.stringify(printable, null, 2) + "\n");
+      } else {
+        process.stdout.write(spec.type === "volume" ? summarizeVolume(spec) : summarizeRunSpec(spec));
+      }
+    });
 }

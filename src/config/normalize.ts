@@ -426,14 +426,14 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     let inactivity: number | null = null;
     if (given(raw.inactivity_duration)) inactivity = issues.parse(["inactivity_duration"], "E1025", raw.inactivity_duration, (x) => parseOffDuration(x) ?? null) ?? null;
     return {
-      ...base,
       type,
+      ...base,
       ide: raw.ide === "vscode" || raw.ide === "cursor" || raw.ide === "windsurf" ? raw.ide : null,
       version: typeof raw.version === "string" ? raw.version : raw.version !== undefined && raw.version !== null ? String(raw.version) : null,
       inactivity_duration: inactivity,
     };
   }
-  return { ...base, type, commands, nodes };
+  return { type, ...base, commands, nodes };
 }
 
 // ---------------------------------------------------------------------------------------------

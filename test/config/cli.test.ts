@@ -50,6 +50,21 @@ describe("dstack config", () => {
     expect(r.stdout).not.toContain("p4ss");
   });
 
+  it("--json masks secret env values unless --show-secrets", async () => {
+    const dir = tempDir({ ".dstack.yml": `${TASK}env: [PLAIN=1, TOKEN_FROM_ENV]\n` });
+    process.env.TOKEN_FROM_ENV = "tok-123";
+    try {
+      const masked = JSON.parse((await run(["config", dir, "--json", "-e", "FLAGGED=f"])).stdout);
+      expect(masked.env).toEqual({ PLAIN: "1", TOKEN_FROM_ENV: "***", FLAGGED: "***" });
+      expect(masked.secret_env.sort()).toEqual(["FLAGGED", "TOKEN_FROM_ENV"]);
+      const shown = JSON.parse((await run(["config", dir, "--json", "--show-secrets"])).stdout);
+      expect(shown.env.TOKEN_FROM_ENV).toBe("tok-123");
+      expect(Object.keys(shown)[0]).toBe("type");
+    } finally {
+      delete process.env.TOKEN_FROM_ENV;
+    }
+  });
+
   it("prints a readable summary without --json", async () => {
     const dir = tempDir({ ".dstack.yml": `${DEV}name: my-dev\nrepos: [.]\n` });
     const r = await run(["config", dir]);
