@@ -302,9 +302,25 @@ async function resolveOutputs(value: unknown): Promise<unknown> {
 
 let queue: Promise<unknown> = Promise.resolve();
 
+/**
+ * The Pulumi SDK captures `new Error().stack` for every promise it makes (to report leaks):
+ * most of a mock run's time at the default depth. A shallow stack while the program runs under
+ * mocks (the full one with DSTACK_DEBUG=1) keeps a compile fast; restored afterwards.
+ */
+async function withShallowStacks<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.env.DSTACK_DEBUG === "1") return fn();
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  try {
+    return await fn();
+  } finally {
+    Error.stackTraceLimit = saved;
+  }
+}
+
 /** Runs `program(plan, opts)` under mocks and returns its resource graph. */
 export function runUnderMocks(program: BackendProgram, plan: Plan, opts: EmitOptions = {}): Promise<ResourceGraph> {
-  const run = queue.then(() => runOnce(program, plan, opts));
+  const run = queue.then(() => withShallowStacks(() => runOnce(program, plan, opts)));
   queue = run.catch(() => undefined);
   return run;
 }
