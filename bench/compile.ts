@@ -59,7 +59,12 @@ const CTX: PlanContext = {
 /** A second baseline: 10 bare custom resources (no cloud SDK, no cloud-init), to size the engine's own per-resource cost. */
 const bareProgram: BackendProgram = async (p) => {
   const pulumi = await import("@pulumi/pulumi");
-  for (let i = 0; i < 10; i++) new pulumi.CustomResource("bench:index:Thing", `thing-${i}`, { index: i, tags: {} });
+  class Thing extends pulumi.CustomResource {
+    constructor(name: string, index: number) {
+      super("bench:index:Thing", name, { index, tags: {} });
+    }
+  }
+  for (let i = 0; i < 10; i++) new Thing(`thing-${i}`, i);
   return emptyProgram(p, {});
 };
 
