@@ -432,13 +432,36 @@ function rowError(file: string, line: number, message: string, hint?: string): D
   };
 }
 
-/** A number as gpuhunt writes it (`0.0052`, `16.0`, `1e-05`); NaN for anything else. */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * A number as gpuhunt writes it (`0.0052`, `16.0`, `1e-05`); NaN for anything else. Plain
+ * decimals with at most 15 digits take an exact fast path (an integer below 2^53 divided by an
+ * exact power of ten is correctly rounded, so the result is the same double `Number()` gives).
+ */
 function toNumber(v: string): number {
-  if (v === "") return NaN;
+  const n = v.length;
+  if (n === 0) return NaN;
+  let mantissa = 0;
+  let digits = 0;
+  let dot = -1;
+  for (let k = 0; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && dot < 0 && k > 0) dot = k;
+    else return slowNumber(v);
+  }
+  if (digits > 15 || dot === n - 1) return slowNumber(v);
+  return dot < 0 ? mantissa : mantissa / POW10[n - dot - 1];
+}
+
+function slowNumber(v: string): number {
   const c = v.charCodeAt(v.length - 1);
   if (c < 48 || c > 57) return NaN; // trailing space, "Infinity", "1." and the like
   const x = Number(v);
-  return Number.isFinite(x) && v.charCodeAt(1) !== 120 && v.charCodeAt(1) !== 88 ? x : NaN;
+  return Number.isFinite(x) && v.charCodeAt(1) !== 120 && v.charCodeAt(1) !== 88 && v.trim() === v ? x : NaN;
 }
 
 function checkedNumber(name: string, v: string, positive: boolean, integer: boolean, max: number, problems: string[]): number {

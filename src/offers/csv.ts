@@ -24,6 +24,7 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   let quote = -1; // the next quote at or after pos (recomputed only once passed)
+  const last: LastQuoted = { raw: "", value: "" };
   while (pos < n) {
     let end = text.indexOf("\n", pos);
     if (end < 0) end = n;
@@ -38,7 +39,7 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
       line++;
       continue;
     }
-    const quick = splitQuotedLine(text, pos, stop);
+    const quick = splitQuotedLine(text, pos, stop, last);
     if (quick) {
       onRecord(quick, line);
       pos = end + 1;
@@ -110,11 +111,23 @@ export function readCsv(text: string, onRecord: (fields: string[], line: number)
  * self-contained (a field continues on the next line) or is malformed, leaving it to the
  * careful parser.
  */
-function splitQuotedLine(text: string, from: number, to: number): string[] | undefined {
+function splitQuotedLine(text: string, from: number, to: number, last: LastQuoted): string[] | undefined {
   const out: string[] = [];
   let pos = from;
   for (;;) {
     if (text.charCodeAt(pos) === 34) {
+      // catalogs repeat the same quoted value (GCP's provider_data) on every row: reuse it
+      const after = pos + last.raw.length;
+      if (last.raw && after <= to && text.startsWith(last.raw, pos) && (after === to || text.charCodeAt(after) === 44)) {
+        out.push(last.value);
+        if (after === to) return out;
+        pos = after + 1;
+        if (pos === to) {
+          out.push("");
+          return out;
+        }
+        continue;
+      }
       let end = pos + 1;
       let value = "";
       for (;;) {
@@ -129,6 +142,8 @@ function splitQuotedLine(text: string, from: number, to: number): string[] | und
         end = q + 1;
         break;
       }
+      last.raw = text.slice(pos, end);
+      last.value = value;
       out.push(value);
       if (end === to) return out;
       if (text.charCodeAt(end) !== 44) return undefined;
@@ -148,4 +163,10 @@ function splitQuotedLine(text: string, from: number, to: number): string[] | und
       pos = q;
     }
   }
+}
+
+/** The previous quoted field, raw (with its quotes) and unquoted. */
+interface LastQuoted {
+  raw: string;
+  value: string;
 }
