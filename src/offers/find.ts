@@ -329,9 +329,6 @@ export function noOffersError(result: OfferQueryResult): DstackError {
 export function noOffersHint(result: OfferQueryResult): string {
   const e = result.explanation;
   if (!e) return "relax the resources, spot_policy or max_price";
-  if (e.elsewhere) {
-    return `${e.elsewhere.total} offer${e.elsewhere.total > 1 ? "s" : ""} exist on backends that are not configured (${e.elsewhere.backends.join(", ")}); add them to ~/.dstack/config.yml or pass --all-backends to see them`;
-  }
   const hints: Record<ConstraintName, string> = {
     gpu: "ask for another GPU name, count or memory (`dstack offer --all-backends --gpu …` lists what exists)",
     cpu_arch: "drop the architecture from `cpu` or set an `image` built for the other architecture",
@@ -346,5 +343,8 @@ export function noOffersHint(result: OfferQueryResult): string {
     availability_zones: "change `availability_zones`",
     max_price: "raise `max_price` (or --max-price)",
   };
-  return hints[e.constraint];
+  if (!e.elsewhere) return hints[e.constraint];
+  const n = e.elsewhere.total;
+  const elsewhere = `${n} offer${n > 1 ? "s" : ""} exist${n > 1 ? "" : "s"} on backends that are not configured (${e.elsewhere.backends.join(", ")}): add them to ~/.dstack/config.yml, or pass --all-backends to see them`;
+  return e.constraint === "configured_backends" ? elsewhere : `${hints[e.constraint]}; or: ${elsewhere}`;
 }
