@@ -363,7 +363,12 @@ export class CatalogQuery {
       "  return { total, maxPrice: maxPrice_, rows };",
       "};",
     ].join("\n");
-    return new Function("P", src)(P) as CompiledScan;
+    let factory = scanFactories.get(src);
+    if (!factory) {
+      factory = new Function("P", src) as ScanFactory;
+      scanFactories.set(src, factory);
+    }
+    return factory(P);
   }
 }
 
@@ -372,5 +377,9 @@ export interface ScanResult {
   maxPrice: number;
   rows: number[];
 }
+
+/** Generated scan sources → their factories: queries of the same shape share compiled code. */
+const scanFactories = new Map<string, ScanFactory>();
+type ScanFactory = (p: Record<string, unknown>) => CompiledScan;
 
 type CompiledScan = (cand: Uint32Array | null, count: number, limit: number) => ScanResult;

@@ -40,7 +40,7 @@ const spec: fc.Arbitrary<SpecOverrides> = fc.record(
 
 test("findOffers equals a brute-force filter with offerViolations, in compareOffers order", () => {
   fc.assert(
-    fc.property(spec, fc.constantFrom(undefined, ["aws"], ["gcp", "lambda"]), (o, configured) => {
+    fc.property(spec, fc.constantFrom<string[] | undefined>(undefined, ["aws"], ["gcp", "lambda"]), (o, configured) => {
       const s = runSpec(o);
       const r = findOffers(s, { catalog, backends: configured });
       const expected = all
