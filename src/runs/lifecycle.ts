@@ -128,6 +128,12 @@ export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) 
     });
   } catch (e) {
     throw ws.engineError(e, `previewing ${r.plan.run_name}`);
+  } finally {
+    // A preview of a new run leaves nothing behind: no empty stack, no key.
+    if (r.previous === null) {
+      await stack.workspace.removeStack(r.plan.run_name).catch(() => undefined);
+      removeRunKey(r.plan.run_name, o.env ?? process.env);
+    }
   }
   return collectChanges(events);
 }
@@ -143,7 +149,15 @@ export interface ApplyResult {
  */
 export async function applyRun(
   r: PlannedRun,
-  o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {},
+  o: {
+    onEvent?: (e: EngineEvent) => void;
+    /** Aborting it sends SIGINT to the engine (it finishes what is in flight and saves the state). */
+    signal?: AbortSignal;
+    /** Set when the user interrupted (even if the engine got the signal from the terminal). */
+    interrupted?: AbortSignal;
+    refresh?: boolean;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<ApplyResult> {
   const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env });
   try {
@@ -152,7 +166,7 @@ export async function applyRun(
     for (const [k, v] of Object.entries(res.summary.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
     return { outputs: ws.plainOutputs(res.outputs), changes };
   } catch (e) {
-    if (o.signal?.aborted) {
+    if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
         {
           code: "E6102",
@@ -262,8 +276,7 @@ async function removeRunVolumes(outputs: Record<string, unknown>): Promise<strin
 
 /** Every run in the state backend, with its status. */
 export async function listRuns(env: NodeJS.ProcessEnv = process.env): Promise<RunRecord[]> {
-  const stacks = await ws.listStacks(env);
-  const names = stacks.map((s) => s.name.split("/").pop() as string).sort();
+  const names = await ws.listRunNames(env);
   return Promise.all(
     names.map(async (name) => {
       const outputs = await ws.readOutputs(name, env);

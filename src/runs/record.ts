@@ -58,7 +58,21 @@ export function offerResources(o: Pick<Offer, "cpu" | "memory" | "disk" | "gpu_c
   return parts.join(", ");
 }
 
-/** Stable hash of a plan (key order independent), to tell "no change" without the engine. */
+/**
+ * What of a plan makes the run: the plan without the machine facts that drift on their own
+ * (the local machine's free disk moves with every image build; only the offer's identity and
+ * price matter, and the local backend has no disk size).
+ */
+export function planIdentity(p: Plan): unknown {
+  const o = p.offer;
+  return {
+    ...p,
+    offer: { backend: o.backend, region: o.region, zone: o.zone, instance_type: o.instance_type, price: o.price, spot: o.spot, gpu_count: o.gpu_count, gpu_name: o.gpu_name },
+    disk_size: p.backend === "local" ? null : p.disk_size,
+  };
+}
+
+/** Stable hash of a plan's identity (key order independent), to tell "no change" without the engine. */
 export function planHash(p: Plan): string {
   const canon = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canon);
@@ -69,7 +83,7 @@ export function planHash(p: Plan): string {
     }
     return v;
   };
-  return createHash("sha256").update(JSON.stringify(canon(p))).digest("hex").slice(0, 32);
+  return createHash("sha256").update(JSON.stringify(canon(planIdentity(p)))).digest("hex").slice(0, 32);
 }
 
 export function runMeta(p: Plan, configurationPath: string | null): RunMeta {

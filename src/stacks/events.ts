@@ -24,7 +24,7 @@ export type ProgressEvent =
   | ({ kind: "step-failed" } & StepInfo)
   | { kind: "log"; severity: "info" | "warning" | "error"; message: string; name?: string }
   | { kind: "summary"; changes: Record<string, number>; durationSeconds: number }
-  | { kind: "cancel" };
+  | { kind: "end" };
 
 /** `urn:pulumi:stack::project::type::name` → name. */
 export function urnName(urn: string): string {
@@ -49,7 +49,8 @@ export function stripColors(s: string): string {
 
 /** One engine event as a progress event, or null when it says nothing a user needs (pure). */
 export function toProgress(e: EngineEvent): ProgressEvent | null {
-  if (e.cancelEvent) return { kind: "cancel" };
+  // The engine sends a CancelEvent as the last event of every stream (it marks the end, not a cancellation).
+  if (e.cancelEvent) return { kind: "end" };
   if (e.resourcePreEvent) {
     const m = e.resourcePreEvent.metadata;
     if (isInternal(m.type)) return null;
@@ -66,7 +67,8 @@ export function toProgress(e: EngineEvent): ProgressEvent | null {
   }
   if (e.diagnosticEvent) {
     const d = e.diagnosticEvent;
-    if (d.ephemeral) return null;
+    // "debug" diagnostics (the engine's RPC traces) are for DSTACK_DEBUG only.
+    if (d.ephemeral || (d.severity as string) === "debug") return null;
     const message = stripColors(d.message).replace(/\s+$/, "");
     if (!message) return null;
     const severity = d.severity === "warning" ? "warning" : d.severity === "error" ? "error" : "info";
@@ -178,8 +180,7 @@ export class ProgressDisplay {
         if (p.severity === "warning") this.line(`warning: ${p.name ? p.name + ": " : ""}${p.message}`, true);
         else for (const l of p.message.split("\n")) this.line(`${p.name ? p.name + " | " : ""}${l}`);
         break;
-      case "cancel":
-        this.line("cancelled", true);
+      case "end":
         break;
       case "summary":
         break;

@@ -258,7 +258,7 @@ export async function listStacks(env: NodeJS.ProcessEnv = process.env): Promise<
 
 /** Whether the run's stack exists. */
 export async function stackExists(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  return (await listStacks(env)).some((s) => s.name === runName || s.name.endsWith(`/${runName}`));
+  return (await listRunNames(env)).includes(runName);
 }
 
 /** Plain values of a stack's outputs (secrets stay masked unless `showSecrets`). */
@@ -268,11 +268,84 @@ export function plainOutputs(outputs: OutputMap, showSecrets = false): Record<st
   return out;
 }
 
+/** The DIY file backend's folder of dstack's stacks, or null for other backends. */
+export function diyStacksDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const url = stateBackendUrl(env);
+  if (!url.startsWith("file://")) return null;
+  return path.join(url.slice("file://".length), ".pulumi", "stacks", DSTACK_PROJECT);
+}
+
+/** A checkpoint's stack outputs with secrets masked (pure). */
+export function outputsOfCheckpoint(doc: unknown): Record<string, unknown> {
+  const latest = (doc as { checkpoint?: { latest?: { resources?: { type?: string; outputs?: Record<string, unknown> }[] } } })?.checkpoint?.latest;
+  const root = latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
+  return (maskSecrets(root?.outputs ?? {}) as Record<string, unknown>) ?? {};
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function maskSecrets(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(maskSecrets);
+  const o = v as Record<string, unknown>;
+  if (SECRET_SIG in o) return "[secret]";
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = maskSecrets(x);
+  return out;
+}
+
 /**
- * The run's stack outputs, or null when the stack does not exist. Reads the state through the
- * engine (`pulumi stack output`), so it works with every backend.
+ * Fast path for the DIY file backend: the stack's checkpoint file read directly (Pulumi's
+ * documented state layout `.pulumi/stacks/<project>/<stack>.json[.gz]`), no CLI. Returns
+ * `undefined` when it cannot tell (another backend, an unknown layout), null for no stack.
+ */
+export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | null | undefined {
+  const dir = diyStacksDir(env);
+  if (!dir) return undefined;
+  const plain = path.join(dir, `${runName}.json`);
+  const gz = `${plain}.gz`;
+  try {
+    const text = fs.existsSync(plain)
+      ? fs.readFileSync(plain, "utf8")
+      : fs.existsSync(gz)
+        ? (require("zlib") as typeof import("zlib")).gunzipSync(fs.readFileSync(gz)).toString("utf8")
+        : null;
+    if (text === null) return null;
+    return outputsOfCheckpoint(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run names in the DIY file backend (no CLI), or undefined for other backends. */
+export function listStacksFromFiles(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const dir = diyStacksDir(env);
+  if (!dir) return undefined;
+  try {
+    return fs
+      .readdirSync(dir)
+      .map((f) => /^(.+)\.json(\.gz)?$/.exec(f)?.[1])
+      .filter((n): n is string => !!n)
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    return undefined;
+  }
+}
+
+/** Run names (stack names) in the state backend. */
+export async function listRunNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const fast = listStacksFromFiles(env);
+  if (fast !== undefined) return fast;
+  return (await listStacks(env)).map((s) => s.name.split("/").pop() as string).sort();
+}
+
+/**
+ * The run's stack outputs (secrets masked), or null when the stack does not exist. The file
+ * backend is read directly; any other through the engine (`pulumi stack output`).
  */
 export async function readOutputs(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown> | null> {
+  const fast = readOutputsFromFile(runName, env);
+  if (fast !== undefined) return fast;
   const ws = await openWorkspace(env);
   try {
     return plainOutputs(await ws.stackOutputs(runName));
@@ -287,16 +360,10 @@ export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSumm
 
 /** Destroys the stack's resources and removes the stack (history and settings included). */
 export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: import("@pulumi/pulumi/automation").EngineEvent) => void; signal?: AbortSignal } = {}): Promise<DestroyResult> {
-  let result: DestroyResult;
   try {
-    result = await stack.destroy({ onEvent: opts.onEvent, signal: opts.signal });
+    // `pulumi destroy --remove`: one engine run destroys and removes the stack.
+    return await stack.destroy({ onEvent: opts.onEvent, signal: opts.signal, remove: true });
   } catch (e) {
     throw engineError(e, `destroying ${stack.name}`);
   }
-  try {
-    await stack.workspace.removeStack(stack.name);
-  } catch (e) {
-    throw engineError(e, `removing stack ${stack.name}`);
-  }
-  return result;
 }

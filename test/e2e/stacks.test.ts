@@ -77,6 +77,10 @@ describe("stacks workspace (real engine, file backend)", () => {
     const outs = await ws.readOutputs("test-run-1");
     expect(outs).toMatchObject({ content: "two", token: "[secret]" });
     expect(await ws.readOutputs("no-such-run")).toBeNull();
+    // the DIY fast path reads the same outputs the engine reports
+    const viaEngine = ws.plainOutputs(await (await ws.openWorkspace()).stackOutputs("test-run-1"));
+    expect(ws.readOutputsFromFile("test-run-1")).toEqual(viaEngine);
+    expect(await ws.listRunNames()).toEqual(["test-run-1"]);
     const names = (await ws.listStacks()).map((s) => s.name);
     expect(names).toContain("test-run-1");
 

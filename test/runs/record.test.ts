@@ -24,6 +24,9 @@ test("the plan hash is stable for the same inputs and moves with any change, inc
   expect(planHash(a)).toBe(planHash(plan(spec, offer, { ...ctx })));
   expect(planHash(a)).not.toBe(planHash(plan({ ...spec, env: { A: "2" } }, offer, ctx)));
   expect(planHash(a)).not.toBe(planHash(plan(spec, offer, { ...ctx, now: ctx.now + 1 })));
+  // the local machine's free disk drifts by itself: not a change of the run
+  expect(planHash(plan(spec, { ...offer, disk: 71.6 }, ctx))).toBe(planHash(plan(spec, { ...offer, disk: 70.2 }, ctx)));
+  expect(planHash(plan(spec, { ...offer, backend: "aws", disk: 100 }, ctx))).not.toBe(planHash(plan(spec, { ...offer, backend: "aws", disk: 200 }, ctx)));
 });
 
 test("run meta round-trips through outputs into the ps record", () => {

@@ -1,0 +1,50 @@
+/**
+ * `dstack down NAME [-y] [--volumes] [--json]`: destroys the run's resources, removes its stack,
+ * its ssh Host entry, its host-key pin and its key pair. Named volumes are kept unless --volumes.
+ */
+import type { Command } from "commander";
+import { DstackError, ExitCode } from "../diagnostics";
+import { confirm, requireConfirmable } from "./confirm";
+
+export interface DownJson {
+  name: string;
+  deleted: true;
+  volumes_removed: string[];
+}
+
+export async function down(name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean }): Promise<DownJson> {
+  const { assertRunName } = await import("../ssh/keys");
+  assertRunName(name);
+  if (!opts.yes) {
+    requireConfirmable(`deleting ${name}`);
+    const ok = await confirm(`Delete the run ${name}${opts.volumes ? " and its volumes" : ""}?`);
+    if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
+  }
+  const lc = await import("../runs/lifecycle");
+  const { defaultProgressMode, ProgressDisplay } = await import("../stacks/events");
+  const display = new ProgressDisplay(defaultProgressMode(opts.json));
+  let res: { removedVolumes: string[] };
+  try {
+    res = await lc.destroyRun(name, { volumes: opts.volumes, onEvent: display.onEvent });
+  } finally {
+    display.finish();
+  }
+  if (!opts.json) {
+    process.stdout.write(`${name} deleted.${res.removedVolumes.length ? ` Volumes removed: ${res.removedVolumes.join(", ")}.` : ""}\n`);
+  }
+  return { name, deleted: true, volumes_removed: res.removedVolumes };
+}
+
+export function register(program: Command): void {
+  program
+    .command("down")
+    .description("Delete a run: its resources, its stack and its ssh entry (named volumes are kept)")
+    .argument("<name>", "the run's name (`dstack ps`)")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--volumes", "also delete the run's named volumes")
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean }) => {
+      const result = await down(name, opts);
+      if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * `dstack preview [DIR|-f FILE] [flags] [--json]`: what `dstack up` would do, as a readable
+ * diff (create / update / replace / delete, with the properties that force a replacement),
+ * from a Pulumi preview. Nothing is changed (a preview of a new run leaves no stack behind).
+ */
+import type { Command } from "commander";
+import { addRunFlags, runSpecFromCommand } from "./run-flags";
+import { ConfigError } from "../diagnostics";
+import type { ResourceChange } from "../stacks/events";
+import { renderPlanTable } from "./up";
+
+export interface PreviewJson {
+  run: string;
+  backend: string;
+  /** The run exists already (the diff is against its state). */
+  exists: boolean;
+  changes: ResourceChange[];
+  summary: Record<string, number>;
+}
+
+export async function preview(dir: string | undefined, opts: { json?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
+  const spec = runSpecFromCommand(dir, opts);
+  const inputs = await import("../runs/inputs");
+  const { chosen, next } = await inputs.offersFor(spec);
+  const { unsupportedDiagnostics } = await import("../runs/choose");
+  const unsupported = unsupportedDiagnostics(spec, chosen.backend);
+  if (unsupported.length) throw new ConfigError(unsupported);
+  const lc = await import("../runs/lifecycle");
+  const { renderChanges } = await import("../stacks/events");
+  const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings: { force_build: false, delete_volumes: false } });
+  await inputs.preflight(planned.plan, { python: spec.python, forceBuild: false });
+  const changes = await lc.previewRun(planned);
+  const summary: Record<string, number> = {};
+  for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;
+  if (!opts.json) {
+    process.stdout.write(renderPlanTable(spec, chosen, next) + "\n\n");
+    process.stdout.write(`${planned.previous ? `Changes to ${spec.name}` : `${spec.name} is new; up would`}:\n${renderChanges(changes)}\n`);
+  }
+  return { run: spec.name, backend: chosen.backend, exists: planned.previous !== null, changes, summary };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("preview")
+    .description("Show what `dstack up` would create, update, replace or delete (changes nothing)")
+    .argument("[dir]", "the working directory (default: the current one)");
+  addRunFlags(cmd);
+  cmd.option("--json", "print the changes as JSON").action(async (dir: string | undefined, opts: { json?: boolean }) => {
+    const result = await preview(dir, opts);
+    if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  });
+}

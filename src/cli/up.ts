@@ -1,0 +1,177 @@
+/**
+ * `dstack up [DIR|-f FILE] [flags] [-y] [--json] [--no-ssh-config] [--detach]`
+ *
+ * loadRunSpec → offers (plus the local machine) → the cheapest → plan() → the plan table →
+ * confirmation (unless -y) → `pulumi up` with progress from engine events → wait for sshd →
+ * ssh config → `ssh <run>` and the IDE link. A re-`up` of an unchanged configuration is a
+ * no-op that needs no engine run (the plan's hash is in the stack's outputs and the instance
+ * is alive); a changed one shows the diff and updates the run in place.
+ * Ctrl-C: the engine is asked to cancel (it finishes the operations in flight and saves the
+ * state), so nothing leaks and `dstack up` / `dstack down` can continue from there.
+ */
+import type { Command } from "commander";
+import type { RunSpec } from "../config/runspec";
+import { ConfigError, DstackError, ExitCode } from "../diagnostics";
+import type { Offer } from "../offers/offer";
+import type { RunRecord } from "../runs/record";
+import { formatDuration, formatPrice, offerResources } from "../runs/record";
+import { confirm, requireConfirmable } from "./confirm";
+import { addRunFlags, runSpecFromCommand } from "./run-flags";
+
+export interface UpOptions {
+  yes?: boolean;
+  json?: boolean;
+  /** commander's `--no-ssh-config` sets `sshConfig: false`. */
+  sshConfig?: boolean;
+  detach?: boolean;
+  [flag: string]: unknown;
+}
+
+/** The plan table: run, configuration, backend, resources, spot, price, max duration; then the next offers. */
+export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd = process.cwd()): string {
+   
+  const Table = require("cli-table3") as typeof import("cli-table3");
+  const rel = require("path").relative(cwd, spec.configuration_path) || spec.configuration_path;
+  const t = new Table({ style: { head: [], border: [], compact: true }, chars: { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: " ", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " } });
+  const rows: [string, string][] = [
+    ["Run", spec.name],
+    ["Configuration", rel],
+    ["Type", spec.type],
+    ["Backend", `${offer.backend} (${offer.region})`],
+    ["Resources", offerResources(offer)],
+    ["Spot", offer.spot ? "yes" : "no"],
+    ["Price", `${formatPrice(offer.price)}/h`],
+    ["Max duration", formatDuration(spec.max_duration)],
+  ];
+  for (const r of rows) t.push(r);
+  let text = t.toString();
+  if (next.length) {
+    const o = new Table({ head: ["#", "BACKEND", "REGION", "INSTANCE", "RESOURCES", "SPOT", "PRICE"], style: { head: [], border: [], compact: true }, chars: { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: " ", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " } });
+    next.forEach((x, i) => o.push([String(i + 2), x.backend, x.region, x.instance_type, offerResources(x), x.spot ? "spot" : "on-demand", `${formatPrice(x.price)}/h`]));
+    text += "\n\n Next cheapest offers:\n" + o.toString();
+  }
+  return text;
+}
+
+/** `ssh <run>` and the IDE link, as printed after `up`. */
+export function connectionText(name: string, ide: string | null, runType: RunSpec["type"], ideLink: string | null, includeWritten: boolean, sshConfig: string): string {
+  const ssh = includeWritten ? `ssh ${name}` : `ssh -F ${sshConfig} ${name}`;
+  const lines = [`To connect: ${ssh}`];
+  if (runType === "dev-environment" && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
+  lines.push(`To remove: dstack down ${name}`);
+  return lines.join("\n");
+}
+
+function say(json: boolean | undefined, text: string): void {
+  if (!json) process.stdout.write(text + "\n");
+}
+
+/**
+ * Runs `fn` with a cancellation signal tied to Ctrl-C / SIGTERM. From a terminal, Ctrl-C
+ * already reaches the Pulumi CLI (same foreground process group) and a second SIGINT would
+ * make it quit without saving, so the signal is forwarded only when stdin is not a TTY (a
+ * signal sent to dstack alone). The engine then finishes the operations in flight, saves the
+ * state and exits; a second Ctrl-C exits at once.
+ */
+export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (signals: { engine: AbortSignal; wait: AbortSignal }) => Promise<T>): Promise<T> {
+  const engine = new AbortController();
+  const wait = new AbortController();
+  let count = 0;
+  const handler = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      onNotice("interrupt: the engine stops after the operations in flight and saves the state (Ctrl-C again to quit at once)");
+      if (!process.stdin.isTTY || sig === "SIGTERM") engine.abort(); // else the engine got the terminal's SIGINT itself
+      wait.abort();
+    } else {
+      process.exit(ExitCode.Interrupted);
+    }
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  try {
+    return await fn({ engine: engine.signal, wait: wait.signal });
+  } finally {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  }
+}
+
+export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
+  const json = !!opts.json;
+  const spec: RunSpec = runSpecFromCommand(dir, opts);
+  const inputs = await import("../runs/inputs");
+  const { chosen, next } = await inputs.offersFor(spec);
+  const { unsupportedDiagnostics } = await import("../runs/choose");
+  const unsupported = unsupportedDiagnostics(spec, chosen.backend);
+  if (unsupported.length) throw new ConfigError(unsupported);
+
+  const lc = await import("../runs/lifecycle");
+  const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("../stacks/events");
+  const settings = { force_build: spec.force_build, delete_volumes: false };
+  const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
+  const include = opts.sshConfig !== false;
+  const display = new ProgressDisplay(defaultProgressMode(json));
+
+  if (await lc.isUnchanged(planned)) {
+    const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
+    say(json, `${spec.name} is up to date (no changes).`);
+    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig));
+    return lc.getRun(spec.name);
+  }
+
+  await inputs.preflight(planned.plan, { python: spec.python, forceBuild: spec.force_build, onLog: (l) => display.handle({ kind: "log", severity: "info", message: l }) });
+  say(json, renderPlanTable(spec, chosen, next) + "\n");
+
+  const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";
+  if (planned.previous) {
+    const changes = await lc.previewRun(planned, {});
+    say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
+  }
+  if (!opts.yes) {
+    requireConfirmable(`submitting ${spec.name}`);
+    const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
+    if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
+  }
+
+  const conn = await withInterrupts(
+    (t) => process.stderr.write(t + "\n"),
+    async (signals) => {
+      try {
+        const result = await lc.applyRun(planned, {
+          signal: signals.engine,
+          interrupted: signals.wait,
+          refresh: drifted,
+          onEvent: display.onEvent,
+        });
+        if (!opts.detach) display.phase("waiting for sshd");
+        const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
+        return c;
+      } finally {
+        display.finish();
+      }
+    },
+  );
+  say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
+  say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig));
+  return lc.getRun(spec.name);
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("up")
+    .description("Provision a run (dev environment or task) from .dstack.yml and wait until ssh works")
+    .argument("[dir]", "the working directory (default: the current one)");
+   
+  const { addRunFlags } = require("./run-flags") as typeof import("./run-flags");
+  addRunFlags(cmd);
+  cmd
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--json", "print the run record as JSON once it is up")
+    .option("--no-ssh-config", "do not add the Include line to ~/.ssh/config")
+    .option("-d, --detach", "do not wait for sshd")
+    .action(async (dir: string | undefined, opts: UpOptions) => {
+      const record = await up(dir, opts);
+      if (opts.json) process.stdout.write(JSON.stringify(record, null, 2) + "\n");
+    });
+}
