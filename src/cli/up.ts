@@ -162,8 +162,6 @@ export function register(program: Command): void {
     .command("up")
     .description("Provision a run (dev environment or task) from .dstack.yml and wait until ssh works")
     .argument("[dir]", "the working directory (default: the current one)");
-   
-  const { addRunFlags } = require("./run-flags") as typeof import("./run-flags");
   addRunFlags(cmd);
   cmd
     .option("-y, --yes", "do not ask for confirmation")
