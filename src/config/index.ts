@@ -202,9 +202,9 @@ export function loadConfiguration(opts: LoadOptions = {}): RunSpec | VolumeSpec 
 }
 
 /**
- * Diagnostics (E1100) for the properties of a RunSpec that no backend honours yet, for
- * `dstack up` to report (or refuse) uniformly. `fatal` lists the properties whose absence
- * would change the run's meaning (nodes, groups, repos with a URL …): callers decide.
+ * Diagnostics (E1100) for the properties of a RunSpec that no backend honours yet
+ * (`spec.unsupported`), for `dstack up` to report (as errors, or as warnings with
+ * `severity: "warning"`) uniformly, positioned at the property in the configuration.
  */
 export function unsupportedDiagnostics(spec: RunSpec, severity: Diagnostic["severity"] = "error"): Diagnostic[] {
   return spec.unsupported.map((u) => ({

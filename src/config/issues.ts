@@ -9,7 +9,6 @@ export class Issues {
   /**
    * @param source the file positions come from (none for CLI flags)
    * @param badPaths paths the schema already complained about; nothing more is said about them
-   * @param label for diagnostics without a file: what the values are (e.g. `--gpu`)
    */
   constructor(
     readonly source: YamlSource | undefined,

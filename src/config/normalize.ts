@@ -9,7 +9,7 @@ import type { MountSpec, PortSpec, RegistryAuth, RunSpec, RunSpecBase, VolumeSpe
 import type { RunFlags } from "./flags";
 import { parseMemory, parseOffDuration } from "./grammar";
 import { Issues } from "./issues";
-import { mergeLayers, readFlagLayer, readLayer, resourcesOf, type Layer } from "./layer";
+import { mergeLayers, readFlagLayer, readLayer, readResources, resourcesOf, type Layer } from "./layer";
 import { generatedRunName, repoIdOf, RESOURCE_NAME_RE } from "./names";
 import { localPythonVersion } from "./python";
 import { PYTHON_VERSIONS } from "./schema/definitions";
@@ -212,7 +212,7 @@ function readVolumes(raw: unknown, issues: Issues, workingDir: string, list: Uns
         mount = { kind: "instance", instance_path: String(item.instance_path), path: String(item.path), optional: item.optional === true };
       } else if (given(item.name)) {
         if (item.optional !== undefined) {
-          return issues.error([...at, "optional"], "E1050", `volumes[${i}]: optional applies to instance paths only`, "remove optional, or mount an instance path with instance_path");
+          issues.error([...at, "optional"], "E1050", `volumes[${i}]: optional applies to instance paths only`, "remove optional, or mount an instance path with instance_path");
         }
         const names = Array.isArray(item.name) ? item.name.map(String) : [String(item.name)];
         if (!names.length) return issues.error([...at, "name"], "E1052", `volumes[${i}]: the name list is empty`, "give at least one volume name");
@@ -222,6 +222,7 @@ function readVolumes(raw: unknown, issues: Issues, workingDir: string, list: Uns
       }
     }
     if (!mount) return;
+    const rejected = isObj(item) && item.optional !== undefined && mount.kind === "volume";
     if (mount.kind === "volume") {
       for (const name of mount.name) {
         const plain = name.replace(VOLUME_NAME_INTERP_RE, "x0");
@@ -247,7 +248,7 @@ function readVolumes(raw: unknown, issues: Issues, workingDir: string, list: Uns
       return issues.error(at, "E1053", `volumes[${i}]: ${norm} is mounted twice`, "use a different container path for each mount");
     }
     mount.path = norm;
-    out.push(mount);
+    if (!rejected) out.push(mount);
   });
   return out;
 }
@@ -368,6 +369,15 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   un("instances", "pinning runs to instances is not supported yet");
   un("dstack", "installing the dstack CLI in the container is not supported yet", raw.dstack === true);
   un("availability_zones", "availability zones are not honoured yet");
+  if (Array.isArray(raw.groups)) {
+    raw.groups.forEach((g, i) => {
+      if (!isObj(g)) return;
+      readResources(g.resources, issues, ["groups", i, "resources"], {});
+      readPorts(g.ports, issues, ["groups", i]);
+      readVolumes(g.volumes, issues, workingDir, list, ["groups", i]);
+      if (g.python !== undefined && g.python !== null && g.image !== undefined) issues.error(["groups", i, "python"], "E1030", "image and python are mutually exclusive", "drop one of them");
+    });
+  }
   const nodes = typeof raw.nodes === "number" ? raw.nodes : 1;
   if (type === "task" && nodes > 1) unsupported(list, issues, "nodes", ["nodes"], `only single-node tasks can run for now (nodes: ${nodes})`);
 

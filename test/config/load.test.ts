@@ -374,7 +374,7 @@ describe("errors", () => {
 
   it("the rejected seed volume: name with a slash and optional", () => {
     const d = loadErrors(`${DEV}volumes:\n  - name: /docker-volume\n    path: /var/lib/docker\n    optional: true\n`);
-    expect(d.map((x) => x.code)).toEqual(["E1050"]);
+    expect(d.map((x) => [x.code, x.line])).toEqual([["E1052", 4], ["E1050", 6]]);
   });
 
   it("YAML syntax errors are positioned", () => {

@@ -187,7 +187,12 @@ function explain(kind: SchemaKind, e: AjvError, path: Path, data: unknown, sourc
     case "type": {
       const types = ([] as unknown[]).concat(e.params.type as unknown).map(String);
       const expected = typeof here?.description === "string" && types.length > 1 ? here.description : types.map((t) => TYPE_WORDS[t] ?? t).join(" or ");
-      return source.diagnostic(path, { code: "E1011", message: `${label}: expected ${expected}, got ${typeName(value)}` });
+      const yaml11 = types.includes("boolean") && typeof value === "string" && /^(yes|no|on|off|y|n)$/i.test(value);
+      return source.diagnostic(path, {
+        code: "E1011",
+        message: `${label}: expected ${expected}, got ${typeName(value)}`,
+        hint: yaml11 ? `YAML 1.2 reads ${value} as a string: write ${/^(yes|on|y)$/i.test(value) ? "true" : "false"}` : undefined,
+      });
     }
     case "enum":
     case "const": {

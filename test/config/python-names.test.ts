@@ -1,0 +1,94 @@
+import * as fs from "fs";
+import * as path from "path";
+import { generatedRunName, localPythonVersion, repoIdOf } from "../../src/config";
+import { DEV, loadDev, loadErrors, loadTask, TASK, tempDir, testEnv } from "./helpers";
+
+describe("local python detection", () => {
+  it("reads the version from the python3 symlink target without spawning", () => {
+    const bin = tempDir({ "real/python3.12": "#!/bin/sh\nexit 1\n" });
+    fs.symlinkSync(path.join(bin, "real", "python3.12"), path.join(bin, "python3"));
+    const env = testEnv({ PATH: bin, DSTACK_LOCAL_PYTHON: undefined });
+    delete env.DSTACK_LOCAL_PYTHON;
+    expect(localPythonVersion(env)).toBe("3.12");
+    expect(fs.existsSync(path.join(env.DSTACK_HOME!, "cache", "local-python.json"))).toBe(false);
+  });
+
+  it("asks a shim once and caches the answer under DSTACK_HOME/cache", () => {
+    const bin = tempDir({ python3: "#!/bin/sh\necho 3.10\n" });
+    fs.chmodSync(path.join(bin, "python3"), 0o755);
+    const env = testEnv({ PATH: bin });
+    delete env.DSTACK_LOCAL_PYTHON;
+    expect(localPythonVersion(env)).toBe("3.10");
+    const cache = JSON.parse(fs.readFileSync(path.join(env.DSTACK_HOME!, "cache", "local-python.json"), "utf8"));
+    expect(cache.version).toBe("3.10");
+    expect(cache.key).toContain(path.join(bin, "python3"));
+    expect(localPythonVersion(env)).toBe("3.10");
+  });
+
+  it("unsupported or missing pythons fall back to 3.11", () => {
+    const old = tempDir({ "python3.8": "" });
+    fs.symlinkSync(path.join(old, "python3.8"), path.join(old, "python3"));
+    const env = testEnv({ PATH: old });
+    delete env.DSTACK_LOCAL_PYTHON;
+    expect(localPythonVersion(env)).toBe("3.11");
+    const none = testEnv({ PATH: tempDir() });
+    delete none.DSTACK_LOCAL_PYTHON;
+    expect(localPythonVersion(none)).toBe("3.11");
+  });
+
+  it("a dev environment without python or image gets the detected version", () => {
+    expect(loadDev(DEV, { env: testEnv({ DSTACK_LOCAL_PYTHON: "3.13" }) }).python).toBe("3.13");
+    expect(loadDev(`${DEV}image: ubuntu\n`, { env: testEnv({ DSTACK_LOCAL_PYTHON: "3.13" }) }).python).toBeNull();
+  });
+});
+
+describe("names and ids", () => {
+  it("generated names are deterministic, readable and valid run names", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const n = generatedRunName("/repo", `/repo/${i}.dstack.yml`);
+      expect(n).toMatch(/^[a-z]+-[a-z]+-[1-9]$/);
+      expect(n.length).toBeLessThanOrEqual(41);
+      expect(generatedRunName("/repo", `/repo/${i}.dstack.yml`)).toBe(n);
+      seen.add(n);
+    }
+    expect(seen.size).toBeGreaterThan(150);
+  });
+
+  it("repo ids are stable hashes of the directory", () => {
+    expect(repoIdOf("/a")).toBe(repoIdOf("/a"));
+    expect(repoIdOf("/a")).not.toBe(repoIdOf("/b"));
+    expect(repoIdOf("/a")).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe("more properties", () => {
+  it("legacy termination settings map to idle_duration", () => {
+    expect(loadTask(`${TASK}termination_idle_time: 1h\n`).idle_duration).toBe(3600);
+    expect(loadTask(`${TASK}termination_policy: dont-destroy\n`).idle_duration).toBeNull();
+    expect(loadTask(`${TASK}idle_duration: off\n`).idle_duration).toBeNull();
+    expect(loadTask(`${TASK}pool_name: p\ninstance_name: i\n`).type).toBe("task");
+  });
+
+  it("YAML 1.1 booleans get a hint", () => {
+    const d = loadErrors(`${DEV}privileged: yes\n`);
+    expect(d[0]).toMatchObject({ code: "E1011", hint: "YAML 1.2 reads yes as a string: write true" });
+  });
+
+  it("group resources, ports and volumes are checked", () => {
+    const d = loadErrors("type: task\ngroups:\n  - nodes: 1\n    commands: [x]\n    resources:\n      gpu: H100::8\n    ports: [0]\n");
+    expect(d.map((x) => [x.code, x.line])).toEqual([
+      ["E1022", 6],
+      ["E1060", 7],
+    ]);
+  });
+
+  it("schedule as a list of crons, tags as strings", () => {
+    const s = loadTask(`${TASK}schedule:\n  cron: ["0 8 * * mon-fri", "0 20 * * *"]\n`);
+    expect(s.schedule).toEqual({ cron: ["0 8 * * mon-fri", "0 20 * * *"] });
+  });
+
+  it("env values may be empty", () => {
+    expect(loadTask(`${TASK}env: [EMPTY=]\n`).env).toEqual({ EMPTY: "" });
+  });
+});
