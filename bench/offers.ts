@@ -223,6 +223,7 @@ function run(tmpHome: string): void {
       const r = spawnSync(process.execPath, [bin, ...args], { cwd: work, env, encoding: "utf8" });
       samples.push(Number(process.hrtime.bigint() - t) / 1e6);
       if (r.status !== 0) throw new Error(`dstack ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+      if (args[0] === "offer" && !((JSON.parse(r.stdout) as { total: number }).total > 0)) throw new Error(`dstack ${args.join(" ")} printed no offers`);
     }
     return stats(samples);
   };

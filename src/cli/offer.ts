@@ -204,14 +204,18 @@ export function register(program: Command): void {
       const json = opts.json === true;
       const limit = parseMaxOffers(opts.maxOffers);
       const groupBy = parseGroupBy(opts.groupBy);
+      // ask Docker and nvidia-smi first: they answer while the configuration and catalogs load
+      const { localOffer } = require("../offers/local") as typeof import("../offers/local");
+      const localPromise = localOffer();
+      localPromise.catch(() => undefined);
       const spec = offerRunSpec(dir, opts);
       const { loadCatalogs } = require("../offers/catalog") as typeof import("../offers/catalog");
       const { findOffers, noOffersError } = require("../offers/find") as typeof import("../offers/find");
-      const { localOffer } = require("../offers/local") as typeof import("../offers/local");
       const { configuredBackends } = require("../offers/backends-config") as typeof import("../offers/backends-config");
       const all = opts.allBackends === true;
       const configured = all ? { backends: undefined, backendRegions: undefined } : configuredBackends();
-      const [catalog, local] = [loadCatalogs(), await localOffer()];
+      const catalog = loadCatalogs();
+      const local = await localPromise;
       const result = findOffers(spec, {
         catalog,
         local,
