@@ -357,3 +357,15 @@ test("bad settings are E3xxx diagnostics", async () => {
     diagnostics: [expect.objectContaining({ code: "E3001" })],
   });
 });
+
+test("aws: user-data over EC2's 16 KB is gzipped into userDataBase64", async () => {
+  const zlib = await import("zlib");
+  const { runSpec, planFor, OFFERS } = await import("./fixtures");
+  const big = runSpec({ commands: Array.from({ length: 300 }, (_, i) => `python step_${i}.py --with-a-long-argument-list ${"x".repeat(20)}`) });
+  const g = await runUnderMocks(awsProgram, planFor(big, OFFERS.aws));
+  const inst = one(g, "aws:ec2/instance:Instance");
+  expect(inst.inputs.userData).toBeUndefined();
+  const text = zlib.gunzipSync(Buffer.from(inst.inputs.userDataBase64 as string, "base64")).toString("utf8");
+  expect(text.startsWith("#cloud-config\n")).toBe(true);
+  expect(cloudInitFiles(text, parseYaml)["/opt/dstack/container/commands.sh"]).toContain("python step_299.py");
+});

@@ -7,6 +7,7 @@
  * enforced by a timed `shutdown` with shutdown behaviour `terminate`. Prebuilt images go to the
  * project's ECR repository (created by `registryProgram`).
  */
+import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws/provider";
 import * as ec2 from "@pulumi/aws/ec2";
@@ -25,6 +26,9 @@ import { cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./c
 export function awsRepositoryName(project: string): string {
   return cloudName(["dstack", project, "prebuilt"], 256);
 }
+
+/** EC2's limit on user-data, bytes. */
+export const AWS_USER_DATA_LIMIT = 16384;
 
 /** EBS device names for attachments: /dev/sdf, /dev/sdg, … */
 function deviceName(i: number): string {
@@ -156,6 +160,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 
   const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider) : userImage(plan);
 
+  const boot = userData({ plan, backend: "aws", settings, image, volumes: bootVolumes });
   const instance = new ec2.Instance(
     `${base}-instance`,
     {
@@ -180,7 +185,9 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
           }
         : undefined,
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
-      userData: userData({ plan, backend: "aws", settings, image, volumes: bootVolumes }),
+      // EC2 takes 16 KB of user-data: beyond that, gzip it (cloud-init detects gzip).
+      userData: boot.apply((t) => (Buffer.byteLength(t) <= AWS_USER_DATA_LIMIT ? t : undefined)),
+      userDataBase64: boot.apply((t) => (Buffer.byteLength(t) <= AWS_USER_DATA_LIMIT ? undefined : zlib.gzipSync(t).toString("base64"))),
       userDataReplaceOnChange: true,
       tags: { Name: base },
     },
