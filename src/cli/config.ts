@@ -23,12 +23,20 @@ function durationText(s: number | null): string {
 /** The readable summary of a RunSpec (what `dstack config` prints without --json). */
 export function summarizeRunSpec(spec: RunSpec, cwd = process.cwd()): string {
   const path = require("path") as typeof import("path");
+  const shown = (p: string) => {
+    const rel = path.relative(cwd, p);
+    return rel === "" ? "." : rel.startsWith("..") ? p : rel;
+  };
   const r = spec.resources;
   const g = r.gpu;
+  const unconstrained = !g.vendor && !g.name && !g.memory && !g.total_memory && !g.compute_capability;
   const gpu =
     g.count.max === 0
       ? "none"
-      : [g.vendor, g.name?.join(","), g.memory ? rangeText(g.memory, "GB") : null, rangeText(g.count)].filter(Boolean).join(":") +
+      : unconstrained && g.count.min === 0
+        ? "not required (0..)"
+        : (unconstrained ? "any:" : "") +
+          [g.vendor, g.name?.join(","), g.memory ? rangeText(g.memory, "GB") : null, rangeText(g.count)].filter(Boolean).join(":") +
         (g.total_memory ? ` total ${rangeText(g.total_memory, "GB")}` : "") +
         (g.compute_capability ? ` cc ${g.compute_capability.join(".")}` : "");
   const src = (key: string) => {
@@ -36,10 +44,10 @@ export function summarizeRunSpec(spec: RunSpec, cwd = process.cwd()): string {
     return s && s !== "default" ? `  (${s})` : "";
   };
   const rows: [string, string][] = [
-    ["Configuration", path.relative(cwd, spec.configuration_path) || spec.configuration_path],
+    ["Configuration", shown(spec.configuration_path)],
     ["Type", spec.type],
     ["Name", spec.name + (spec.name_generated ? "  (generated)" : "")],
-    ["Working dir", `${path.relative(cwd, spec.repo_dir) || "."} -> ${spec.working_dir}`],
+    ["Working dir", `${shown(spec.repo_dir)} -> ${spec.working_dir}`],
     ["Image", spec.image ?? (spec.docker ? "(docker-in-docker)" : `(base) python ${spec.python}${spec.nvcc ? " + nvcc" : ""}`)],
   ];
   if (spec.type === "dev-environment") rows.push(["IDE", spec.ide ?? "none (SSH only)"]);
@@ -60,7 +68,7 @@ export function summarizeRunSpec(spec: RunSpec, cwd = process.cwd()): string {
   if (spec.backends) rows.push(["Backends", `${spec.backends.join(", ")}${src("backends")}`]);
   if (spec.regions) rows.push(["Regions", `${spec.regions.join(", ")}${src("regions")}`]);
   if (spec.instance_types) rows.push(["Instance types", `${spec.instance_types.join(", ")}${src("instance_types")}`]);
-  rows.push(["Profile", spec.profile.name ? `${spec.profile.name} (${path.relative(cwd, spec.profile.path ?? "") || spec.profile.path})` : "none"]);
+  rows.push(["Profile", spec.profile.name ? `${spec.profile.name} (${spec.profile.path ? shown(spec.profile.path) : "?"})` : "none"]);
   const envKeys = Object.keys(spec.env);
   if (envKeys.length) rows.push(["Env", envKeys.map((k) => (spec.secret_env.includes(k) ? `${k}=***` : `${k}=${spec.env[k]}`)).join(" ")]);
   if (spec.ports.length) rows.push(["Ports", spec.ports.map((p) => (p.local_port === p.container_port ? String(p.container_port) : `${p.local_port || "*"}:${p.container_port}`)).join(", ")]);
