@@ -24,12 +24,19 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-const saved = { ...process.env };
+const isolated = testEnv();
+const saved: Record<string, string | undefined> = {};
 beforeAll(() => {
-  Object.assign(process.env, testEnv());
+  for (const [k, v] of Object.entries(isolated)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
 });
 afterAll(() => {
-  process.env = saved;
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 });
 
 describe("dstack config", () => {
