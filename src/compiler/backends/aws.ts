@@ -16,11 +16,11 @@ import * as ecr from "@pulumi/aws/ecr";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
-import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
-import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
+import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
+import { BootVolume, RegistryLogin, renderCloudInit } from "./cloud/cloud-init";
 import { awsArchitecture, awsDlamiNamePattern, AWS_DLAMI_OWNER } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 
 /** Name of the project's ECR repository (shared per project, per region). */
 export function awsRepositoryName(project: string): string {
@@ -29,6 +29,24 @@ export function awsRepositoryName(project: string): string {
 
 /** EC2's limit on user-data, bytes. */
 export const AWS_USER_DATA_LIMIT = 16384;
+
+/**
+ * Whether the user-data may pass EC2's limit: decided from the plan (the parts known only at
+ * deployment, volume ids and an ECR token, are bounded by the margin), so the program sets
+ * exactly one of userData / userDataBase64.
+ */
+export function awsNeedsGzip(plan: Plan, settings: CloudSettings): boolean {
+  const estimate = renderCloudInit({
+    plan,
+    backend: "aws",
+    image: plan.image.ref,
+    registry: null,
+    accelerator: acceleratorOf(plan.offer),
+    volumes: plan.volumes.map((v, i) => ({ devices: [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0`, deviceName(i), deviceName(i)], path: v.path })),
+    settings,
+  });
+  return Buffer.byteLength(estimate) + 4096 > AWS_USER_DATA_LIMIT;
+}
 
 /** EBS device names for attachments: /dev/sdf, /dev/sdg, … */
 function deviceName(i: number): string {
@@ -161,6 +179,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider) : userImage(plan);
 
   const boot = userData({ plan, backend: "aws", settings, image, volumes: bootVolumes });
+  const gzip = awsNeedsGzip(plan, settings);
   const instance = new ec2.Instance(
     `${base}-instance`,
     {
@@ -186,8 +205,8 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
         : undefined,
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
       // EC2 takes 16 KB of user-data: beyond that, gzip it (cloud-init detects gzip).
-      userData: boot.apply((t) => (Buffer.byteLength(t) <= AWS_USER_DATA_LIMIT ? t : undefined)),
-      userDataBase64: boot.apply((t) => (Buffer.byteLength(t) <= AWS_USER_DATA_LIMIT ? undefined : zlib.gzipSync(t).toString("base64"))),
+      userData: gzip ? undefined : boot,
+      userDataBase64: gzip ? boot.apply((t) => zlib.gzipSync(t).toString("base64")) : undefined,
       userDataReplaceOnChange: true,
       tags: { Name: base },
     },
