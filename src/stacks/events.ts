@@ -313,6 +313,29 @@ function kindOf(d: PropertyDiff["diffKind"]): { kind: PropertyChange["kind"]; re
   return { kind: s.startsWith("add") ? "add" : s.startsWith("delete") ? "delete" : "update", replace: s.endsWith("-replace") };
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * Property paths that differ between two input objects (objects recursed, arrays and scalars
+ * compared whole), for providers that report no detailed diff (dynamic providers). Pure.
+ */
+export function inputPaths(olds: unknown, news: unknown, prefix = ""): { path: string; kind: PropertyChange["kind"] }[] {
+  const out: { path: string; kind: PropertyChange["kind"] }[] = [];
+  const a = isPlainObject(olds) ? olds : {};
+  const b = isPlainObject(news) ? news : {};
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    if (!prefix && HIDDEN_INPUTS.has(k)) continue;
+    const p = prefix ? `${prefix}.${k}` : k;
+    if (!(k in a)) out.push({ path: p, kind: "add" });
+    else if (!(k in b)) out.push({ path: p, kind: "delete" });
+    else if (isPlainObject(a[k]) && isPlainObject(b[k]) && !("4dabf18193072939515e22adb298388d" in (a[k] as object))) out.push(...inputPaths(a[k], b[k], p));
+    else if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push({ path: p, kind: "update" });
+  }
+  return out;
+}
+
 /** The changes a preview's events describe, one per resource (pure). */
 export function collectChanges(events: EngineEvent[]): ResourceChange[] {
   const byUrn = new Map<string, ResourceChange>();
@@ -333,11 +356,13 @@ export function collectChanges(events: EngineEvent[]): ResourceChange[] {
     const newIn = m.new?.inputs ?? {};
     const seen = new Set(change.properties.map((p) => p.path));
     const detailed = m.detailedDiff ?? {};
-    const paths = Object.keys(detailed).length ? Object.keys(detailed) : (m.diffs ?? []);
+    const computed = op === "update" || op === "replace" ? inputPaths(oldIn, newIn) : [];
+    const paths = Object.keys(detailed).length ? Object.keys(detailed) : m.diffs?.length ? m.diffs : computed.map((c) => c.path);
     for (const p of paths) {
       if (seen.has(p) || HIDDEN_INPUTS.has(p.split(/[.[]/)[0])) continue;
       const d = detailed[p];
-      const { kind, replace } = d ? kindOf(d.diffKind) : { kind: "update" as const, replace: change.replace_keys.includes(p) };
+      const guessed = computed.find((c) => c.path === p)?.kind ?? "update";
+      const { kind, replace } = d ? kindOf(d.diffKind) : { kind: guessed, replace: change.replace_keys.includes(p) };
       change.properties.push({
         path: p,
         kind,

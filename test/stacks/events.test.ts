@@ -95,3 +95,19 @@ test("collectChanges groups replace steps and shows property values, secrets mas
   expect(renderChanges([])).toBe("No changes.");
   expect(maskSecrets({ a: [{ "4dabf18193072939515e22adb298388d": "x" }] })).toEqual({ a: ["[secret]"] });
 });
+
+test("dynamic providers report no detailed diff: paths come from the inputs", () => {
+  const changes = collectChanges([
+    pre("update", "container", {
+      old: { inputs: { __provider: "a", env: { FOO: "bar", KEEP: "1" }, cpus: null, ports: [1] } },
+      new: { inputs: { __provider: "b", env: { FOO: "baz", KEEP: "1", NEW: "x" }, cpus: null, ports: [1, 2] } },
+    }),
+    pre("replace", "image", { keys: ["ref"], old: { inputs: { ref: "a:1" } }, new: { inputs: { ref: "a:2" } } }),
+  ]);
+  expect(changes[0].properties).toEqual([
+    { path: "env.FOO", kind: "update", replace: false, old: "bar", new: "baz" },
+    { path: "env.NEW", kind: "add", replace: false, old: undefined, new: "x" },
+    { path: "ports", kind: "update", replace: false, old: [1], new: [1, 2] },
+  ]);
+  expect(changes[1]).toMatchObject({ op: "replace", replace_keys: ["ref"], properties: [{ path: "ref", replace: true }] });
+});
