@@ -290,6 +290,8 @@ function profileParams(legacyRetry: boolean): Record<string, JsonSchema> {
     fleets: { ...strList("the fleets to consider"), type: ["array", "null"] },
     tags: ref("Tags"),
     schedule: ref("Schedule"),
+    startup_order: { description: "the start order of the nodes of a multi-node task: any, master-first, workers-first", enum: ["any", "master-first", "workers-first", null] },
+    stop_criteria: { description: "when a multi-node task stops: all-done, master-done", enum: ["all-done", "master-done", null] },
     termination_policy: { description: "deprecated: use idle_duration", enum: ["dont-destroy", "destroy-after-idle", null] },
     termination_idle_time: { description: "deprecated: use idle_duration", type: ["integer", "string", "null"] },
     pool_name: { description: "deprecated", type: ["string", "null"] },
@@ -347,8 +349,6 @@ const task = runConfiguration("task", {
   commands: { ...ref("Commands"), description: "the commands of the task (required unless image is set)" },
   nodes: { description: "the number of nodes", type: "integer", minimum: 1 },
   groups: ref("Groups"),
-  startup_order: { description: "the start order of nodes: any, master-first, workers-first", enum: ["any", "master-first", "workers-first", null] },
-  stop_criteria: { description: "when a multi-node task stops: all-done, master-done", enum: ["all-done", "master-done", null] },
 });
 
 const volume: JsonSchema = {
