@@ -129,6 +129,32 @@ describe("fuzz", () => {
     );
   });
 
+  it("mutated profiles files: a RunSpec or a ConfigError", () => {
+    const profileTexts = ["profiles:\n  - name: a\n    default: true\n    spot_policy: spot\n    retry_policy: {limit: 30min}\n    resources: {gpu: {name: T4}, memory: 24GB}\n"];
+    const pdir = path.join(sharedConfigs, "profiles");
+    if (fs.existsSync(pdir)) for (const f of fs.readdirSync(pdir)) profileTexts.push(fs.readFileSync(path.join(pdir, f), "utf8"));
+    const profileObjects = profileTexts.map((t) => parse(t) as unknown);
+    fs.mkdirSync(path.join(dir, ".dstack"), { recursive: true });
+    const profilesFile = path.join(dir, ".dstack", "profiles.yml");
+    try {
+      fc.assert(
+        fc.property(fc.nat(profileObjects.length - 1), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.option(fc.constantFrom("a", "gpu", "large", "nope"), { nil: undefined }), (i, muts, profile) => {
+          fs.writeFileSync(profilesFile, stringify(mutate(profileObjects[i], muts)));
+          fs.writeFileSync(file, "type: task\ncommands: [x]\n");
+          try {
+            loadConfiguration({ dir, env, profile });
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            for (const d of e.diagnostics) expect(d.code).toMatch(/^E1\d{3}$/);
+          }
+        }),
+        { numRuns: 800, seed: 99 },
+      );
+    } finally {
+      fs.rmSync(path.join(dir, ".dstack"), { recursive: true, force: true });
+    }
+  });
+
   it("random flags never crash", () => {
     fs.writeFileSync(file, "type: task\ncommands: [x]\n");
     const flag = fc.option(fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("A100", "1..", "off", "2h", "-1", "0", "spot", "8GB..", "x86:4")), { nil: undefined });
