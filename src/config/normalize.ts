@@ -253,6 +253,21 @@ function readVolumes(raw: unknown, issues: Issues, workingDir: string, list: Uns
   return out;
 }
 
+/** dstack's repo rules: at most one repo; `local_path` xor `url`; no `~user` paths. */
+function readRepos(raw: unknown, issues: Issues): void {
+  if (!Array.isArray(raw)) return;
+  if (raw.length > 1) issues.error(["repos", 1], "E1092", "repos: at most one repo is supported", "keep one entry");
+  raw.forEach((item, i) => {
+    if (isObj(item)) {
+      if (given(item.local_path) && given(item.url)) issues.error(["repos", i], "E1092", `repos[${i}]: local_path and url are mutually exclusive`, "keep one of them");
+      else if (!given(item.local_path) && !given(item.url)) issues.error(["repos", i], "E1092", `repos[${i}]: give local_path or url`, "e.g. {local_path: .., path: /my-repo}");
+      if (typeof item.path === "string" && /^~[^/]/.test(item.path)) issues.error(["repos", i, "path"], "E1092", `repos[${i}]: ~user paths are not supported`, "use ~/… or an absolute path");
+    } else if (typeof item === "string" && !item.trim()) {
+      issues.error(["repos", i], "E1092", `repos[${i}] is empty`, "a path (.., ..:/my-repo) or a Git URL");
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // the run spec
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +341,9 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     issues.error(["user"], "E1037", `invalid user ${JSON.stringify(user)}`, "write user_name_or_id[:group_name_or_id], e.g. ubuntu or 1000:1000");
   }
   const entrypoint = typeof raw.entrypoint === "string" ? raw.entrypoint : null;
+  if (type === "dev-environment" && raw.ide === "windsurf" && typeof raw.version === "string" && !/^.+@[a-f0-9]+$/.test(raw.version)) {
+    issues.error(["version"], "E1039", `invalid Windsurf version ${JSON.stringify(raw.version)}`, "write version@commit, e.g. 1.106.0@8951cd3ad688e789573d7f51750d67ae4a0bea7d");
+  }
   if (type === "dev-environment" && entrypoint !== null) issues.error(["entrypoint"], "E1038", "entrypoint is not supported for dev environments", "remove entrypoint; use init for commands run before the IDE starts");
 
   // env and registry_auth
@@ -369,6 +387,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   un("instances", "pinning runs to instances is not supported yet");
   un("dstack", "installing the dstack CLI in the container is not supported yet", raw.dstack === true);
   un("availability_zones", "availability zones are not honoured yet");
+  readRepos(raw.repos, issues);
   if (Array.isArray(raw.groups)) {
     raw.groups.forEach((g, i) => {
       if (!isObj(g)) return;

@@ -91,4 +91,18 @@ describe("more properties", () => {
   it("env values may be empty", () => {
     expect(loadTask(`${TASK}env: [EMPTY=]\n`).env).toEqual({ EMPTY: "" });
   });
+
+  it.each([
+    ["type: task\ncommands: [x]\nrepos: [a, b]\n", "E1092"],
+    ["type: task\ncommands: [x]\nrepos: [{local_path: a, url: https://x}]\n", "E1092"],
+    ["type: task\ncommands: [x]\nrepos: [{branch: main}]\n", "E1092"],
+    ["type: task\ncommands: [x]\nrepos: [{local_path: a, path: ~bob/x}]\n", "E1092"],
+    ["type: dev-environment\nide: windsurf\nversion: latest\n", "E1039"],
+  ])("%j -> %s", (yaml, code) => {
+    expect(loadErrors(yaml).map((d) => d.code)).toContain(code);
+  });
+
+  it("a windsurf version@commit is accepted", () => {
+    expect(loadDev("type: dev-environment\nide: windsurf\nversion: 1.106.0@8951cd3a\n").version).toBe("1.106.0@8951cd3a");
+  });
 });
