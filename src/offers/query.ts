@@ -5,7 +5,7 @@
  * and "which constraints does row i break" (for the empty-result explanation).
  */
 import type { Range } from "../config/runspec";
-import { ARCH_CODES, Catalog, VENDOR_CODES } from "./catalog";
+import { ARCH_CODES, Catalog, type CatalogColumns, VENDOR_CODES } from "./catalog";
 import { ccNumber, computeCapabilityOf, normalizeGpuName } from "./gpus";
 import type { Requirements } from "./requirements";
 
@@ -310,65 +310,62 @@ export class CatalogQuery {
   /**
    * The hot path: a scan loop generated for this query with only its active checks, over local
    * typed arrays (no per-row calls, no tests of constraints the spec does not set). Rows are in
-   * price order, so a price limit ends the loop. Only internal identifiers go into the source;
-   * every value is passed in `P`.
+   * price order, so a price limit ends the loop. The source holds only fixed code fragments;
+   * every value is read from the query (`Q`) and the catalog's columns (`C`).
    */
   private compile(): CompiledScan {
-    const P = {
-      ...this.catalog.cols,
-      cpuLo: this.cpuLo, cpuHi: this.cpuHi, memLo: this.memLo, memHi: this.memHi, diskLo: this.diskLo, diskHi: this.diskHi,
-      gcLo: this.gpuCountLo, gcHi: this.gpuCountHi, gmLo: this.gpuMemLo, gmHi: this.gpuMemHi, gtLo: this.gpuTotalLo, gtHi: this.gpuTotalHi,
-      vendorCode: this.vendorCode, gnOk: this.gpuNameOk, ccOk: this.ccOk, archCode: this.archCode, spotCode: this.spot, maxPrice: this.maxPrice,
-      backendOk: this.backendOk, configuredOk: this.configuredOk, configuredRegionOk: this.configuredRegionOk,
-      regionOk: this.regionOk, zoneByRegionList: this.zoneByRegionList, zoneOk: this.zoneOk, instanceOk: this.instanceOk,
-    };
+    // the checks this query needs, as bits: the generated function is cached per set of checks
     const fin = (x: number) => Number.isFinite(x);
-    const body: string[] = [];
-    if (fin(this.maxPrice)) body.push("if (price[i] > maxPrice) break;");
-    if (this.configuredOk) {
-      body.push("if (!configuredOk[backend[i]]) continue;");
-      if (this.configuredRegionOk) body.push("{ const rm = configuredRegionOk[backend[i]]; if (rm !== null && !rm[region[i]]) continue; }");
+    const checks: [boolean, string][] = [
+      [fin(this.maxPrice), "if (price[i] > Q.maxPrice) break;"],
+      [this.configuredOk !== null, "if (!Q.configuredOk[backend[i]]) continue;"],
+      [this.configuredRegionOk !== null, "{ const rm = Q.configuredRegionOk[backend[i]]; if (rm !== null && !rm[region[i]]) continue; }"],
+      [this.backendOk !== null, "if (!Q.backendOk[backend[i]]) continue;"],
+      [this.spot >= 0, "if (spot[i] !== Q.spot) continue;"],
+      [!this.cpuRowsSkipGpu, "{ const n = gpuCount[i]; if (n === 0) continue;"],
+      [this.cpuRowsSkipGpu, "{ const n = gpuCount[i]; if (n !== 0) {"],
+      [fin(this.gpuCountLo) && this.gpuCountLo > 1, "if (n < Q.gpuCountLo) continue;"],
+      [fin(this.gpuCountHi), "if (n > Q.gpuCountHi) continue;"],
+      [this.vendorCode !== 0, "if (vendor[i] !== Q.vendorCode) continue;"],
+      [this.gpuNameOk !== null, "if (!Q.gpuNameOk[gpuName[i]]) continue;"],
+      [this.ccOk !== null, "if (!Q.ccOk[gpuName[i]] || vendor[i] !== 1) continue;"],
+      [
+        fin(this.gpuMemLo) || fin(this.gpuMemHi) || fin(this.gpuTotalLo) || fin(this.gpuTotalHi),
+        "{ const m = gpuMemory[i]; if (m < Q.gpuMemLo || m > Q.gpuMemHi) continue; const t = m * n; if (t < Q.gpuTotalLo || t > Q.gpuTotalHi) continue; }",
+      ],
+      [!this.cpuRowsSkipGpu, "}"],
+      [this.cpuRowsSkipGpu, "} }"],
+      [this.archCode >= 0, "if (arch[i] !== Q.archCode) continue;"],
+      [fin(this.cpuLo) || fin(this.cpuHi), "{ const v = cpu[i]; if (v < Q.cpuLo || v > Q.cpuHi) continue; }"],
+      [fin(this.memLo) || fin(this.memHi), "{ const v = memory[i]; if (v < Q.memLo || v > Q.memHi) continue; }"],
+      [fin(this.diskLo) || fin(this.diskHi), "{ const v = disk[i]; if (v < Q.diskLo || v > Q.diskHi) continue; }"],
+      [this.regionOk !== null, "if (!Q.regionOk[region[i]] && !(Q.zoneByRegionList !== null && Q.zoneByRegionList[zone[i]])) continue;"],
+      [this.zoneOk !== null, "if (zone[i] !== 0 && !Q.zoneOk[zone[i]]) continue;"],
+      [this.instanceOk !== null, "if (!Q.instanceOk[instance[i]]) continue;"],
+    ];
+    let shape = 0;
+    checks.forEach(([on], k) => {
+      if (on) shape |= 1 << k;
+    });
+    let scan = scanFunctions.get(shape);
+    if (!scan) {
+      const src = [
+        "const { price, cpu, memory, disk, gpuCount, gpuName, gpuMemory, vendor, spot, arch, backend, region, zone, instance } = C;",
+        "const rows = []; let total = 0; let maxPrice = -Infinity; let cut = limit > 0 ? Infinity : -Infinity;",
+        "for (let k = 0; k < count; k++) {",
+        "  const i = cand === null ? k : cand[k];",
+        ...checks.filter(([on]) => on).map(([, code]) => `  ${code}`),
+        "  total++; const p = price[i]; maxPrice = p;",
+        "  if (p <= cut) { rows.push(i); if (rows.length === limit) cut = p; }",
+        "}",
+        "return { total, maxPrice, rows };",
+      ].join("\n");
+      scan = new Function("C", "Q", "cand", "count", "limit", src) as GeneratedScan;
+      scanFunctions.set(shape, scan);
     }
-    if (this.backendOk) body.push("if (!backendOk[backend[i]]) continue;");
-    if (this.spot >= 0) body.push("if (spot[i] !== spotCode) continue;");
-    const gpu: string[] = [];
-    if (fin(this.gpuCountLo) && this.gpuCountLo > 1) gpu.push("if (n < gcLo) continue;");
-    if (fin(this.gpuCountHi)) gpu.push("if (n > gcHi) continue;");
-    if (this.vendorCode) gpu.push("if (vendor[i] !== vendorCode) continue;");
-    if (this.gpuNameOk) gpu.push("if (!gnOk[gpuName[i]]) continue;");
-    if (this.ccOk) gpu.push("if (!ccOk[gpuName[i]] || vendor[i] !== 1) continue;");
-    if (fin(this.gpuMemLo) || fin(this.gpuMemHi) || fin(this.gpuTotalLo) || fin(this.gpuTotalHi)) {
-      gpu.push("{ const m = gpuMemory[i]; if (m < gmLo || m > gmHi) continue; const t = m * n; if (t < gtLo || t > gtHi) continue; }");
-    }
-    if (!this.cpuRowsSkipGpu) body.push("{ const n = gpuCount[i]; if (n === 0) continue;", ...gpu, "}");
-    else if (gpu.length) body.push("{ const n = gpuCount[i]; if (n !== 0) {", ...gpu, "} }");
-    if (this.archCode >= 0) body.push("if (arch[i] !== archCode) continue;");
-    if (fin(this.cpuLo) || fin(this.cpuHi)) body.push("{ const v = cpu[i]; if (v < cpuLo || v > cpuHi) continue; }");
-    if (fin(this.memLo) || fin(this.memHi)) body.push("{ const v = memory[i]; if (v < memLo || v > memHi) continue; }");
-    if (fin(this.diskLo) || fin(this.diskHi)) body.push("{ const v = disk[i]; if (v < diskLo || v > diskHi) continue; }");
-    if (this.regionOk) body.push("if (!regionOk[region[i]] && !(zoneByRegionList !== null && zoneByRegionList[zone[i]])) continue;");
-    if (this.zoneOk) body.push("if (zone[i] !== 0 && !zoneOk[zone[i]]) continue;");
-    if (this.instanceOk) body.push("if (!instanceOk[instance[i]]) continue;");
-    const names = Object.keys(P).filter((k) => /^[A-Za-z]+$/.test(k));
-    const src = [
-      `const { ${names.join(", ")} } = P;`,
-      "return function scan(cand, count, limit) {",
-      "  const rows = []; let total = 0; let maxPrice_ = -Infinity; let cut = limit > 0 ? Infinity : -Infinity;",
-      "  for (let k = 0; k < count; k++) {",
-      "    const i = cand === null ? k : cand[k];",
-      ...body.map((b) => `    ${b}`),
-      "    total++; const p = price[i]; maxPrice_ = p;",
-      "    if (p <= cut) { rows.push(i); if (rows.length === limit) cut = p; }",
-      "  }",
-      "  return { total, maxPrice: maxPrice_, rows };",
-      "};",
-    ].join("\n");
-    let factory = scanFactories.get(src);
-    if (!factory) {
-      factory = new Function("P", src) as ScanFactory;
-      scanFactories.set(src, factory);
-    }
-    return factory(P);
+    const generated = scan;
+    const cols = this.catalog.cols;
+    return (cand, count, limit) => generated(cols, this, cand, count, limit);
   }
 }
 
@@ -378,8 +375,8 @@ export interface ScanResult {
   rows: number[];
 }
 
-/** Generated scan sources → their factories: queries of the same shape share compiled code. */
-const scanFactories = new Map<string, ScanFactory>();
-type ScanFactory = (p: Record<string, unknown>) => CompiledScan;
+/** Generated scans by the set of checks they make: queries of the same shape share compiled code. */
+const scanFunctions = new Map<number, GeneratedScan>();
+type GeneratedScan = (cols: CatalogColumns, query: CatalogQuery, cand: Uint32Array | null, count: number, limit: number) => ScanResult;
 
 type CompiledScan = (cand: Uint32Array | null, count: number, limit: number) => ScanResult;
