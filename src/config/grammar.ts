@@ -69,10 +69,10 @@ export function parseMemory(v: unknown): number {
 
 type Scalar = (v: unknown) => number;
 
-function rangeFrom(min: number | null, max: number | null, text: string): Range {
+function rangeFrom(min: number | null, max: number | null, text: string, swapped?: string): Range {
   if (min === null && max === null) throw new GrammarError(`invalid empty range ${show(text)}`, "give at least one end, e.g. 2.. or ..8");
   if (min !== null && max !== null && min > max) {
-    throw new GrammarError(`invalid range ${show(text)}: the minimum is greater than the maximum`, `write ${max}..${min}`);
+    throw new GrammarError(`invalid range ${show(text)}: the minimum is greater than the maximum`, `write ${swapped ?? `${max}..${min}`}`);
   }
   return { min, max };
 }
@@ -94,7 +94,7 @@ export function parseRangeOf(v: unknown, scalar: Scalar): Range {
     const parts = s.split("..");
     if (parts.length !== 2) throw new GrammarError(`invalid range ${show(v)}`, "a range is a..b, a.. or ..b");
     const [a, b] = parts as [string, string];
-    return rangeFrom(a === "" ? null : scalar(a), b === "" ? null : scalar(b), v);
+    return rangeFrom(a === "" ? null : scalar(a), b === "" ? null : scalar(b), v, `${b}..${a}`);
   }
   if (typeof v === "number" || typeof v === "string") {
     const n = scalar(v);

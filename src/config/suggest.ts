@@ -33,7 +33,9 @@ export function closest(word: string, candidates: readonly string[]): string | u
     const cn = norm(c);
     const d = cn === w ? 0 : levenshtein(w, cn);
     const prefix = cn.startsWith(w) || w.startsWith(cn);
-    const score = prefix && Math.min(w.length, cn.length) >= 3 ? Math.min(d, 1) : d;
+    const contains = cn.includes(w) || w.includes(cn);
+    const short = Math.min(w.length, cn.length);
+    const score = (prefix && short >= 3) || (contains && short >= 4) ? Math.min(d, 1) : d;
     if (score < bestDistance) {
       bestDistance = score;
       best = c;

@@ -65,6 +65,11 @@ describe("ranges", () => {
   it("names the problem in the message", () => {
     expect(() => parseCountRange("8..2")).toThrow(/minimum is greater than the maximum/);
     expect(() => parseCountRange("..")).toThrow(/empty range/);
+    try {
+      parseMemoryRange("10GB..5GB");
+    } catch (e) {
+      expect((e as GrammarError).hint).toBe("write 5GB..10GB");
+    }
   });
 
   it("formats ranges back", () => {

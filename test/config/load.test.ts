@@ -196,7 +196,7 @@ describe("properties", () => {
 
   it("multi-node and repo properties are accepted and listed", () => {
     const s = loadTask(
-      `type: task\nrepos: [".", {local_path: "..", path: /my-repo, if_exists: skip}]\nfiles: ["train.py", {local_path: a, path: /b}]\nstartup_order: workers-first\nstop_criteria: master-done\ngroups:\n  - name: head\n    nodes: 1\n    commands: [ray start --head]\n    resources: {cpu: 2}\n`,
+      `type: task\nrepos: [{local_path: "..", path: /my-repo, if_exists: skip}]\nfiles: ["train.py", {local_path: a, path: /b}]\nstartup_order: workers-first\nstop_criteria: master-done\ngroups:\n  - name: head\n    nodes: 1\n    commands: [ray start --head]\n    resources: {cpu: 2}\n`,
     );
     expect(s.unsupported.map((u) => u.property)).toEqual(["repos", "files", "startup_order", "stop_criteria", "groups"]);
     expect(s.commands).toEqual([]);

@@ -73,6 +73,7 @@ describe("did you mean", () => {
     ["gpus", ["gpu", "cpu"], "gpu"],
     ["banana", ["python", "image"], undefined],
     ["x", ["y"], "y"],
+    ["capacity", ["no-capacity", "interruption", "error"], "no-capacity"],
   ])("closest(%s) = %s", (word, candidates, expected) => {
     expect(closest(word, candidates)).toBe(expected);
   });
