@@ -1,0 +1,96 @@
+/**
+ * Shared harness of the end-to-end tests: the built CLI (dist/) run as a child process from a
+ * temporary project directory outside the repo, with a temporary DSTACK_HOME and HOME (the
+ * real ~/.ssh/config is never touched), the real Pulumi engine, real Docker and OpenSSH.
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+export const cliEntry = path.join(repoRoot, "bin", "dstack");
+
+/** The folder holding the real `pulumi` (the user's build), found before HOME is redirected. */
+export function realPulumiBin(): string | null {
+  const candidates = [process.env.DSTACK_HOME && path.join(process.env.DSTACK_HOME, "pulumi", "bin"), path.join(os.homedir(), ".dstack", "pulumi", "bin")];
+  for (const c of candidates) if (c && fs.existsSync(path.join(c, "pulumi"))) return c;
+  const which = spawnSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" });
+  return which.status === 0 ? path.dirname(which.stdout.trim()) : null;
+}
+
+/** Why the end-to-end suite cannot run here, or null when it can. */
+export function missingPrerequisite(): string | null {
+  if (!fs.existsSync(path.join(repoRoot, "dist", "cli.js"))) return "dist/ is not built (npm run build)";
+  if (!realPulumiBin()) return "no Pulumi CLI (dstack setup)";
+  const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
+  if (docker.status !== 0) return "no Docker engine";
+  const base = spawnSync("docker", ["image", "ls", "-q", "dstack-base"], { encoding: "utf8" });
+  if (!base.stdout.trim()) return "no dstack base image (dstack setup)";
+  if (spawnSync("ssh", ["-V"]).status !== 0) return "no OpenSSH client";
+  return null;
+}
+
+export interface Sandbox {
+  root: string;
+  home: string;
+  dstackHome: string;
+  project: string;
+  env: NodeJS.ProcessEnv;
+  sshConfig: string;
+}
+
+export function makeSandbox(prefix: string): Sandbox {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `dstack-e2e-${prefix}-`));
+  const home = path.join(root, "home");
+  const dstackHome = path.join(root, "dstack");
+  const project = path.join(root, "project");
+  for (const d of [home, dstackHome, project]) fs.mkdirSync(d, { recursive: true });
+  const bin = realPulumiBin();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    DSTACK_HOME: dstackHome,
+    PATH: [bin, process.env.PATH].filter(Boolean).join(path.delimiter),
+    CI: "true",
+    FORCE_COLOR: "0",
+  };
+  delete env.DSTACK_STATE_URL;
+  delete env.PULUMI_CONFIG_PASSPHRASE;
+  return { root, home, dstackHome, project, env, sshConfig: path.join(dstackHome, "ssh", "config") };
+}
+
+export function dstack(sb: Sandbox, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [cliEntry, ...args], { cwd: opts.cwd ?? sb.project, env: sb.env, encoding: "utf8", timeout: opts.timeoutMs ?? 600_000 });
+}
+
+/** Runs dstack in the background (for interrupting it). */
+export function dstackAsync(sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = sb.env) {
+  return spawn(process.execPath, [cliEntry, ...args], { cwd: sb.project, env, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** `ssh -F <dstack's config> <run> <command>` with the stock OpenSSH client. */
+export function ssh(sb: Sandbox, run: string, command: string): SpawnSyncReturns<string> {
+  return spawnSync("ssh", ["-F", sb.sshConfig, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", run, command], { env: sb.env, encoding: "utf8", timeout: 60_000 });
+}
+
+export function docker(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync("docker", args, { encoding: "utf8", timeout: 60_000 });
+}
+
+/** Fails with the command's output when it did not exit 0. */
+export function ok(r: SpawnSyncReturns<string>, what: string): string {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+}
+
+export function writeConfig(sb: Sandbox, text: string, file = ".dstack.yml"): void {
+  fs.writeFileSync(path.join(sb.project, file), text);
+}
+
+/** Best-effort removal of what a test run left (containers, volumes, the sandbox). */
+export function cleanup(sb: Sandbox, runs: string[], volumes: string[] = []): void {
+  for (const r of runs) docker(["rm", "-f", `dstack-${r}`]);
+  for (const v of volumes) docker(["volume", "rm", "-f", v]);
+  fs.rmSync(sb.root, { recursive: true, force: true });
+}
