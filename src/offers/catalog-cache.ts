@@ -10,10 +10,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { homePaths } from "../paths";
-import { Catalog, CatalogColumns } from "./catalog";
+import { Catalog, type CatalogColumns, type CatalogIndex } from "./catalog";
 
 const MAGIC = "DSTKCAT";
-const VERSION = 2;
+const VERSION = 3;
 
 type ArrayName =
   | "price"
@@ -62,7 +62,12 @@ interface Header extends StringTables {
   key: string;
   size: number;
   offsets: Record<string, number>;
+  /** Lengths of the index arrays (see CatalogIndex). */
+  index: Record<IndexName, number>;
 }
+
+type IndexName = "gpuOrder" | "gpuStart" | "gpuRows" | "cpuRows";
+const INDEX: IndexName[] = ["gpuOrder", "gpuStart", "gpuRows", "cpuRows"];
 
 function cacheKey(files: string[]): string {
   const parts = files.map((f) => {
@@ -112,6 +117,13 @@ export function readCatalogCache(files: string[]): Catalog | undefined {
               ? new Uint16Array(ab, off, n)
               : new Uint8Array(ab, off, n);
     }
+    const index: Partial<Record<IndexName, Uint32Array>> = {};
+    for (const name of INDEX) {
+      const off = header.offsets[name];
+      const len = header.index[name];
+      if (off + len * 4 > buf.length) return undefined;
+      index[name] = new Uint32Array(ab, base + off, len);
+    }
     const cols = {
       size: n,
       ...(arrays as Record<ArrayName, unknown>),
@@ -124,7 +136,7 @@ export function readCatalogCache(files: string[]): Catalog | undefined {
       providerDatas: header.providerDatas,
       files: header.files,
     } as CatalogColumns;
-    return new Catalog(cols);
+    return new Catalog(cols, index as CatalogIndex);
   } catch {
     return undefined;
   }
@@ -134,11 +146,13 @@ export function readCatalogCache(files: string[]): Catalog | undefined {
 export function writeCatalogCache(files: string[], catalog: Catalog): void {
   try {
     const c = catalog.cols;
+    const idx = catalog.indexes();
     const offsets: Record<string, number> = {};
     const header: Header = {
       key: cacheKey(files),
       size: c.size,
       offsets,
+      index: { gpuOrder: idx.gpuOrder.length, gpuStart: idx.gpuStart.length, gpuRows: idx.gpuRows.length, cpuRows: idx.cpuRows.length },
       gpuNames: c.gpuNames,
       backends: c.backends,
       regions: c.regions,
@@ -155,6 +169,10 @@ export function writeCatalogCache(files: string[], catalog: Catalog): void {
       for (const { name } of ARRAYS) {
         offsets[name] = off;
         off = align8(off + c[name].byteLength);
+      }
+      for (const name of INDEX) {
+        offsets[name] = off;
+        off = align8(off + idx[name].byteLength);
       }
       return off;
     };
@@ -178,6 +196,10 @@ export function writeCatalogCache(files: string[], catalog: Catalog): void {
     buf.write(json, 12, "utf8");
     for (const { name } of ARRAYS) {
       const a = c[name];
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, offsets[name]);
+    }
+    for (const name of INDEX) {
+      const a = idx[name];
       Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, offsets[name]);
     }
     const target = catalogCachePath(files);

@@ -102,6 +102,15 @@ export interface CatalogColumns {
   files: string[];
 }
 
+/** Row lists by GPU name (each in price order) and by GPU/CPU-only. */
+export interface CatalogIndex {
+  /** Row ids grouped by GPU-name id; group `k` is `gpuOrder[gpuStart[k] .. gpuStart[k+1])`. */
+  gpuOrder: Uint32Array;
+  gpuStart: Uint32Array;
+  gpuRows: Uint32Array;
+  cpuRows: Uint32Array;
+}
+
 /** A validated, price-sorted offer table. Row `i` of every column is one offer. */
 export class Catalog {
   readonly size: number;
@@ -110,14 +119,13 @@ export class Catalog {
   readonly regionsLower: string[];
   readonly zonesLower: string[];
   readonly instancesLower: string[];
-  private gpuIndex: Uint32Array[] | undefined;
-  private gpuRowList: Uint32Array | undefined;
-  private cpuRowList: Uint32Array | undefined;
+  private index: CatalogIndex | undefined;
   private parsedProviderData: (Record<string, unknown> | undefined)[] = [];
 
-  constructor(cols: CatalogColumns) {
+  constructor(cols: CatalogColumns, index?: CatalogIndex) {
     this.cols = cols;
     this.size = cols.size;
+    this.index = index;
     this.gpuNamesLower = cols.gpuNames.map((s) => s.toLowerCase());
     this.regionsLower = cols.regions.map((s) => s.toLowerCase());
     this.zonesLower = cols.zones.map((s) => s.toLowerCase());
@@ -131,45 +139,44 @@ export class Catalog {
 
   /** Row ids with the given GPU name id, in price order. */
   rowsWithGpuName(id: number): Uint32Array {
-    if (!this.gpuIndex) this.buildIndexes();
-    return this.gpuIndex![id] ?? new Uint32Array(0);
+    const x = this.indexes();
+    return id + 1 < x.gpuStart.length ? x.gpuOrder.subarray(x.gpuStart[id], x.gpuStart[id + 1]) : new Uint32Array(0);
   }
 
   /** Row ids with at least one GPU, in price order. */
   gpuRows(): Uint32Array {
-    if (!this.gpuRowList) this.buildIndexes();
-    return this.gpuRowList!;
+    return this.indexes().gpuRows;
   }
 
   /** Row ids without GPUs, in price order. */
   cpuRows(): Uint32Array {
-    if (!this.cpuRowList) this.buildIndexes();
-    return this.cpuRowList!;
+    return this.indexes().cpuRows;
   }
 
-  private buildIndexes(): void {
+  /** The row lists queries start from (built on first use; stored in the binary cache). */
+  indexes(): CatalogIndex {
+    if (this.index) return this.index;
     const { gpuName, gpuCount, size } = this.cols;
-    const counts = new Uint32Array(this.cols.gpuNames.length);
+    const names = this.cols.gpuNames.length;
+    const gpuStart = new Uint32Array(names + 1);
     let gpu = 0;
     for (let i = 0; i < size; i++) {
-      counts[gpuName[i]]++;
+      gpuStart[gpuName[i] + 1]++;
       if (gpuCount[i] > 0) gpu++;
     }
-    const lists = Array.from(counts, (c) => new Uint32Array(c));
-    const fill = new Uint32Array(counts.length);
+    for (let k = 0; k < names; k++) gpuStart[k + 1] += gpuStart[k];
+    const fill = gpuStart.slice(0, names);
+    const gpuOrder = new Uint32Array(size);
     const gpuRows = new Uint32Array(gpu);
     const cpuRows = new Uint32Array(size - gpu);
     let g = 0;
     let c = 0;
     for (let i = 0; i < size; i++) {
-      const id = gpuName[i];
-      lists[id][fill[id]++] = i;
+      gpuOrder[fill[gpuName[i]]++] = i;
       if (gpuCount[i] > 0) gpuRows[g++] = i;
       else cpuRows[c++] = i;
     }
-    this.gpuIndex = lists;
-    this.gpuRowList = gpuRows;
-    this.cpuRowList = cpuRows;
+    return (this.index = { gpuOrder, gpuStart, gpuRows, cpuRows });
   }
 
   /** Where row `i` came from, as `file:line`. */

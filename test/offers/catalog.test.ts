@@ -171,6 +171,13 @@ describe("where catalogs come from", () => {
     const cached = readCatalogCache(files)!;
     expect(cached).toBeDefined();
     expect(Array.from({ length: cached.size }, (_, i) => cached.offer(i))).toEqual(Array.from({ length: parsed.size }, (_, i) => parsed.offer(i)));
+    const built = parseCatalogFiles(files).indexes();
+    expect(cached.indexes()).toEqual(built);
+    expect(Array.from(cached.rowsWithGpuName(cached.cols.gpuNames.indexOf("A100"))).map((i) => cached.offer(i).instance_type)).toEqual([
+      "a2-highgpu-1g",
+      "a2-ultragpu-1g",
+      "a2-highgpu-1g",
+    ]);
     // change a file: the cache no longer applies and the next load sees the new row
     fs.appendFileSync(path.join(dir, "aws.csv"), "t3.nano,us-east-1,0.0052,2,0.5,0,,,False,,,,x86,{}\n");
     const t = new Date(Date.now() + 5000);
