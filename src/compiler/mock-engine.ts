@@ -156,6 +156,10 @@ export function mockCall(token: string, args: Record<string, unknown>, ctx: Mock
       const locations = ["b", "a", "c"].map((s) => `${ctx.region}${s}`);
       return { id: ctx.region, instanceTypes: locations.map(() => type), locations, locationTypes: locations.map(() => "availability-zone"), region: ctx.region };
     }
+    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+      const names = ["a", "b", "c"].map((z) => `${ctx.region}${z}`);
+      return { id: ctx.region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), groupNames: names.map(() => ctx.region), state: "available", region: ctx.region };
+    }
     case "aws:ecr/getRepository:getRepository":
       return {
         id: String(a.name),
@@ -195,6 +199,10 @@ export function mockCall(token: string, args: Record<string, unknown>, ctx: Mock
     case "azure-native:resources:getResourceGroup": {
       const name = String(a.resourceGroupName);
       return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${name}`, name, location: ctx.region, type: "Microsoft.Resources/resourceGroups" };
+    }
+    case "azure-native:network:getSubnet": {
+      const id = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(a.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(a.virtualNetworkName)}/subnets/${String(a.subnetName)}`;
+      return { id, name: a.subnetName, addressPrefix: "10.100.0.0/18", provisioningState: "Succeeded" };
     }
     case "azure-native:containerregistry:getRegistry":
       return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(a.resourceGroupName)}/providers/Microsoft.ContainerRegistry/registries/${String(a.registryName)}`, name: a.registryName, loginServer: `${String(a.registryName)}.azurecr.io`, location: ctx.region };
@@ -240,6 +248,10 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
     }
     case "gcp:tpu/v2Vm:V2Vm":
       return { id: `projects/mock-project/locations/${String(i.zone)}/nodes/${String(i.name ?? name)}`, state: { ...i, networkEndpoints: [{ ipAddress: "10.128.0.3", port: 8470, accessConfigs: [{ externalIp: ipv4(name) }] }] } };
+    case "gcp:compute/network:Network": {
+      const n = String(i.name ?? name);
+      return { id: `projects/mock-project/global/networks/${n}`, state: { ...i, name: n, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${n}` } };
+    }
     case "gcp:compute/firewall:Firewall":
       return { id: `projects/mock-project/global/firewalls/${String(i.name ?? name)}`, state: i };
     case "gcp:artifactregistry/repository:Repository":

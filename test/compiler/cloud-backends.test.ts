@@ -369,3 +369,52 @@ test("aws: user-data over EC2's 16 KB is gzipped into userDataBase64", async () 
   expect(text.startsWith("#cloud-config\n")).toBe(true);
   expect(cloudInitFiles(text, parseYaml)["/opt/dstack/container/commands.sh"]).toContain("python step_299.py");
 });
+
+describe("network: project", () => {
+  test("aws: the project's VPC by its Name tag, any subnet of it in the zone", async () => {
+    const g = await graph("aws", "on-demand", { network: "project" });
+    const vpc = g.lookups.find((l) => l.token === "aws:ec2/getVpc:getVpc");
+    expect(vpc?.args).toEqual({ filters: [{ name: "tag:Name", values: ["dstack-main"] }] });
+    const subnets = g.lookups.find((l) => l.token === "aws:ec2/getSubnets:getSubnets");
+    expect(JSON.stringify(subnets?.args)).not.toContain("default-for-az");
+  });
+  test("gcp: the project's network", async () => {
+    const g = await graph("gcp", "on-demand", { network: "project" });
+    expect(g.lookups.find((l) => l.token === "gcp:compute/getNetwork:getNetwork")?.args).toEqual({ name: "dstack-main" });
+    expect(JSON.stringify(instanceOf(g, "gcp").inputs.networkInterfaces)).toContain("/networks/dstack-main");
+  });
+  test("azure: the project's subnet instead of a VNet per run", async () => {
+    const g = await graph("azure", "on-demand", { network: "project" });
+    expect(g.resources.some((r) => r.type === "azure-native:network:VirtualNetwork")).toBe(false);
+    const nic = one(g, "azure-native:network:NetworkInterface");
+    expect(JSON.stringify(nic.inputs.ipConfigurations)).toContain("/resourceGroups/dstack-main-eastus/providers/Microsoft.Network/virtualNetworks/dstack-main-vnet/subnets/runs");
+  });
+});
+
+describe("shared per-project stacks", () => {
+  const tags = { "dstack:project": "main", "dstack:owner": "alice" };
+  const asProgram = (f: () => Promise<Record<string, unknown>>): BackendProgram => async (p) => ({ ...(await f()), ssh_host: "", ssh_port: 0, ssh_user: "", instance_id: "", backend: p.backend, region: p.offer.region });
+  test("aws: ECR repository and the project's VPC, protected", async () => {
+    const { awsProjectProgram } = await import("../../src/compiler/backends/aws");
+    const g = await runUnderMocks(asProgram(() => awsProjectProgram({ project: "main", region: "us-east-1", tags, network: true })), scenarioPlan("aws", "on-demand"));
+    const types = g.resources.map((r) => r.type);
+    expect(types).toEqual(expect.arrayContaining(["aws:ecr/repository:Repository", "aws:ec2/vpc:Vpc", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable"]));
+    expect(types.filter((t) => t === "aws:ec2/subnet:Subnet")).toHaveLength(3);
+    for (const r of g.resources.filter((x) => !x.type.startsWith("pulumi:"))) expect(r.options?.protect).toBe(true);
+    expect(one(g, "aws:ec2/vpc:Vpc").inputs.tags).toEqual(expect.objectContaining({ Name: "dstack-main", "dstack:project": "main" }));
+    expect(one(g, "aws:ecr/repository:Repository").inputs.name).toBe("dstack-main-prebuilt");
+  });
+  test("gcp: Artifact Registry repository and network", async () => {
+    const { gcpProjectProgram } = await import("../../src/compiler/backends/gcp");
+    const g = await runUnderMocks(asProgram(() => gcpProjectProgram({ project: "main", region: "us-central1", tags, network: true })), scenarioPlan("gcp", "on-demand"));
+    expect(one(g, "gcp:artifactregistry/repository:Repository").inputs).toEqual(expect.objectContaining({ repositoryId: "dstack-main-prebuilt", format: "DOCKER", location: "us-central1" }));
+    expect(one(g, "gcp:compute/network:Network").inputs).toEqual(expect.objectContaining({ name: "dstack-main", autoCreateSubnetworks: true }));
+  });
+  test("azure: resource group, ACR and VNet", async () => {
+    const { azureProjectProgram } = await import("../../src/compiler/backends/azure");
+    const g = await runUnderMocks(asProgram(() => azureProjectProgram({ project: "main", region: "eastus", tags, network: true })), scenarioPlan("azure", "on-demand"));
+    expect(one(g, "azure-native:resources:ResourceGroup").inputs.resourceGroupName).toBe("dstack-main-eastus");
+    expect(one(g, "azure-native:containerregistry:Registry").inputs).toEqual(expect.objectContaining({ registryName: "dstackmaineastus", adminUserEnabled: true }));
+    expect(one(g, "azure-native:network:Subnet").inputs.subnetName).toBe("runs");
+  });
+});

@@ -10,6 +10,7 @@
 import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws/provider";
+import { getAvailabilityZones } from "@pulumi/aws/getAvailabilityZones";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as ebs from "@pulumi/aws/ebs";
 import * as ecr from "@pulumi/aws/ecr";
@@ -99,21 +100,25 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
     });
   }
 
-  // Network: the default VPC and its default subnet in the zone.
-  const vpc = ec2.getVpcOutput({ default: true }, invoke);
+  // Network: the default VPC and its default subnet in the zone, or the project's VPC (created by
+  // the shared per-project stack, `awsProjectProgram`) and its subnet in the zone.
+  const project = settings.network === "project";
+  const vpc = project
+    ? ec2.getVpcOutput({ filters: [{ name: "tag:Name", values: [awsProjectNetworkName(plan.project)] }] }, invoke)
+    : ec2.getVpcOutput({ default: true }, invoke);
   const subnets = ec2.getSubnetsOutput(
     {
       filters: [
         { name: "vpc-id", values: [vpc.id] },
         { name: "availability-zone", values: [zone] },
-        { name: "default-for-az", values: ["true"] },
+        ...(project ? [] : [{ name: "default-for-az", values: ["true"] }]),
       ],
     },
     invoke,
   );
   const subnetId = subnets.ids.apply((ids) => {
-    if (ids.length === 0) throw new Error(`the default VPC has no default subnet in the chosen zone of ${region}`);
-    return ids[0];
+    if (ids.length === 0) throw new Error(`the ${project ? "project's" : "default"} VPC has no subnet in the chosen zone of ${region}`);
+    return [...ids].sort()[0];
   });
 
   const v4 = settings.ssh_ingress_cidrs.filter((c) => !c.includes(":"));
@@ -237,17 +242,63 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 
 export default awsProgram;
 
+/** Name (and Name tag) of the project's VPC with `network: project`. */
+export function awsProjectNetworkName(project: string): string {
+  return cloudName(["dstack", project], 200);
+}
+
+export interface ProjectProgramArgs {
+  project: string;
+  region: string;
+  tags: Record<string, string>;
+  /** Create the registry for prebuilt images (default true). */
+  registry?: boolean;
+  /** Create the project's network (for `network: project`; default false). */
+  network?: boolean;
+}
+
 /**
- * The shared per-project registry stack on AWS: the ECR repository prebuilt images are pushed to.
- * Run it as its own stack (e.g. `registry-aws-<region>`) before the first run with `build:`.
+ * The shared per-project stack on AWS (e.g. stack `project-aws-<region>`): the ECR repository
+ * prebuilt images are pushed to and, with `network`, the project's VPC (an internet gateway, a
+ * public subnet per availability zone). Run it before the first run that needs them; its
+ * resources are protected.
  */
-export async function awsRegistryProgram(args: { project: string; region: string; tags: Record<string, string> }): Promise<Record<string, unknown>> {
+export async function awsProjectProgram(args: ProjectProgramArgs): Promise<Record<string, unknown>> {
   applyTagsPolicy(args.tags);
   const provider = new aws.Provider("aws", { region: args.region as aws.ProviderArgs["region"] });
-  const repo = new ecr.Repository(
-    awsRepositoryName(args.project),
-    { name: awsRepositoryName(args.project), imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: false },
-    { provider, protect: true },
-  );
-  return { repository_url: repo.repositoryUrl, registry_id: repo.registryId };
+  const out: Record<string, unknown> = {};
+  if (args.registry !== false) {
+    const repo = new ecr.Repository(
+      awsRepositoryName(args.project),
+      { name: awsRepositoryName(args.project), imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: false },
+      { provider, protect: true },
+    );
+    out.repository_url = repo.repositoryUrl;
+    out.registry_id = repo.registryId;
+  }
+  if (args.network) {
+    const name = awsProjectNetworkName(args.project);
+    const opts = { provider, protect: true };
+    const vpc = new ec2.Vpc(name, { cidrBlock: "10.100.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, opts);
+    const igw = new ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, opts);
+    const routes = new ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { Name: `${name}-public` } }, opts);
+    const zones = await getAvailabilityZones({ state: "available" }, { provider });
+    const subnets = [...zones.names].sort().slice(0, 16).map((az, i) => {
+      const subnet = new ec2.Subnet(
+        `${name}-${az}`,
+        { vpcId: vpc.id, availabilityZone: az, cidrBlock: `10.100.${i * 16}.0/20`, mapPublicIpOnLaunch: true, tags: { Name: `${name}-${az}` } },
+        opts,
+      );
+      new ec2.RouteTableAssociation(`${name}-${az}`, { subnetId: subnet.id, routeTableId: routes.id }, opts);
+      return subnet.id;
+    });
+    out.vpc_id = vpc.id;
+    out.subnet_ids = pulumi.all(subnets);
+  }
+  return out;
+}
+
+/** The registry part of the shared per-project stack (see `awsProjectProgram`). */
+export function awsRegistryProgram(args: Omit<ProjectProgramArgs, "registry" | "network">): Promise<Record<string, unknown>> {
+  return awsProjectProgram({ ...args, registry: true, network: false });
 }

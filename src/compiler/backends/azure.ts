@@ -83,11 +83,6 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   const projectRg = azureProjectResourceGroup(plan.project, location, settings);
 
   const rg = new resources.ResourceGroup(`${base}-rg`, { resourceGroupName: `${base}-rg`, location }, res);
-  const vnet = new network.VirtualNetwork(
-    `${base}-vnet`,
-    { resourceGroupName: rg.name, location, virtualNetworkName: `${base}-vnet`, addressSpace: { addressPrefixes: ["10.64.0.0/16"] } },
-    { ...res, ignoreChanges: ["subnets"] },
-  );
   const nsg = new network.NetworkSecurityGroup(
     `${base}-nsg`,
     {
@@ -108,11 +103,25 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
     },
     res,
   );
-  const subnet = new network.Subnet(
-    `${base}-subnet`,
-    { resourceGroupName: rg.name, virtualNetworkName: vnet.name, subnetName: "default", addressPrefix: "10.64.0.0/20", networkSecurityGroup: { id: nsg.id } },
-    res,
-  );
+  // The run's own VNet, or the project's subnet (created by the shared per-project stack, `azureProjectProgram`).
+  let subnetId: pulumi.Output<string>;
+  if (settings.network === "project") {
+    subnetId = network
+      .getSubnetOutput({ resourceGroupName: projectRg, virtualNetworkName: azureProjectNetworkName(plan.project), subnetName: "runs" }, res)
+      .apply((sn) => sn.id ?? "");
+  } else {
+    const vnet = new network.VirtualNetwork(
+      `${base}-vnet`,
+      { resourceGroupName: rg.name, location, virtualNetworkName: `${base}-vnet`, addressSpace: { addressPrefixes: ["10.64.0.0/16"] } },
+      { ...res, ignoreChanges: ["subnets"] },
+    );
+    const subnet = new network.Subnet(
+      `${base}-subnet`,
+      { resourceGroupName: rg.name, virtualNetworkName: vnet.name, subnetName: "default", addressPrefix: "10.64.0.0/20", networkSecurityGroup: { id: nsg.id } },
+      res,
+    );
+    subnetId = subnet.id;
+  }
   const ip = new network.PublicIPAddress(
     `${base}-ip`,
     { resourceGroupName: rg.name, location, publicIpAddressName: `${base}-ip`, sku: { name: "Standard" }, publicIPAllocationMethod: "Static" },
@@ -125,7 +134,7 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
       location,
       networkInterfaceName: `${base}-nic`,
       networkSecurityGroup: { id: nsg.id },
-      ipConfigurations: [{ name: "primary", primary: true, subnet: { id: subnet.id }, publicIPAddress: { id: ip.id }, privateIPAllocationMethod: "Dynamic" }],
+      ipConfigurations: [{ name: "primary", primary: true, subnet: { id: subnetId }, publicIPAddress: { id: ip.id }, privateIPAllocationMethod: "Dynamic" }],
     },
     res,
   );
@@ -228,19 +237,44 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
 
 export default azureProgram;
 
+/** Name of the project's VNet with `network: project` (in the project's resource group). */
+export function azureProjectNetworkName(project: string): string {
+  return cloudName(["dstack", project, "vnet"], 64);
+}
+
 /**
- * The shared per-project stack on Azure: the project's resource group (holding volumes too) and
- * its container registry for prebuilt images.
+ * The shared per-project stack on Azure: the project's resource group (holding volumes too), its
+ * container registry for prebuilt images and, with `network`, the project's VNet with a `runs`
+ * subnet. Protected.
  */
-export async function azureRegistryProgram(args: { project: string; region: string; tags: Record<string, string> }): Promise<Record<string, unknown>> {
+export async function azureProjectProgram(args: { project: string; region: string; tags: Record<string, string>; registry?: boolean; network?: boolean }): Promise<Record<string, unknown>> {
   applyTagsPolicy(args.tags);
   const provider = new azure.Provider("azure-native", { location: args.region });
   const rgName = azureProjectResourceGroup(args.project, args.region);
   const rg = new resources.ResourceGroup(rgName, { resourceGroupName: rgName, location: args.region }, { provider, protect: true });
-  const registry = new containerregistry.Registry(
-    azureRegistryName(args.project, args.region),
-    { resourceGroupName: rg.name, location: args.region, registryName: azureRegistryName(args.project, args.region), sku: { name: "Standard" }, adminUserEnabled: true },
-    { provider, protect: true },
-  );
-  return { resource_group: rg.name, login_server: registry.loginServer };
+  const out: Record<string, unknown> = { resource_group: rg.name };
+  if (args.registry !== false) {
+    const registry = new containerregistry.Registry(
+      azureRegistryName(args.project, args.region),
+      { resourceGroupName: rg.name, location: args.region, registryName: azureRegistryName(args.project, args.region), sku: { name: "Standard" }, adminUserEnabled: true },
+      { provider, protect: true },
+    );
+    out.login_server = registry.loginServer;
+  }
+  if (args.network) {
+    const name = azureProjectNetworkName(args.project);
+    const vnet = new network.VirtualNetwork(
+      name,
+      { resourceGroupName: rg.name, location: args.region, virtualNetworkName: name, addressSpace: { addressPrefixes: ["10.100.0.0/16"] } },
+      { provider, protect: true, ignoreChanges: ["subnets"] },
+    );
+    const subnet = new network.Subnet(`${name}-runs`, { resourceGroupName: rg.name, virtualNetworkName: vnet.name, subnetName: "runs", addressPrefix: "10.100.0.0/18" }, { provider, protect: true });
+    out.subnet_id = subnet.id;
+  }
+  return out;
+}
+
+/** The registry part of the shared per-project stack (see `azureProjectProgram`). */
+export function azureRegistryProgram(args: { project: string; region: string; tags: Record<string, string> }): Promise<Record<string, unknown>> {
+  return azureProjectProgram({ ...args, registry: true, network: false });
 }

@@ -79,7 +79,8 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   const provider = new gcp.Provider("gcp", { project: settings.gcp_project ?? undefined, region, zone });
   const res = { provider };
 
-  const network = compute.getNetworkOutput({ name: "default" }, res);
+  // The default network, or the project's (created by the shared per-project stack, `gcpProjectProgram`).
+  const network = compute.getNetworkOutput({ name: settings.network === "project" ? gcpProjectNetworkName(plan.project) : "default" }, res);
   const fw = firewall(base, plan, settings, network.selfLink, provider);
 
   // Volumes: persistent disks in the instance's zone, retained on destroy unless asked otherwise.
@@ -186,14 +187,40 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 
 export default gcpProgram;
 
-/** The shared per-project registry stack on GCP: the Artifact Registry Docker repository of prebuilt images. */
-export async function gcpRegistryProgram(args: { project: string; region: string; tags: Record<string, string>; gcpProject?: string }): Promise<Record<string, unknown>> {
+/** Name of the project's VPC network with `network: project`. */
+export function gcpProjectNetworkName(project: string): string {
+  return cloudName(["dstack", project], 63);
+}
+
+/**
+ * The shared per-project stack on GCP: the Artifact Registry Docker repository of prebuilt
+ * images and, with `network`, the project's VPC network (auto-mode subnets). Protected.
+ */
+export async function gcpProjectProgram(args: { project: string; region: string; tags: Record<string, string>; gcpProject?: string; registry?: boolean; network?: boolean }): Promise<Record<string, unknown>> {
   applyTagsPolicy(args.tags);
   const provider = new gcp.Provider("gcp", { project: args.gcpProject, region: args.region });
-  const repo = new artifactregistry.Repository(
-    gcpRepositoryName(args.project),
-    { repositoryId: gcpRepositoryName(args.project), location: args.region, format: "DOCKER", description: `dstack prebuilt images of project ${args.project}`, labels: {} },
-    { provider, protect: true },
-  );
-  return { registry_uri: repo.registryUri, repository: repo.name };
+  const out: Record<string, unknown> = {};
+  if (args.registry !== false) {
+    const repo = new artifactregistry.Repository(
+      gcpRepositoryName(args.project),
+      { repositoryId: gcpRepositoryName(args.project), location: args.region, format: "DOCKER", description: `dstack prebuilt images of project ${args.project}`, labels: {} },
+      { provider, protect: true },
+    );
+    out.registry_uri = repo.registryUri;
+    out.repository = repo.name;
+  }
+  if (args.network) {
+    const net = new compute.Network(
+      gcpProjectNetworkName(args.project),
+      { name: gcpProjectNetworkName(args.project), autoCreateSubnetworks: true, description: `dstack runs of project ${args.project}` },
+      { provider, protect: true },
+    );
+    out.network = net.selfLink;
+  }
+  return out;
+}
+
+/** The registry part of the shared per-project stack (see `gcpProjectProgram`). */
+export function gcpRegistryProgram(args: { project: string; region: string; tags: Record<string, string>; gcpProject?: string }): Promise<Record<string, unknown>> {
+  return gcpProjectProgram({ ...args, registry: true, network: false });
 }
