@@ -36,7 +36,7 @@ export class YamlSource {
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+    this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
     for (const e of this.doc.errors) {
       const [start, end] = e.pos;
       const { line, col } = this.lineCounter.linePos(start);

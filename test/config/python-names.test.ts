@@ -105,4 +105,12 @@ describe("more properties", () => {
   it("a windsurf version@commit is accepted", () => {
     expect(loadDev("type: dev-environment\nide: windsurf\nversion: 1.106.0@8951cd3a\n").version).toBe("1.106.0@8951cd3a");
   });
+
+  it("YAML anchors, aliases and merge keys work", () => {
+    const t = loadTask("type: task\ncommands: &cmds [a, b]\ninit: *cmds\n".replace("init: *cmds\n", "setup: *cmds\n"));
+    expect(t.setup).toEqual(["a", "b"]);
+    const m = loadTask("type: task\ncommands: [x]\nresources:\n  <<: {cpu: 4, memory: 16GB}\n  gpu: A100\n");
+    expect(m.resources.cpu.count).toEqual({ min: 4, max: 4 });
+    expect(m.resources.memory).toEqual({ min: 16, max: 16 });
+  });
 });
