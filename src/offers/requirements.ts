@@ -97,7 +97,7 @@ export function requiresGpu(req: Requirements): boolean {
 export function describeGpu(req: Requirements): string {
   const g = req.gpu;
   const parts: string[] = [];
-  const count = g.count.min === 1 && g.count.max === 1 ? "" : `${formatRange(g.count)}×`;
+  const count = g.count.min === 1 && (g.count.max === 1 || g.count.max === null) ? "" : `${formatRange(g.count)}×`;
   let what = g.namesAsWritten ? g.namesAsWritten.join("/") : g.vendor ? `${g.vendor} GPU` : "GPU";
   if (g.memory) what += `:${formatRange(g.memory, "GB")}`;
   parts.push(`${count}${what}`);

@@ -28,7 +28,7 @@ test("a price limit: the cheapest offer that breaks only it", () => {
 test("a GPU that no catalog has", () => {
   const e = find({ gpu: { name: ["B300"], count: atLeast(1) } }).explanation!;
   expect(e.constraint).toBe("gpu");
-  expect(e.message).toMatch(/^no offer has 1\.\.×B300; cheapest otherwise matching: azure Standard_D2s_v3 \(spot\) in eastus at \$0\.018451\/h, with no GPU$/);
+  expect(e.message).toMatch(/^no offer has B300; cheapest otherwise matching: azure Standard_D2s_v3 \(spot\) in eastus at \$0\.018451\/h, with no GPU$/);
 });
 
 test("the local machine with dstack's default 100GB.. disk: disk is the constraint, said plainly", () => {
