@@ -39,7 +39,15 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
     for (const e of this.doc.errors) {
       const [start, end] = e.pos;
-      const { line, col } = this.lineCounter.linePos(start);
+      let { line, col } = this.lineCounter.linePos(start);
+      // errors found at the end of the text (an unclosed bracket or quote): show the last line that has text
+      const lines = text.split("\n");
+      if (!(lines[line - 1] ?? "").trim()) {
+        let l = Math.min(line, lines.length);
+        while (l > 1 && !(lines[l - 1] ?? "").trim()) l--;
+        line = l;
+        col = Math.max(1, (lines[l - 1] ?? "").length);
+      }
       const length = Math.max(1, Math.min(end - start, this.lineLength(line) - col + 1));
       this.syntaxErrors.push({
         code: "E1001",
@@ -145,6 +153,10 @@ function yamlHint(code: string): string | undefined {
       return "check the indentation and the `key: value` syntax of this line";
     case "MULTILINE_IMPLICIT_KEY":
       return "a key is missing its colon, or a value spans lines without quotes";
+    case "BLOCK_AS_IMPLICIT_KEY":
+      return "the next line is indented more than this one: align the keys of one mapping at the same column";
+    case "BAD_SCALAR_START":
+      return "quote values that start with a special character (*, &, !, %, @, `)";
     default:
       return undefined;
   }
