@@ -8,6 +8,7 @@
  * The backend of a file is its name (`aws.csv` → `aws`), with gpuhunt's `lambdalabs` → dstack's
  * `lambda`.
  */
+import { isAscii } from "buffer";
 import * as fs from "fs";
 import * as path from "path";
 import type { CpuArch, GpuVendor } from "../config/runspec";
@@ -614,6 +615,12 @@ function parseCatalogText(text: string, file: string, backend: string, builder: 
 
 class StopParsing extends Error {}
 
+/** A file's text; ASCII files (the usual catalog) skip UTF-8 decoding. */
+function readText(file: string): string {
+  const buf = fs.readFileSync(file);
+  return isAscii(buf) ? buf.toString("latin1") : buf.toString("utf8");
+}
+
 /** The catalog folder in effect: `dir`, else DSTACK_CATALOG_DIR, else the shipped one. */
 export function catalogDir(dir?: string, env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(dir ?? (env.DSTACK_CATALOG_DIR || path.join(packageRoot(), "catalog")));
@@ -656,7 +663,7 @@ export function parseCatalogFiles(files: string[]): Catalog {
   const errors: Diagnostic[] = [];
   for (const file of files) {
     const provider = path.basename(file).replace(/\.csv$/i, "");
-    errors.push(...parseCatalogText(fs.readFileSync(file, "utf8"), file, backendOfProvider(provider), builder));
+    errors.push(...parseCatalogText(readText(file), file, backendOfProvider(provider), builder));
   }
   if (errors.length) {
     const where = errors.slice(0, 10).map((d) => `${path.basename(d.file ?? "")}:${d.line}`);

@@ -114,6 +114,12 @@ describe("format", () => {
     expect(offers[1]).toMatchObject({ backend: "vastai", disk: 50, provider_data: { is_dws_calendar_mode: false } });
   });
 
+  test("UTF-8 text and a byte-order mark", () => {
+    const dir = write("vastai.csv", ["\ufeff" + HEADER, '1x-RTX_4090-32-65536,"São Paulo, BR, SA",0.3,32,64.0,1,RTX4090,24.0,False,,nvidia,,x86,{}']);
+    const c = loadCatalogs({ dir, cache: false });
+    expect(c.offer(0).region).toBe("São Paulo, BR, SA");
+  });
+
   test("file names become dstack backends; GCP zones become regions", () => {
     const c = loadCatalogs({ dir: FIXTURE_CATALOG, cache: false });
     expect(c.backendNames()).toEqual(["aws", "azure", "gcp", "lambda", "runpod", "vastai"]);
