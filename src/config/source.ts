@@ -48,7 +48,11 @@ export class YamlSource {
         line = l;
         col = Math.max(1, (lines[l - 1] ?? "").length);
       }
-      const length = Math.max(1, Math.min(end - start, this.lineLength(line) - col + 1));
+      let length = Math.max(1, Math.min(end - start, this.lineLength(line) - col + 1));
+      if (e.code === "DUPLICATE_KEY") {
+        const colon = (lines[line - 1] ?? "").indexOf(":", col - 1);
+        if (colon >= col - 1) length = Math.max(1, colon - col + 1);
+      }
       this.syntaxErrors.push({
         code: "E1001",
         severity: "error",

@@ -1,7 +1,9 @@
 /** `dstack config` and `dstack schema`, in process through cli.ts's main(). */
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { main } from "../../cli";
+import { loadRunSpec } from "../../src/config";
 import { DEV, repoRoot, TASK, tempDir, testEnv } from "./helpers";
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -138,3 +140,23 @@ describe("dstack schema", () => {
     expect(r.stderr).toMatch(/unknown schema "fleet"/);
   });
 });
+
+const built = fs.existsSync(path.join(repoRoot, "dist", "cli.js"));
+(built ? describe : describe.skip)("the built CLI (dist/cli.js)", () => {
+  it("config --json equals loadRunSpec for the dev-environment example", () => {
+    const env = { ...process.env, ...testEnv() };
+    const dir = path.join(repoRoot, "examples", "dev-environment");
+    const r = spawnSync(process.execPath, [path.join(repoRoot, "dist", "cli.js"), "config", dir, "--json"], { env, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(loadRunSpec({ dir, env }));
+  });
+
+  it("exits 2 on a bad configuration, with the caret line on stderr", () => {
+    const dir = tempDir({ ".dstack.yml": "type: dev-environment\nide: vscodee\n" });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, "dist", "cli.js"), "config", dir], { env: { ...process.env, ...testEnv() }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("^^^^^^^");
+    expect(r.stderr).toContain('did you mean "vscode"?');
+  });
+});
+
