@@ -282,7 +282,6 @@ function pythonVersion(raw: unknown, issues: Issues): string | null | undefined 
   if (typeof raw === "number") {
     v = String(raw);
     if (v === "3.1") v = "3.10"; // a YAML float 3.10 reads as 3.1
-    if (/^3$/.test(v)) v = "3";
   } else if (typeof raw === "string") {
     v = raw.trim();
   } else {
@@ -400,7 +399,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   const nodes = typeof raw.nodes === "number" ? raw.nodes : 1;
   if (type === "task" && nodes > 1) unsupported(list, issues, "nodes", ["nodes"], `only single-node tasks can run for now (nodes: ${nodes})`);
 
-  if (type === "task" && !commands.length && image === null && !(Array.isArray(raw.groups) && raw.groups.length)) {
+  if (type === "task" && !commands.length && image === null && !(Array.isArray(raw.groups) && raw.groups.length) && !issues.isBad(["commands"])) {
     issues.error(Array.isArray(raw.commands) ? ["commands"] : ["type"], "E1031", "a task needs commands (or an image with its own entrypoint)", "add commands: [...], or set image");
   }
 
