@@ -21,11 +21,7 @@ import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type In
 
 /** Makes sure backend programs are registered (src/compiler/backends/register.ts). */
 function registerBackends(): void {
-  try {
-    require("../compiler/backends/register");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
-  }
+  require("../compiler/backends/register");
 }
 
 export interface PlannedRun {
@@ -95,14 +91,8 @@ export async function probeInstance(outputs: Record<string, unknown> | null): Pr
 }
 
 async function dockerClient(): Promise<import("dockerode")> {
-  try {
-    const mod = require("../stacks/docker") as { dockerClient?: () => import("dockerode") | Promise<import("dockerode")> };
-    if (typeof mod.dockerClient === "function") return await mod.dockerClient();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
-  }
-  const Docker = (await import("dockerode")).default;
-  return new Docker();
+  const { dockerClient: client } = await import("../stacks/docker");
+  return client();
 }
 
 /**
@@ -254,24 +244,8 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
 async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {
   const names = Array.isArray(outputs.volumes) ? outputs.volumes.filter((v): v is string => typeof v === "string") : [];
   if (names.length === 0) return [];
-  try {
-    const mod = require("../stacks/docker") as { removeVolumes?: (names: string[]) => Promise<unknown> };
-    if (typeof mod.removeVolumes === "function") {
-      await mod.removeVolumes(names);
-      return names;
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
-  }
-  const docker = await dockerClient();
-  for (const v of names) {
-    try {
-      await docker.getVolume(v).remove();
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-    }
-  }
-  return names;
+  const { removeVolumes } = await import("../stacks/docker");
+  return (await removeVolumes(names)).removed;
 }
 
 /** Every run in the state backend, with its status. */

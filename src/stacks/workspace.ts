@@ -77,52 +77,14 @@ interface Toolchain {
 
 let toolchainPromise: Promise<Toolchain> | undefined;
 
-/** What src/stacks/toolchain.ts exports (written by the toolchain's owner). */
-interface ToolchainModule {
-  ensurePulumi(): Promise<{ command: PulumiCommand; binDir: string; version: string }>;
-  pulumiEnv?(): Record<string, string | undefined>;
-}
-
-function loadToolchainModule(): ToolchainModule | null {
-  try {
-    // Resolved at run time so that this file does not depend on the toolchain's presence at build time.
-    return require(path.join(__dirname, "toolchain")) as ToolchainModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return null;
-    throw e;
-  }
-}
-
-/**
- * Without src/stacks/toolchain.ts: the CLI at $DSTACK_HOME/pulumi/bin, ~/.dstack/pulumi/bin or
- * on PATH (PulumiCommand.get wants the root whose bin/ holds pulumi).
- */
-async function fallbackToolchain(env: NodeJS.ProcessEnv): Promise<Toolchain> {
-  const { PulumiCommand } = await automation();
-  const candidates = [homePaths(env).pulumiBin, path.join(require("os").homedir() as string, ".dstack", "pulumi", "bin")];
-  for (const bin of candidates) {
-    if (fs.existsSync(path.join(bin, "pulumi"))) {
-      const command = await PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
-      return { command, binDir: bin, env: {} };
-    }
-  }
-  const command = await PulumiCommand.get({ skipVersionCheck: true });
-  return { command, binDir: "", env: {} };
-}
-
-/**
- * The Pulumi CLI and the environment its plugins need, from src/stacks/toolchain.ts
- * (`ensurePulumi()` / `pulumiEnv()`), else the fallback above.
- */
+/** The Pulumi CLI and the environment its plugins need (src/stacks/toolchain.ts). Memoized. */
 async function toolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
   if (!toolchainPromise) {
     toolchainPromise = (async () => {
-      const tc = loadToolchainModule();
-      if (!tc) return fallbackToolchain(env);
-      const { command, binDir } = await tc.ensurePulumi();
-      const extra = typeof tc.pulumiEnv === "function" ? tc.pulumiEnv() : {};
+      const tc = await import("./toolchain");
+      const { command, binDir } = await tc.ensurePulumi({ env });
       const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(extra)) if (typeof v === "string") out[k] = v;
+      for (const [k, v] of Object.entries(tc.pulumiEnv(env))) if (typeof v === "string") out[k] = v;
       return { command, binDir, env: out };
     })();
     toolchainPromise.catch(() => (toolchainPromise = undefined));

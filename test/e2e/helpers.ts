@@ -25,8 +25,9 @@ export function missingPrerequisite(): string | null {
   if (!realPulumiBin()) return "no Pulumi CLI (dstack setup)";
   const docker = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" });
   if (docker.status !== 0) return "no Docker engine";
-  const base = spawnSync("docker", ["image", "ls", "-q", "dstack-base"], { encoding: "utf8" });
-  if (!base.stdout.trim()) return "no dstack base image (dstack setup)";
+  const { baseImageRef } = require(path.join(repoRoot, "dist", "src", "stacks", "base-image.js")) as { baseImageRef: () => string };
+  const ref = baseImageRef();
+  if (spawnSync("docker", ["image", "inspect", ref]).status !== 0) return `the base image ${ref} is not built (dstack setup)`;
   if (spawnSync("ssh", ["-V"]).status !== 0) return "no OpenSSH client";
   return null;
 }
