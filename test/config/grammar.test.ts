@@ -248,3 +248,56 @@ describe("disk spec", () => {
     expect(() => parseDiskSpec(input)).toThrow(GrammarError);
   });
 });
+
+describe("grammar properties", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fc = require("fast-check") as typeof import("fast-check");
+  const end = fc.option(fc.nat(10000), { nil: null });
+
+  it("formatRange and parseCountRange round-trip", () => {
+    fc.assert(
+      fc.property(end, end, (a, b) => {
+        if (a === null && b === null) return;
+        const r = { min: a !== null && b !== null ? Math.min(a, b) : a, max: a !== null && b !== null ? Math.max(a, b) : b };
+        expect(parseCountRange(formatRange(r))).toEqual(r);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("durations round-trip through formatDuration", () => {
+    fc.assert(
+      fc.property(fc.nat(10_000_000), (s) => {
+        expect(parseDuration(formatDuration(s))).toBe(s);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("sizes in MB, GB and TB agree", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4096 }), (n) => {
+        expect(parseMemory(`${n}GB`)).toBe(n);
+        expect(parseMemory(`${n * 1024}MB`)).toBe(n);
+        expect(parseMemory(`${n}TB`)).toBe(n * 1024);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("any GPU string either parses to a well-formed spec or throws GrammarError", () => {
+    const token = fc.oneof(fc.constantFrom("A100", "nvidia", "tpu", "24GB", "1..8", "2", "..", "80GB..", "v5p-8", "A10G,A100", "", "x"), fc.string({ maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 4 }), (tokens) => {
+        try {
+          const g = parseGpuSpec(tokens.join(":"));
+          expect(g.count).toBeDefined();
+          if (g.count.min !== null && g.count.max !== null) expect(g.count.min).toBeLessThanOrEqual(g.count.max);
+        } catch (e) {
+          expect(e).toBeInstanceOf(GrammarError);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

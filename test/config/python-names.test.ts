@@ -114,3 +114,20 @@ describe("more properties", () => {
     expect(m.resources.memory).toEqual({ min: 16, max: 16 });
   });
 });
+
+describe("configuration file names", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isConfigurationFileName } = require("../../src/config") as typeof import("../../src/config");
+  it.each([
+    [".dstack.yml", true],
+    ["train.dstack.yml", true],
+    [".dstack.yaml", true],
+    ["a.b.dstack.yml", true],
+    ["dstack.yml", false],
+    ["train.yml", false],
+    ["x.dstack.yml.bak", false],
+    ["xdstack.yml", false],
+  ])("%s -> %s", (name, ok) => {
+    expect(isConfigurationFileName(name)).toBe(ok);
+  });
+});
