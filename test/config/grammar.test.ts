@@ -250,7 +250,6 @@ describe("disk spec", () => {
 });
 
 describe("grammar properties", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fc = require("fast-check") as typeof import("fast-check");
   const end = fc.option(fc.nat(10000), { nil: null });
 

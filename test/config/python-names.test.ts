@@ -116,7 +116,6 @@ describe("more properties", () => {
 });
 
 describe("configuration file names", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { isConfigurationFileName } = require("../../src/config") as typeof import("../../src/config");
   it.each([
     [".dstack.yml", true],
