@@ -418,3 +418,7 @@ describe("shared per-project stacks", () => {
     expect(one(g, "azure-native:network:Subnet").inputs.subnetName).toBe("runs");
   });
 });
+
+test("a program refuses another backend's offer (E3007)", async () => {
+  await expect(runUnderMocks(gcpProgram, scenarioPlan("aws", "on-demand"))).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: "E3007" })] });
+});

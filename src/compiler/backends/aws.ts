@@ -21,7 +21,7 @@ import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cl
 import { BootVolume, RegistryLogin, renderCloudInit } from "./cloud/cloud-init";
 import { awsArchitecture, awsDlamiNamePattern, AWS_DLAMI_OWNER } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 
 /** Name of the project's ECR repository (shared per project, per region). */
 export function awsRepositoryName(project: string): string {
@@ -73,6 +73,7 @@ function prebuiltImage(plan: Plan, provider: aws.Provider): RunImage {
 }
 
 export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  assertBackend("aws", plan.offer.backend);
   const settings = parseCloudSettings(opts.settings);
   applyTagsPolicy(plan.tags);
   const offer = plan.offer;

@@ -23,7 +23,7 @@ import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 import { ConfigError } from "../../diagnostics";
 
 /** The shared per-project resource group (registry, volumes) of a region. */
@@ -65,6 +65,7 @@ function prebuiltImage(plan: Plan, provider: azure.Provider, projectRg: string):
 }
 
 export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  assertBackend("azure", plan.offer.backend);
   const settings = parseCloudSettings(opts.settings);
   const imageRef = settings.os_image ? parseAzureImageUrn(settings.os_image) : AZURE_NVIDIA_IMAGE;
   if (!imageRef)

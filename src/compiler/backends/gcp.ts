@@ -20,7 +20,7 @@ import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cl
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 
 /** Name of the project's Artifact Registry repository (shared per project, per region). */
 export function gcpRepositoryName(project: string): string {
@@ -70,6 +70,7 @@ function firewall(base: string, plan: Plan, settings: CloudSettings, network: pu
 }
 
 export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
+  assertBackend("gcp", plan.offer.backend);
   const settings = parseCloudSettings(opts.settings);
   applyTagsPolicy(plan.tags);
   const offer = plan.offer;

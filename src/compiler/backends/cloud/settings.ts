@@ -61,6 +61,17 @@ function err(code: string, message: string, hint: string): Diagnostic {
   return { code, severity: "error", message, hint };
 }
 
+/** A program only compiles offers of its own backend (E3007). */
+export function assertBackend(expected: CloudBackend, actual: string): void {
+  if (actual !== expected)
+    throw new ConfigError({
+      code: "E3007",
+      severity: "error",
+      message: `the ${expected} program got an offer of backend ${JSON.stringify(actual)}`,
+      hint: `compile the plan with the ${actual} program (loadBackend(plan.backend))`,
+    });
+}
+
 /** Validates and completes the backend settings; throws ConfigError (E3001–E3004) on bad values. */
 export function parseCloudSettings(raw: Record<string, unknown> | undefined): CloudSettings {
   const s: CloudSettings = { ...DEFAULT_CLOUD_SETTINGS, volumes: {} };
