@@ -7,26 +7,27 @@
 # Override with DSTACK_DEBIAN_MIRROR=<url>.
 #
 # Usage: build-base-image.sh TAG [EXTRA_TAG...]
+#        build-base-image.sh --print-mirror      (the mirror it would use; DSTACK_APT_ROOT=/ by default)
 #   The first tag is the content tag (src/stacks/base-image.ts passes dstack-base:<recipe hash>),
 #   the others are aliases (dstack-base:latest). Prints timings as `timing <step> <seconds>`
 #   on stderr so `dstack setup` and docs/benchmarks.md can report them.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 TAG [EXTRA_TAG...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 TAG [EXTRA_TAG...] | --print-mirror" >&2; exit 2; }
 TAG="$1"; shift
 SUITE="${DSTACK_DEBIAN_SUITE:-bookworm}"
+APT_ROOT="${DSTACK_APT_ROOT:-}"
+# --- recipe begin (src/stacks/base-image.ts hashes the lines up to "recipe end" into the tag) ---
 PACKAGES="openssh-server,python3,git,curl,ca-certificates"
+# --- recipe end ---
 log() { printf '[base-image] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-command -v debootstrap >/dev/null || { echo "debootstrap not found: apt-get install debootstrap" >&2; exit 5; }
-command -v docker >/dev/null || { echo "docker CLI not found: apt-get install docker.io" >&2; exit 5; }
-[ "$(id -u)" = 0 ] || { echo "debootstrap needs root: run dstack setup as root (or build the base image as root once)" >&2; exit 5; }
 
 mirror_from_sources() {
   local f uri suites
   # deb822 .sources files: take the URIs of the stanza whose Suites list the suite itself.
-  for f in /etc/apt/sources.list.d/*.sources; do
+  for f in "$APT_ROOT"/etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
     uri=$(awk -v suite="$SUITE" '
       BEGIN { RS=""; FS="\n" }
@@ -42,7 +43,7 @@ mirror_from_sources() {
     [ -n "$uri" ] && { echo "$uri"; return; }
   done
   # one-line format: deb [opts] URI SUITE COMPONENTS
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  for f in "$APT_ROOT"/etc/apt/sources.list "$APT_ROOT"/etc/apt/sources.list.d/*.list; do
     [ -f "$f" ] || continue
     uri=$(awk -v suite="$SUITE" '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }' "$f")
     [ -n "$uri" ] && { echo "$uri"; return; }
@@ -51,8 +52,13 @@ mirror_from_sources() {
 
 MIRROR="${DSTACK_DEBIAN_MIRROR:-$(mirror_from_sources)}"
 [ -n "$MIRROR" ] || { echo "no Debian mirror for $SUITE in /etc/apt/sources.list{,.d}: set DSTACK_DEBIAN_MIRROR" >&2; exit 5; }
+if [ "$TAG" = --print-mirror ]; then echo "$MIRROR"; exit 0; fi
+command -v debootstrap >/dev/null || { echo "debootstrap not found: apt-get install debootstrap" >&2; exit 5; }
+command -v docker >/dev/null || { echo "docker CLI not found: apt-get install docker.io" >&2; exit 5; }
+[ "$(id -u)" = 0 ] || { echo "debootstrap needs root: run dstack setup as root (or build the base image as root once)" >&2; exit 5; }
 log "suite $SUITE, mirror $MIRROR, packages $PACKAGES"
 
+# --- recipe begin ---
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dstack-base.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT="$WORK/rootfs"
@@ -79,5 +85,6 @@ tar --numeric-owner --xattrs -C "$ROOT" -c . | docker import \
   --change "LABEL dstack.base=true dstack.python=$PY dstack.suite=$SUITE" \
   - "$TAG" >/dev/null
 printf 'timing import %s\n' "$(elapsed "$t1")" >&2
+# --- recipe end ---
 for extra in "$@"; do docker tag "$TAG" "$extra"; done
 log "built $TAG (python $PY) in $(elapsed "$t0") s"

@@ -51,7 +51,7 @@ async function checkPulumi(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
   for (const d of dirs) {
     const p = path.join(d, tc.NODEJS_PLUGIN);
     try {
-      if (fs.readFileSync(p, "utf8") === tc.nodejsPluginWrapper()) {
+      if (fs.readFileSync(p, "utf8") === tc.expectedNodejsPlugin(d)) {
         pluginOk = true;
         where = p;
         break;

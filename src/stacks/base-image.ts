@@ -24,10 +24,27 @@ export function baseImageScript(): string {
 
 let cachedRef: string | undefined;
 
-/** `dstack-base:<12 hex of sha256(build script)>`: the default image of local runs. */
+/**
+ * The lines of the build script that decide the image's contents: those between
+ * `# --- recipe begin` and `# --- recipe end` markers (packages, debootstrap, clean-up, import).
+ * Comments, mirror detection and checks may change without a rebuild.
+ */
+export function baseImageRecipe(script = fs.readFileSync(baseImageScript(), "utf8")): string {
+  const out: string[] = [];
+  let inside = false;
+  for (const line of script.split("\n")) {
+    if (line.startsWith("# --- recipe begin")) inside = true;
+    else if (line.startsWith("# --- recipe end")) inside = false;
+    else if (inside && line.trim() && !line.trimStart().startsWith("#")) out.push(line);
+  }
+  if (out.length === 0) throw new Error(`no recipe markers in ${baseImageScript()}`);
+  return out.join("\n");
+}
+
+/** `dstack-base:<12 hex of sha256(recipe, suite)>`: the default image of local runs. */
 export function baseImageRef(): string {
   if (cachedRef) return cachedRef;
-  const h = createHash("sha256").update(fs.readFileSync(baseImageScript())).update(process.env.DSTACK_DEBIAN_SUITE ?? "bookworm");
+  const h = createHash("sha256").update(baseImageRecipe()).update(process.env.DSTACK_DEBIAN_SUITE ?? "bookworm");
   return (cachedRef = `${BASE_IMAGE_REPO}:${h.digest("hex").slice(0, 12)}`);
 }
 
