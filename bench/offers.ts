@@ -235,6 +235,42 @@ function run(tmpHome: string): void {
   line("  with the catalog cache in DSTACK_HOME/cache", `${ms(warm.p50)} / ${ms(warm.p90)}`);
   const cold = spawnTimes(["offer", "--gpu", "A100", "--json", "--all-backends"], { ...env, DSTACK_CATALOG_CACHE: "0" });
   line("  without the cache (parse + validate every CSV)", `${ms(cold.p50)} / ${ms(cold.p90)}`);
+
+  // where a cold `dstack offer` spends its time: the same steps, timed inside fresh processes
+  process.stdout.write("\nthe same, step by step inside a fresh process (cache present), p50 of 10\n");
+  const script = `
+    const t0 = process.hrtime.bigint(); const at = () => Number(process.hrtime.bigint() - t0) / 1e6; const marks = {};
+    const { localOffer } = require(${JSON.stringify(path.join(root, "dist", "src", "offers", "local.js"))});
+    const lp = localOffer(); marks.require_local = at();
+    const { runSpecFromCommand } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "run-flags.js"))});
+    const { offerRunSpec } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "offer.js"))});
+    const spec = offerRunSpec(undefined, { gpu: "A100" }); marks.runspec = at();
+    const { loadCatalogs } = require(${JSON.stringify(path.join(root, "dist", "src", "offers", "catalog.js"))});
+    const catalog = loadCatalogs(); marks.catalog = at();
+    const { findOffers } = require(${JSON.stringify(path.join(root, "dist", "src", "offers", "find.js"))});
+    lp.then((local) => { marks.local_offer = at();
+      const r = findOffers(spec, { catalog, local, allBackends: true, limit: 50 }); marks.query = at();
+      process.stdout.write(JSON.stringify({ marks, total: r.total, runSpecFromCommand: typeof runSpecFromCommand }));
+    });`;
+  const steps: Record<string, number[]> = {};
+  for (let j = 0; j < 10; j++) {
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: work, env, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`step timing failed: ${r.stderr}`);
+    const { marks } = JSON.parse(r.stdout) as { marks: Record<string, number> };
+    let prev = 0;
+    for (const [k, v] of Object.entries(marks)) {
+      (steps[k] ??= []).push(v - prev);
+      prev = v;
+    }
+  }
+  const labels: Record<string, string> = {
+    require_local: "load src/offers/local, start asking Docker + nvidia-smi",
+    runspec: "RunSpec from flags (src/config: loadRunSpec)",
+    catalog: "loadCatalogs() from the binary cache",
+    local_offer: "wait for the local offer (Docker /info, statfs)",
+    query: "findOffers (load src/offers/find, first query)",
+  };
+  for (const [k, v] of Object.entries(steps)) line(`  ${labels[k] ?? k}`, ms(stats(v).p50));
 }
 
 main();

@@ -6,7 +6,6 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import type { CpuArch, GpuVendor } from "../config/runspec";
 import type { Offer } from "./offer";
@@ -31,7 +30,7 @@ export async function localOffer(opts: LocalOfferOptions = {}): Promise<Offer> {
   const socket = opts.dockerSocket ?? dockerSocketPath(env);
   const [smi, rootDir] = await Promise.all([
     (opts.nvidiaSmi ?? runNvidiaSmi)().catch(() => null),
-    (opts.dockerRootDir ?? (() => dockerRootDirOf(socket)))().catch(() => null),
+    (opts.dockerRootDir ?? (() => cachedDockerRootDir(socket, env)))().catch(() => null),
   ]);
   const gpus = smi ? parseNvidiaSmi(smi) : [];
   const freeBytes = opts.freeBytes ?? statfsFree;
@@ -97,26 +96,66 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   return "/var/run/docker.sock";
 }
 
-/** Asks the Docker engine (`GET /info` on its unix socket) for DockerRootDir. */
+/**
+ * Asks the Docker engine (`GET /info` on its unix socket, plain HTTP/1.0 so the engine closes
+ * the connection after the body) for DockerRootDir.
+ */
 export function dockerRootDirOf(socketPath: string, timeoutMs = 1500): Promise<string | null> {
   return new Promise((resolve) => {
     if (!fs.existsSync(socketPath)) return resolve(null);
-    const req = http.get({ socketPath, path: "/info", timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => {
-        try {
-          const info = JSON.parse(body) as { DockerRootDir?: unknown };
-          resolve(typeof info.DockerRootDir === "string" ? info.DockerRootDir : null);
-        } catch {
-          resolve(null);
-        }
-      });
+    const net = require("net") as typeof import("net");
+    const chunks: Buffer[] = [];
+    const sock = net.createConnection(socketPath);
+    const done = (v: string | null) => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(timeoutMs, () => done(null));
+    sock.on("connect", () => sock.write("GET /info HTTP/1.0\r\nHost: docker\r\n\r\n"));
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("error", () => done(null));
+    sock.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const m = /"DockerRootDir"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+      let root: string | null;
+      try {
+        root = m ? (JSON.parse(m[1]) as string) : null;
+      } catch {
+        root = null;
+      }
+      done(root);
     });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(null));
   });
+}
+
+const ROOT_DIR_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * DockerRootDir, remembered for ten minutes under DSTACK_HOME/cache (the engine's `/info` is
+ * slow, and the data root rarely moves); the free space itself is always measured afresh.
+ */
+export async function cachedDockerRootDir(socketPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const { homePaths } = require("../paths") as typeof import("../paths");
+  const path = require("path") as typeof import("path");
+  const file = path.join(homePaths(env).cache, "docker-root.json");
+  try {
+    const c = JSON.parse(fs.readFileSync(file, "utf8")) as { socket?: string; root?: string; at?: number };
+    if (c.socket === socketPath && typeof c.root === "string" && typeof c.at === "number" && Date.now() - c.at < ROOT_DIR_TTL_MS && fs.existsSync(c.root)) {
+      return c.root;
+    }
+  } catch {
+    // no cache yet
+  }
+  const root = await dockerRootDirOf(socketPath);
+  if (root) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify({ socket: socketPath, root, at: Date.now() }));
+    } catch {
+      // the cache is an optimisation only
+    }
+  }
+  return root;
 }
 
 function runNvidiaSmi(): Promise<string | null> {

@@ -1,8 +1,11 @@
 /**
  * The local machine's offer: real os figures, the Docker data root's free disk, nvidia-smi parsing.
  */
+import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
-import { localOffer, normalizeNvidiaName, parseNvidiaSmi } from "../../src/offers/local";
+import * as path from "path";
+import { cachedDockerRootDir, dockerRootDirOf, localOffer, normalizeNvidiaName, parseNvidiaSmi } from "../../src/offers/local";
 import { findOffers, matchOffer } from "../../src/offers/find";
 import { catalogFromOffers } from "../../src/offers/catalog";
 import { atLeast, runSpec } from "./runspec-fixture";
@@ -67,7 +70,9 @@ describe("localOffer", () => {
   });
 
   test("the real machine matches a modest dev environment (cpu 1.., memory 1GB.., disk 1GB..)", async () => {
-    const o = await localOffer();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-home-"));
+    const o = await localOffer({ env: { ...process.env, DSTACK_HOME: home } });
+    fs.rmSync(home, { recursive: true, force: true });
     expect(o.disk).toBeGreaterThan(1);
     const r = findOffers(runSpec({ cpu: { count: atLeast(1) }, memory: atLeast(1), disk: atLeast(1) }), {
       local: o,
@@ -81,3 +86,47 @@ describe("localOffer", () => {
 function range2() {
   return { min: 2, max: 2 };
 }
+
+describe("Docker's data root", () => {
+  let tmp: string;
+  let server: net.Server | undefined;
+  let requests = 0;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-docker-"));
+    requests = 0;
+  });
+  afterEach(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = undefined;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  /** A stand-in engine on a unix socket answering GET /info like dockerd does for HTTP/1.0. */
+  const engine = async (root: string) => {
+    const socket = path.join(tmp, "docker.sock");
+    server = net.createServer((c) => {
+      c.once("data", (req) => {
+        requests++;
+        expect(req.toString()).toMatch(/^GET \/info HTTP\/1\.0\r\n/);
+        const body = JSON.stringify({ ID: "x", DockerRootDir: root, Driver: "overlay2" });
+        c.end(`HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((r) => server!.listen(socket, r));
+    return socket;
+  };
+
+  test("asked of the engine over its unix socket", async () => {
+    const socket = await engine("/srv/docker-data");
+    expect(await dockerRootDirOf(socket)).toBe("/srv/docker-data");
+    expect(await dockerRootDirOf(path.join(tmp, "missing.sock"))).toBeNull();
+  });
+
+  test("remembered under DSTACK_HOME/cache for a while", async () => {
+    const socket = await engine(tmp);
+    const env = { DSTACK_HOME: path.join(tmp, "home") };
+    expect(await cachedDockerRootDir(socket, env)).toBe(tmp);
+    expect(await cachedDockerRootDir(socket, env)).toBe(tmp);
+    expect(requests).toBe(1);
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, "home", "cache", "docker-root.json"), "utf8"))).toMatchObject({ socket, root: tmp });
+  });
+});
