@@ -49,6 +49,8 @@ function unsupported(list: Unsupported, issues: Issues, property: string, p: Pat
 interface EnvResult {
   env: Record<string, string>;
   secret: string[];
+  /** Where each variable was declared in the file. */
+  paths: Map<string, Path>;
 }
 
 function parseCliEnv(entries: string[], diagnostics: Diagnostic[]): Map<string, string | undefined> {
@@ -118,7 +120,7 @@ function resolveEnv(raw: unknown, issues: Issues, cliEntries: string[], callerEn
     env[key] = v;
     secret.push(key);
   }
-  return { env, secret };
+  return { env, secret, paths: new Map([...declared].map(([k, d]) => [k, d.path])) };
 }
 
 /** Resolves `${{ env.X }}` from the run's env; `${{ secrets.X }}` is left as written (reported as unsupported). */
@@ -346,9 +348,9 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   if (type === "dev-environment" && entrypoint !== null) issues.error(["entrypoint"], "E1038", "entrypoint is not supported for dev environments", "remove entrypoint; use init for commands run before the IDE starts");
 
   // env and registry_auth
-  const { env, secret } = resolveEnv(raw.env, issues, input.flags.env ?? [], input.env, flagDiagnostics);
+  const { env, secret, paths: envPaths } = resolveEnv(raw.env, issues, input.flags.env ?? [], input.env, flagDiagnostics);
   Object.entries(env).forEach(([k, v]) => {
-    if (/\$\{\{\s*secrets\./.test(v)) unsupported(list, issues, `env.${k}`, ["env"], "${{ secrets.* }} is resolved by a dstack server; the value is kept as written");
+    if (/\$\{\{\s*secrets\./.test(v)) unsupported(list, issues, `env.${k}`, envPaths.get(k) ?? ["env"], "${{ secrets.* }} is resolved by a dstack server; the value is kept as written");
   });
   let registryAuth: RegistryAuth | null = null;
   if (isObj(raw.registry_auth) && typeof raw.registry_auth.username === "string" && typeof raw.registry_auth.password === "string") {
