@@ -270,6 +270,20 @@ function readRepos(raw: unknown, issues: Issues): void {
   });
 }
 
+/** dstack's file mappings: `local[:container]` (a Windows drive letter is not a separator) or {local_path, path}. */
+function readFiles(raw: unknown, issues: Issues): void {
+  if (!Array.isArray(raw)) return;
+  raw.forEach((item, i) => {
+    if (typeof item !== "string") return;
+    const text = item.trim();
+    const rest = /^[A-Za-z]:[\\/]/.test(text) ? text.slice(2) : text;
+    const parts = rest.split(":");
+    if (!text || parts.length > 2 || parts.some((x) => !x)) {
+      issues.error(["files", i], "E1093", `files[${i}]: invalid file mapping ${JSON.stringify(item)}`, "write local_path or local_path:container_path, e.g. train.py or ~/.ssh/id_rsa:/root/.ssh/id_rsa");
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // the run spec
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +403,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   un("dstack", "installing the dstack CLI in the container is not supported yet", raw.dstack === true);
   un("availability_zones", "availability zones are not honoured yet");
   readRepos(raw.repos, issues);
+  readFiles(raw.files, issues);
   if (Array.isArray(raw.groups)) {
     raw.groups.forEach((g, i) => {
       if (!isObj(g)) return;

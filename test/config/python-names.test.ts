@@ -98,6 +98,9 @@ describe("more properties", () => {
     ["type: task\ncommands: [x]\nrepos: [{branch: main}]\n", "E1092"],
     ["type: task\ncommands: [x]\nrepos: [{local_path: a, path: ~bob/x}]\n", "E1092"],
     ["type: dev-environment\nide: windsurf\nversion: latest\n", "E1039"],
+    ["type: task\ncommands: [x]\nfiles: [\"a:b:c\"]\n", "E1093"],
+    ["type: task\ncommands: [x]\nfiles: [\":x\"]\n", "E1093"],
+    ["type: task\ncommands: [x]\nfiles: [{local_path: a}]\n", "E1013"],
   ])("%j -> %s", (yaml, code) => {
     expect(loadErrors(yaml).map((d) => d.code)).toContain(code);
   });
