@@ -120,12 +120,17 @@ function ipv4(seed: string): string {
 export interface MockContext {
   region: string;
   zone: string | null;
+  /** Image tags the mocked registries hold (default none: a lookup of a prebuilt tag finds nothing). */
+  existingImageTags?: string[];
 }
+
+/** A lookup that finds nothing: the mock answers with the provider's "not found" error. */
+export const NOT_FOUND = Symbol("not found");
 
 const AWS_ACCOUNT = "123456789012";
 
 /** The canned answer of a lookup (invoke), or undefined when it has none. Exported for tests. */
-export function mockCall(token: string, args: Record<string, unknown>, ctx: MockContext): Record<string, unknown> | undefined {
+export function mockCall(token: string, args: Record<string, unknown>, ctx: MockContext): Record<string, unknown> | typeof NOT_FOUND | undefined {
   const a = args as Record<string, never>;
   const filters = (a.filters ?? []) as { name: string; values: string[] }[];
   const filter = (name: string) => filters.find((f) => f.name === name)?.values ?? [];
@@ -168,6 +173,12 @@ export function mockCall(token: string, args: Record<string, unknown>, ctx: Mock
         repositoryUrl: `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(a.name)}`,
         arn: `arn:aws:ecr:${ctx.region}:${AWS_ACCOUNT}:repository/${String(a.name)}`,
       };
+    case "aws:ecr/getImage:getImage": {
+      const tag = String(a.imageTag);
+      if (!(ctx.existingImageTags ?? []).includes(tag)) return NOT_FOUND;
+      const uri = `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(a.repositoryName)}:${tag}`;
+      return { id: `sha256:${hex(uri, 64)}`, imageDigest: `sha256:${hex(uri, 64)}`, imageTag: tag, imageTags: [tag], imageUri: uri, imagePushedAt: 1764579600, imageSizeInBytes: 4200000000, region: ctx.region, registryId: AWS_ACCOUNT, repositoryName: a.repositoryName };
+    }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return {
         id: ctx.region,
@@ -194,6 +205,12 @@ export function mockCall(token: string, args: Record<string, unknown>, ctx: Mock
       const id = String(a.repositoryId);
       const loc = String(a.location);
       return { id: `projects/mock-project/locations/${loc}/repositories/${id}`, name: id, repositoryId: id, location: loc, format: "DOCKER", registryUri: `${loc}-docker.pkg.dev/mock-project/${id}` };
+    }
+    case "gcp:artifactregistry/getDockerImage:getDockerImage": {
+      const [, tag] = String(a.imageName).split(":");
+      if (!(ctx.existingImageTags ?? []).includes(tag)) return NOT_FOUND;
+      const uri = `${String(a.location)}-docker.pkg.dev/mock-project/${String(a.repositoryId)}/${String(a.imageName)}`;
+      return { id: uri, name: uri, imageName: a.imageName, location: a.location, repositoryId: a.repositoryId, selfLink: uri, tags: [tag], buildTime: "2026-12-01T09:00:00Z", uploadTime: "2026-12-01T09:00:00Z", updateTime: "2026-12-01T09:00:00Z", mediaType: "application/vnd.docker.distribution.manifest.v2+json", imageSizeBytes: "4200000000" };
     }
     // ---- Azure
     case "azure-native:resources:getResourceGroup": {
@@ -331,14 +348,14 @@ async function withShallowStacks<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `program(plan, opts)` under mocks and returns its resource graph. */
-export function runUnderMocks(program: BackendProgram, plan: Plan, opts: EmitOptions = {}): Promise<ResourceGraph> {
-  const run = queue.then(() => withShallowStacks(() => runOnce(program, plan, opts)));
+export function runUnderMocks(program: BackendProgram, plan: Plan, opts: EmitOptions = {}, mock: { existingImageTags?: string[] } = {}): Promise<ResourceGraph> {
+  const run = queue.then(() => withShallowStacks(() => runOnce(program, plan, opts, mock)));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions): Promise<ResourceGraph> {
-  const ctx: MockContext = { region: plan.offer.region, zone: plan.offer.zone };
+async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, mock: { existingImageTags?: string[] }): Promise<ResourceGraph> {
+  const ctx: MockContext = { region: plan.offer.region, zone: plan.offer.zone, existingImageTags: mock.existingImageTags };
   const registered = new Map<string, { custom: boolean; inputs: Record<string, unknown>; secret_inputs: string[]; read_id?: string }>();
   const lookups: GraphLookup[] = [];
   const missing: string[] = [];
@@ -361,6 +378,7 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions): 
         const secrets: string[] = [];
         lookups.push({ token: args.token, args: redactSecrets(args.inputs, "", secrets) as Record<string, unknown> });
         const answer = mockCall(args.token, plain, ctx);
+        if (answer === NOT_FOUND) throw new Error(`${args.token}: not found`);
         if (!answer) {
           missing.push(args.token);
           throw new Error(`the mock engine has no answer for ${args.token}`);

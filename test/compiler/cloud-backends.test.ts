@@ -422,3 +422,17 @@ describe("shared per-project stacks", () => {
 test("a program refuses another backend's offer (E3007)", async () => {
   await expect(runUnderMocks(gcpProgram, scenarioPlan("aws", "on-demand"))).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: "E3007" })] });
 });
+
+describe("build: reuse of a prebuilt tag the project's registry holds", () => {
+  test.each(["aws", "gcp"] as CloudName[])("%s: an existing tag is reused (no docker build); force_build builds anyway", async (cloud) => {
+    const plan = scenarioPlan(cloud, "build");
+    const hash = plan.image.build?.hash as string;
+    const reused = await runUnderMocks(PROGRAMS[cloud], plan, {}, { existingImageTags: [hash] });
+    expect(reused.resources.some((r) => r.type === "docker:index/image:Image")).toBe(false);
+    expect(String(reused.outputs.image).endsWith(`:${hash}`)).toBe(true);
+    expect(instanceOf(reused, cloud).secret_inputs.length).toBe(1);
+    const forced = await runUnderMocks(PROGRAMS[cloud], plan, { settings: { force_build: true } }, { existingImageTags: [hash] });
+    expect(forced.resources.some((r) => r.type === "docker:index/image:Image")).toBe(true);
+    expect(forced.outputs.image).toBe(reused.outputs.image);
+  });
+});

@@ -54,7 +54,19 @@ function deviceName(i: number): string {
   return `/dev/sd${String.fromCharCode("f".charCodeAt(0) + i)}`;
 }
 
-function prebuiltImage(plan: Plan, provider: aws.Provider): RunImage {
+/** Whether the project's repository holds the prebuilt tag already (a lookup; absent = build). */
+async function prebuiltExists(plan: Plan, provider: aws.Provider): Promise<boolean> {
+  const hash = plan.image.build?.hash;
+  if (!hash) return false;
+  try {
+    await ecr.getImage({ repositoryName: awsRepositoryName(plan.project), imageTag: hash }, { provider });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function prebuiltImage(plan: Plan, provider: aws.Provider, settings: CloudSettings): Promise<RunImage> {
   const repo = ecr.getRepositoryOutput({ name: awsRepositoryName(plan.project) }, { provider });
   const token = ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { provider });
   const login: pulumi.Output<RegistryLogin> = pulumi.secret(
@@ -64,6 +76,10 @@ function prebuiltImage(plan: Plan, provider: aws.Provider): RunImage {
       password,
     })),
   );
+  // The tag is the content hash: when the project's repository has it, the run reuses it.
+  if (!settings.force_build && (await prebuiltExists(plan, provider))) {
+    return { image: pulumi.interpolate`${repo.repositoryUrl}:${plan.image.build?.hash ?? ""}`, login };
+  }
   const image = new PrebuiltImage(
     `${cloudName([plan.run_name])}-prebuilt`,
     { plan, repository: repo.repositoryUrl, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
@@ -182,7 +198,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
     })),
   );
 
-  const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider) : userImage(plan);
+  const image = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, settings) : userImage(plan);
 
   const boot = userData({ plan, backend: "aws", settings, image, volumes: bootVolumes });
   const gzip = awsNeedsGzip(plan, settings);
@@ -271,7 +287,7 @@ export async function awsProjectProgram(args: ProjectProgramArgs): Promise<Recor
   if (args.registry !== false) {
     const repo = new ecr.Repository(
       awsRepositoryName(args.project),
-      { name: awsRepositoryName(args.project), imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: false },
+      { name: awsRepositoryName(args.project), imageTagMutability: "MUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: false },
       { provider, protect: true },
     );
     out.repository_url = repo.repositoryUrl;

@@ -34,12 +34,28 @@ export function gcpZone(plan: Plan): string {
   return `${plan.offer.region}-a`;
 }
 
-function prebuiltImage(plan: Plan, provider: gcp.Provider, region: string): RunImage {
+/** Whether the project's repository holds the prebuilt tag already (a lookup; absent = build). */
+async function prebuiltExists(plan: Plan, provider: gcp.Provider, region: string): Promise<boolean> {
+  const hash = plan.image.build?.hash;
+  if (!hash) return false;
+  try {
+    await artifactregistry.getDockerImage({ location: region, repositoryId: gcpRepositoryName(plan.project), imageName: `prebuilt:${hash}` }, { provider });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function prebuiltImage(plan: Plan, provider: gcp.Provider, region: string, settings: CloudSettings): Promise<RunImage> {
   const client = organizations.getClientConfigOutput({ provider });
   const repo = artifactregistry.getRepositoryOutput({ location: region, repositoryId: gcpRepositoryName(plan.project) }, { provider });
   const login: pulumi.Output<RegistryLogin> = pulumi.secret(
     client.accessToken.apply((token) => ({ server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: token })),
   );
+  // The tag is the content hash: when the project's repository has it, the run reuses it.
+  if (!settings.force_build && (await prebuiltExists(plan, provider, region))) {
+    return { image: pulumi.interpolate`${repo.registryUri}/prebuilt:${plan.image.build?.hash ?? ""}`, login };
+  }
   const image = new PrebuiltImage(
     `${cloudName([plan.run_name])}-prebuilt`,
     { plan, repository: pulumi.interpolate`${repo.registryUri}/prebuilt`, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
@@ -99,7 +115,7 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   });
   const bootVolumes: BootVolume[] = disks.map((d) => ({ devices: [`/dev/disk/by-id/google-${d.deviceName}`], path: d.plan.path }));
 
-  const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider, region) : userImage(plan);
+  const image = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, region, settings) : userImage(plan);
   const common = {
     ...cloudOutputs(plan, settings),
     backend: "gcp",

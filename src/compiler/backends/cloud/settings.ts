@@ -35,6 +35,8 @@ export interface CloudSettings {
   azure_project_resource_group: string | null;
   /** Port of the run container's sshd on the instance (host networking). */
   container_ssh_port: number;
+  /** Build and push the prebuilt image even when the registry has its tag (`dstack up --build`). */
+  force_build: boolean;
 }
 
 export const DEFAULT_CLOUD_SETTINGS: CloudSettings = {
@@ -48,6 +50,7 @@ export const DEFAULT_CLOUD_SETTINGS: CloudSettings = {
   gcp_project: null,
   azure_project_resource_group: null,
   container_ssh_port: 10022,
+  force_build: false,
 };
 
 const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -116,6 +119,7 @@ export function parseCloudSettings(raw: Record<string, unknown> | undefined): Cl
     }
   }
   if (raw.delete_volumes !== undefined) s.delete_volumes = raw.delete_volumes === true;
+  if (raw.force_build !== undefined) s.force_build = raw.force_build === true;
   if (typeof raw.os_image === "string" && raw.os_image) s.os_image = raw.os_image;
   if (raw.upload_timeout !== undefined) {
     if (typeof raw.upload_timeout !== "number" || raw.upload_timeout < 0)
