@@ -133,3 +133,13 @@ describe("configuration file names", () => {
     expect(isConfigurationFileName(name)).toBe(ok);
   });
 });
+
+describe("file encodings", () => {
+  it("CRLF line endings and a BOM load, and positions stay right", () => {
+    const s = loadTask("\ufefftype: task\r\ncommands:\r\n  - echo hi\r\n");
+    expect(s.commands).toEqual(["echo hi"]);
+    const d = loadErrors("type: task\r\ncommands: [x]\r\nide: vscode\r\n");
+    expect(d[0]).toMatchObject({ code: "E1010", line: 3, col: 1, length: 3 });
+  });
+});
+
