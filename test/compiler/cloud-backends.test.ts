@@ -18,11 +18,16 @@ import { CloudName, REGISTRY_PASSWORD, SCENARIOS, ScenarioName, SECRET_TOKEN, sc
 const PROGRAMS: Record<CloudName, BackendProgram> = { aws: awsProgram, gcp: gcpProgram, azure: azureProgram };
 
 let home: string;
+const savedHome = process.env.DSTACK_HOME;
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-compile-"));
   process.env.DSTACK_HOME = home;
 });
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(home, { recursive: true, force: true });
+  if (savedHome === undefined) delete process.env.DSTACK_HOME;
+  else process.env.DSTACK_HOME = savedHome;
+});
 
 const graphs = new Map<string, ResourceGraph>();
 async function graph(cloud: CloudName, name: ScenarioName, settings?: Record<string, unknown>): Promise<ResourceGraph> {

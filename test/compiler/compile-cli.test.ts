@@ -21,7 +21,8 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(home, { recursive: true, force: true });
-  process.env.DSTACK_HOME = saved;
+  if (saved === undefined) delete process.env.DSTACK_HOME;
+  else process.env.DSTACK_HOME = saved;
 });
 
 test("compiles for the cheapest offer of the backend, with the backend's settings from config.yml", async () => {

@@ -19,11 +19,16 @@ const DIR = path.join(__dirname, "golden");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 let home: string;
+const savedHome = process.env.DSTACK_HOME;
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-golden-"));
   process.env.DSTACK_HOME = home;
 });
-afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(home, { recursive: true, force: true });
+  if (savedHome === undefined) delete process.env.DSTACK_HOME;
+  else process.env.DSTACK_HOME = savedHome;
+});
 
 const cases = (Object.keys(SCENARIOS) as CloudName[]).flatMap((cloud) => SCENARIOS[cloud].map((s) => [cloud, s] as const));
 
