@@ -2,8 +2,9 @@
  * bench/local-backend: what the local backend itself costs, against a floor measured in the
  * same run.
  *
- * - floor: `docker create` + `start` of the base image running sshd directly (host key made
- *   by ssh-keygen at start, as a hand-written `docker run` would) until sshd sends its banner;
+ * - floor: `docker create` + `start` of the base image running sshd directly (an ed25519 host
+ *   key made by ssh-keygen at start, as a hand-written `docker run` would) until sshd sends
+ *   its banner;
  * - provider: LocalContainer's create (port choice, host key, file injection, start.sh) until
  *   the banner, then its delete;
  * - engine: the local program through the Automation API (file backend, passphrase secrets,
@@ -55,7 +56,11 @@ async function floor(docker: Docker, image: string): Promise<number> {
   const t = Date.now();
   const c = await docker.createContainer({
     Image: image,
-    Entrypoint: ["/bin/sh", "-c", `ssh-keygen -q -A && mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -p ${port} -o ListenAddress=127.0.0.1`],
+    Entrypoint: [
+      "/bin/sh",
+      "-c",
+      `ssh-keygen -q -t ed25519 -N "" -f /tmp/hk && mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -h /tmp/hk -p ${port} -o ListenAddress=127.0.0.1`,
+    ],
     HostConfig: { NetworkMode: "host" },
   });
   await c.start();
