@@ -6,7 +6,6 @@
  * Layout: "DSTKCAT" + version byte, uint32 header length, header JSON (string tables and the
  * offset of every column), then the columns' bytes, each aligned to 8 bytes.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { homePaths } from "../paths";
@@ -74,13 +73,25 @@ function cacheKey(files: string[]): string {
     const st = fs.statSync(f);
     return [f, st.size, st.mtimeMs];
   });
-  return crypto.createHash("sha256").update(JSON.stringify([VERSION, parts])).digest("hex");
+  return JSON.stringify([VERSION, parts]);
+}
+
+/** FNV-1a, 2×32 bits: a short stable name for a folder (no crypto module to load). */
+function shortHash(s: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
 }
 
 /** The cache file of a catalog folder. */
 export function catalogCachePath(files: string[], env: NodeJS.ProcessEnv = process.env): string {
   const dir = path.dirname(files[0] ?? ".");
-  const id = crypto.createHash("sha256").update(dir).digest("hex").slice(0, 16);
+  const id = shortHash(dir);
   return path.join(homePaths(env).cache, `catalog-${id}.bin`);
 }
 

@@ -116,10 +116,7 @@ export interface CatalogIndex {
 export class Catalog {
   readonly size: number;
   readonly cols: CatalogColumns;
-  readonly gpuNamesLower: string[];
-  readonly regionsLower: string[];
-  readonly zonesLower: string[];
-  readonly instancesLower: string[];
+  private lower: Partial<Record<"regions" | "zones" | "instances", string[]>> = {};
   private index: CatalogIndex | undefined;
   private parsedProviderData: (Record<string, unknown> | undefined)[] = [];
 
@@ -127,10 +124,19 @@ export class Catalog {
     this.cols = cols;
     this.size = cols.size;
     this.index = index;
-    this.gpuNamesLower = cols.gpuNames.map((s) => s.toLowerCase());
-    this.regionsLower = cols.regions.map((s) => s.toLowerCase());
-    this.zonesLower = cols.zones.map((s) => s.toLowerCase());
-    this.instancesLower = cols.instances.map((s) => s.toLowerCase());
+  }
+
+  /** Region names, lower-cased (for case-insensitive matching; built on first use). */
+  get regionsLower(): string[] {
+    return (this.lower.regions ??= this.cols.regions.map((s) => s.toLowerCase()));
+  }
+
+  get zonesLower(): string[] {
+    return (this.lower.zones ??= this.cols.zones.map((s) => s.toLowerCase()));
+  }
+
+  get instancesLower(): string[] {
+    return (this.lower.instances ??= this.cols.instances.map((s) => s.toLowerCase()));
   }
 
   /** Backend names present, sorted. */

@@ -150,13 +150,13 @@ export class CatalogQuery {
       });
     } else this.configuredRegionOk = null;
     this.regionOk = req.regions ? Uint8Array.from(c.regions, (r) => (req.regions!.includes(r.toLowerCase()) ? 1 : 0)) : null;
-    this.zoneOk = maskOf(catalog.zonesLower, req.zones);
+    this.zoneOk = req.zones ? maskOf(catalog.zonesLower, req.zones) : null;
     if (this.regionOk && req.regions) {
       // a region list may also name a zone exactly (us-central1-a)
       const zoneByName = maskOf(catalog.zonesLower, req.regions);
       if (zoneByName && zoneByName.some((x) => x === 1)) this.zoneByRegionList = zoneByName;
     }
-    this.instanceOk = maskOf(catalog.instancesLower, req.instanceTypes);
+    this.instanceOk = req.instanceTypes ? maskOf(catalog.instancesLower, req.instanceTypes) : null;
     this.anyBackend =
       (!this.backendOk || this.backendOk.some((x) => x === 1)) && (!this.configuredOk || this.configuredOk.some((x) => x === 1));
     this.candidates = this.pickCandidates(req);
