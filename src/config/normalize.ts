@@ -296,8 +296,10 @@ function pythonVersion(raw: unknown, issues: Issues): string | null | undefined 
   if (raw === undefined || raw === null) return undefined;
   let v: string;
   if (typeof raw === "number") {
-    v = String(raw);
-    if (v === "3.1") v = "3.10"; // a YAML float 3.10 reads as 3.1
+    // a YAML float 3.10 reads as 3.1: prefer the text as written, and read 3.1 as 3.10 (dstack's rule)
+    v = issues.source?.scalarSource(["python"]) ?? String(raw);
+    if (!PYTHON_VERSIONS.includes(v)) v = String(raw);
+    if (v === "3.1") v = "3.10";
   } else if (typeof raw === "string") {
     v = raw.trim();
   } else {
@@ -474,7 +476,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
       type,
       ...base,
       ide: raw.ide === "vscode" || raw.ide === "cursor" || raw.ide === "windsurf" ? raw.ide : null,
-      version: typeof raw.version === "string" ? raw.version : raw.version !== undefined && raw.version !== null ? String(raw.version) : null,
+      version: typeof raw.version === "string" ? raw.version : raw.version !== undefined && raw.version !== null ? (issues.source?.scalarSource(["version"]) ?? String(raw.version)) : null,
       inactivity_duration: inactivity,
     };
   }

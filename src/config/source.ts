@@ -135,6 +135,17 @@ export class YamlSource {
     return best;
   }
 
+  /** The source text of the plain scalar at `path` (`3.10` for a value that reads as the number 3.1), if it is one. */
+  scalarSource(path: Path): string | undefined {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) node = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg))?.value;
+      else if (isSeq(node)) node = node.items[typeof seg === "number" ? seg : Number(seg)];
+      else return undefined;
+    }
+    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+  }
+
   /** A diagnostic positioned at `path` in this file. */
   diagnostic(path: Path, d: Omit<Diagnostic, "file" | "line" | "col" | "length" | "severity"> & { severity?: Diagnostic["severity"] }, opts: { key?: boolean } = {}): Diagnostic {
     const pos = this.locate(path, opts);

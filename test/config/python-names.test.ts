@@ -143,3 +143,14 @@ describe("file encodings", () => {
   });
 });
 
+describe("numbers as written", () => {
+  it("an unquoted IDE version keeps its trailing zero", () => {
+    expect(loadDev("type: dev-environment\nide: vscode\nversion: 1.90\n").version).toBe("1.90");
+  });
+  it("python 3.10 unquoted is 3.10; 3.1 is also 3.10", () => {
+    expect(loadDev("type: dev-environment\npython: 3.10\n").python).toBe("3.10");
+    expect(loadDev("type: dev-environment\npython: 3.1\n").python).toBe("3.10");
+    expect(loadDev("type: dev-environment\npython: 3.12\n").python).toBe("3.12");
+  });
+});
+

@@ -340,7 +340,7 @@ function runConfiguration(type: string, extra: Record<string, JsonSchema>, requi
 
 const devEnvironment = runConfiguration("dev-environment", {
   ide: { description: "the IDE: vscode, cursor, windsurf; absent = SSH only", enum: [...IDES, null] },
-  version: { description: "the IDE version", type: ["string", "null"] },
+  version: { description: "the IDE version (a string; an unquoted number is read as written)", type: ["string", "number", "null"] },
   init: { ...ref("Commands"), description: "commands run at every start, before the IDE" },
   inactivity_duration: { ...ref("OffDuration"), description: "stop after this long without SSH connections, or off" },
 });
