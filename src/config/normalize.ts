@@ -353,7 +353,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   if (shell !== null && shell !== "sh" && shell !== "bash" && !posix.isAbsolute(shell)) {
     issues.error(["shell"], "E1036", `invalid shell ${JSON.stringify(shell)}`, "use sh, bash, or an absolute path such as /usr/bin/zsh");
   }
-  const user = typeof raw.user === "string" ? raw.user : null;
+  const user = typeof raw.user === "string" ? raw.user : typeof raw.user === "number" ? String(raw.user) : null;
   if (user !== null && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) {
     issues.error(["user"], "E1037", `invalid user ${JSON.stringify(user)}`, "write user_name_or_id[:group_name_or_id], e.g. ubuntu or 1000:1000");
   }

@@ -144,6 +144,9 @@ describe("file encodings", () => {
 });
 
 describe("numbers as written", () => {
+  it("a numeric user is a uid", () => {
+    expect(loadDev("type: dev-environment\nuser: 1000\n").user).toBe("1000");
+  });
   it("an unquoted IDE version keeps its trailing zero", () => {
     expect(loadDev("type: dev-environment\nide: vscode\nversion: 1.90\n").version).toBe("1.90");
   });

@@ -303,7 +303,7 @@ function baseRunProperties(): Record<string, JsonSchema> {
   return {
     name: str("the run name (lowercase letters, digits and dashes); generated when absent"),
     image: str("the Docker image to run; mutually exclusive with python, nvcc and docker"),
-    user: { description: "the user inside the container (name or uid[:gid])", type: ["string", "null"] },
+    user: { description: "the user inside the container (name or uid[:gid])", type: ["string", "integer", "null"] },
     privileged: { description: "run the container in privileged mode", type: "boolean" },
     entrypoint: { description: "the Docker entrypoint (tasks only)", type: ["string", "null"] },
     working_dir: { description: "the absolute working directory in the container (default /workflow)", type: ["string", "null"] },
