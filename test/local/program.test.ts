@@ -91,8 +91,11 @@ d("local program (real engine, real Docker)", () => {
     const name = `${run}-drift`;
     const spec = runSpec({
       name, repo_dir: repo, env: { VISIBLE: "plain-value", API_TOKEN: "tok-very-secret-123" }, secret_env: ["API_TOKEN"],
+      // a user image (present, so not pulled) with registry credentials: the password is a secret too
+      image: baseRef, registry_auth: { username: "robot", password: "pw-very-secret-456" },
     });
     const p = makePlan(spec, key.publicKey, baseRef);
+    expect(p.image.kind).toBe("user");
     const ts = await localStack(home, name, p);
     const up = await ts.stack.up();
     const port = up.outputs.ssh_port.value as number;
@@ -112,6 +115,7 @@ d("local program (real engine, real Docker)", () => {
       if (!fs.statSync(full).isFile()) continue;
       const text = fs.readFileSync(full, "utf8");
       expect(text).not.toContain("tok-very-secret-123");
+      expect(text).not.toContain("pw-very-secret-456");
       if (text.includes("plain-value")) checked++;
     }
     expect(checked).toBeGreaterThan(0);

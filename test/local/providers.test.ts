@@ -245,6 +245,55 @@ d("LocalContainer on an image without sshd but with apt-get", () => {
   });
 });
 
+d("LocalContainer as a task", () => {
+  const home = tempDir("dstack-prov-task-");
+  const repo = tempDir("dstack-prov-task-repo-");
+  const name = `dstack-test-task-${tag}`;
+  afterAll(async () => {
+    for (const n of [name, `${name}-2`]) await docker.getContainer(n).remove({ force: true }).catch(() => undefined);
+  });
+
+  function taskInputs(over: Partial<LocalContainerInputs>): LocalContainerInputs {
+    return {
+      name, image: baseImageRef(), image_id: "", run_type: "task", keep_running: false, repo_dir: repo, working_dir: "/workflow",
+      env: { GREETING: "from-task" }, secret_env: {}, setup: [], init: [], commands: [], shell: "/bin/bash", ssh_user: "root",
+      ssh_public_key: clientKey(home).publicKey, mounts: [], privileged: false, cpus: null, memory: null, shm_size: null, gpus: 0,
+      labels: { "dstack.run": "t-task" }, max_duration: null, start_script: fs.readFileSync(startScriptPath(), "utf8"), ...over,
+    };
+  }
+
+  it("runs the commands in /workflow with the env; a port it serves is reachable on the host's 127.0.0.1", async () => {
+    const port = 18000 + (process.pid % 1000);
+    const baseId = (await docker.getImage(baseImageRef()).inspect()).Id;
+    const c = await containerProvider.create!(taskInputs({ image_id: baseId, commands: ['echo "$GREETING $PWD" > task-out.txt', `exec python3 -m http.server ${port} --bind 127.0.0.1`] }));
+    let body = "";
+    for (let i = 0; i < 100 && !body; i++) {
+      body = await fetch(`http://127.0.0.1:${port}/task-out.txt`).then((r) => (r.ok ? r.text() : ""), () => "");
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toBe("from-task /workflow\n");
+    expect(fs.readFileSync(path.join(repo, "task-out.txt"), "utf8")).toBe("from-task /workflow\n"); // the repo is bind-mounted
+    await containerProvider.delete!(c.id, c.outs!);
+  });
+
+  it("a finished task is exited and, not kept running, is no drift", async () => {
+    const baseId = (await docker.getImage(baseImageRef()).inspect()).Id;
+    const inp = taskInputs({ name: `${name}-2`, image_id: baseId, commands: ["echo done"] });
+    const c = await containerProvider.create!(inp);
+    let st = await containerStatus(c.id, docker);
+    for (let i = 0; i < 100 && st.running; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      st = await containerStatus(c.id, docker);
+    }
+    expect(st).toMatchObject({ running: false, exit_code: 0 });
+    expect(st.logs).toContain("done");
+    const rd = await containerProvider.read!(c.id, c.outs!);
+    expect(rd.props?.state).toBe("exited");
+    expect((await containerProvider.diff!(c.id, rd.props as LocalContainerOutputs, inp)).changes).toBe(false);
+    await containerProvider.delete!(c.id, c.outs!);
+  });
+});
+
 function tempDirWithDockerfile(text: string): string {
   const dir = tempDir("dstack-df-");
   fs.writeFileSync(path.join(dir, "Dockerfile"), text);

@@ -1,0 +1,82 @@
+/**
+ * localPreflight: the checks `dstack up` makes before the engine runs, against the real
+ * Docker engine — base image present, python on the base image, nvcc, and the prebuilt image
+ * rule (missing without --build is E4111; with --build it is built once, then reused).
+ */
+import * as fs from "fs";
+import type Docker from "dockerode";
+import { checkLocalPlanStatic, localPreflight, pythonProvided } from "../../src/compiler/backends/local/preflight";
+import { DstackError } from "../../src/diagnostics";
+import { baseImageRef } from "../../src/stacks/base-image";
+import { makePlan, runSpec, tempDir } from "./fixtures";
+
+const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
+jest.setTimeout(120000);
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof DstackError) return `${e.diagnostics[0].code}: ${e.message}`;
+    throw e;
+  }
+  return "ok";
+}
+
+describe("pythonProvided", () => {
+  it("matches major, major.minor and patch requests against major.minor versions", () => {
+    expect(pythonProvided("3.11", ["3.11"])).toBe(true);
+    expect(pythonProvided("3", ["3.11"])).toBe(true);
+    expect(pythonProvided("3.11.4", ["3.11"])).toBe(true);
+    expect(pythonProvided("3.12", ["3.11"])).toBe(false);
+    expect(pythonProvided("3.1", ["3.11"])).toBe(false);
+  });
+});
+
+(dockerUp ? describe : describe.skip)("localPreflight (real Docker)", () => {
+  const repo = tempDir("dstack-pre-");
+  let docker: Docker;
+  const built: string[] = [];
+  beforeAll(() => {
+    const D = require("dockerode") as typeof Docker;
+    docker = new D();
+  });
+  afterAll(async () => {
+    for (const ref of built) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+  });
+
+  it("passes a plain base-image run and names the base image's python versions when one is missing", async () => {
+    const ok = makePlan(runSpec({ name: "pre-ok", repo_dir: repo, python: "3.11" }), "ssh-ed25519 AAAA k", baseImageRef());
+    expect(await localPreflight(ok, { python: "3.11" })).toMatchObject({ image: baseImageRef(), built: false });
+    const bad = makePlan(runSpec({ name: "pre-py", repo_dir: repo, python: "3.9" }), "ssh-ed25519 AAAA k", baseImageRef());
+    expect(await code(localPreflight(bad, { python: "3.9" }))).toMatch(/^E4112: python: 3.9 is not available on the local base image \(it provides 3.11\)/);
+    // a user image is not checked for python
+    const user = makePlan(runSpec({ name: "pre-user", repo_dir: repo, image: baseImageRef(), python: null }), "ssh-ed25519 AAAA k", baseImageRef());
+    expect(user.image.kind).toBe("user");
+    expect(await code(localPreflight(user, { python: "3.9" }))).toBe("ok");
+  });
+
+  it("refuses nvcc on the base image (pure check)", () => {
+    const p = makePlan(runSpec({ name: "pre-nvcc", repo_dir: repo, nvcc: true, build: ["true"] }), "ssh-ed25519 AAAA k", baseImageRef());
+    expect(checkLocalPlanStatic(p, baseImageRef()).map((d) => d.code)).toEqual(["E4113"]);
+  });
+
+  it("a missing prebuilt image is E4111 without --build; with --build it is built once, then reused", async () => {
+    const spec = runSpec({ name: "pre-build", repo_dir: repo, build: [`echo ${process.pid} > /preflight-built`] });
+    const p = makePlan(spec, "ssh-ed25519 AAAA k", baseImageRef());
+    built.push(p.image.ref);
+    expect(p.image.ref).toMatch(/^dstack-prebuilt:[0-9a-f]{16}$/);
+    expect(await code(localPreflight(p, {}))).toMatch(/^E4111: .*does not exist/);
+    const lines: string[] = [];
+    const first = await localPreflight(p, { forceBuild: true, onBuildOutput: (l) => lines.push(l) });
+    expect(first.built).toBe(true);
+    expect(lines.join("\n")).toContain(`Successfully tagged ${p.image.ref}`);
+    const again = await localPreflight(p, { forceBuild: true });
+    expect(again).toMatchObject({ built: false, image_id: first.image_id });
+    const noFlag = await localPreflight(p, {});
+    expect(noFlag).toMatchObject({ built: false, image_id: first.image_id });
+    const failing = makePlan(runSpec({ name: "pre-fail", repo_dir: repo, build: ["exit 3"] }), "ssh-ed25519 AAAA k", baseImageRef());
+    built.push(failing.image.ref);
+    expect(await code(localPreflight(failing, { forceBuild: true }))).toMatch(/^E4114: building .* failed/);
+  });
+});
