@@ -1,6 +1,17 @@
-/** The offers stage: catalogs, the local machine's offer, matching and ranking. */
+/** The offers stage: catalogs, the local machine's offer, configured backends, matching and ranking. */
 export type { Offer } from "./offer";
-export { Catalog, loadCatalogs, catalogFromOffers, catalogDir, normalizeBackendName, clearCatalogCache } from "./catalog";
+export {
+  Catalog,
+  loadCatalogs,
+  parseCatalogFiles,
+  catalogFiles,
+  catalogFromOffers,
+  catalogDir,
+  normalizeBackendName,
+  clearCatalogCache,
+  CATALOG_COLUMNS,
+  type LoadCatalogOptions,
+} from "./catalog";
 export {
   findOffers,
   matchOffer,
@@ -14,5 +25,7 @@ export {
   type NoOffersExplanation,
   type NearestOffer,
 } from "./find";
+export { localOffer, parseNvidiaSmi, normalizeNvidiaName, type LocalOfferOptions } from "./local";
+export { readBackendsConfig, configuredBackends, type BackendsConfig, type ConfiguredBackend } from "./backends-config";
 export type { ConstraintName } from "./query";
 export { requirementsOf, type OfferRequest, type Requirements } from "./requirements";
