@@ -3,10 +3,12 @@
 # Rendered from templates/cloud-init-boot.sh by src/compiler/backends/cloud/cloud-init.ts.
 # Reads /opt/dstack/run.conf (host only) and starts the run's container from /opt/dstack/container.
 set -euo pipefail
-exec > >(tee -a /var/log/dstack-boot.log) 2>&1
+# DSTACK_ROOT: a folder standing in for / (tests run this script unprivileged); empty on instances.
+R="${DSTACK_ROOT:-}"
+exec > >(tee -a "$R/var/log/dstack-boot.log") 2>&1
 # shellcheck disable=SC1091
-. /opt/dstack/run.conf
-status() { echo "$1" > /opt/dstack/status; echo "dstack: $1"; }
+. "$R/opt/dstack/run.conf"
+status() { echo "$1" > "$R/opt/dstack/status"; echo "dstack: $1"; }
 retry() { local n=0; until "$@"; do n=$((n + 1)); [ "$n" -ge 5 ] && return 1; sleep $((n * 5)); done; }
 status booting
 
@@ -16,12 +18,12 @@ if [ "${MAX_DURATION_MINUTES:-0}" -gt 0 ]; then
 fi
 
 # sshd on the host: key-only, root allowed with a key.
-mkdir -p /root/.ssh && chmod 700 /root/.ssh
-touch /root/.ssh/authorized_keys
-grep -qxF "$SSH_PUBLIC_KEY" /root/.ssh/authorized_keys || echo "$SSH_PUBLIC_KEY" >> /root/.ssh/authorized_keys
-chmod 600 /root/.ssh/authorized_keys
-mkdir -p /etc/ssh/sshd_config.d
-printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n' > /etc/ssh/sshd_config.d/00-dstack.conf
+mkdir -p "$R/root/.ssh" && chmod 700 "$R/root/.ssh"
+touch "$R/root/.ssh/authorized_keys"
+grep -qxF "$SSH_PUBLIC_KEY" "$R/root/.ssh/authorized_keys" || echo "$SSH_PUBLIC_KEY" >> "$R/root/.ssh/authorized_keys"
+chmod 600 "$R/root/.ssh/authorized_keys"
+mkdir -p "$R/etc/ssh/sshd_config.d"
+printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n' > "$R/etc/ssh/sshd_config.d/00-dstack.conf"
 systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null || true
 
 # Volumes: wait for the device, format it if blank, mount it on the host.
@@ -29,16 +31,17 @@ while IFS='|' read -r devices path; do
   [ -z "$devices" ] && continue
   dev=""
   for _ in $(seq 1 120); do
-    for cand in ${devices//,/ }; do [ -e "$cand" ] && { dev="$cand"; break; }; done
+    for cand in ${devices//,/ }; do if [ -e "$R$cand" ]; then dev="$R$cand"; break; fi; done
     [ -n "$dev" ] && break
     sleep 5
   done
   [ -n "$dev" ] || { status "failed: volume device for $path did not appear ($devices)"; exit 1; }
   blkid "$dev" >/dev/null 2>&1 || mkfs.ext4 -q -L dstack "$dev"
-  mkdir -p "/dstack/volumes${path}"
-  mountpoint -q "/dstack/volumes${path}" || mount "$dev" "/dstack/volumes${path}"
-  grep -q " /dstack/volumes${path} " /etc/fstab || echo "$dev /dstack/volumes${path} ext4 defaults,nofail 0 2" >> /etc/fstab
-done < /opt/dstack/volumes
+  mkdir -p "$R/dstack/volumes${path}"
+  mountpoint -q "$R/dstack/volumes${path}" || mount "$dev" "$R/dstack/volumes${path}"
+  touch "$R/etc/fstab"
+  grep -q " /dstack/volumes${path} " "$R/etc/fstab" || echo "$dev /dstack/volumes${path} ext4 defaults,nofail 0 2" >> "$R/etc/fstab"
+done < "$R/opt/dstack/volumes"
 
 # Docker and, for NVIDIA GPUs, the NVIDIA container toolkit: checked, installed when missing.
 status installing
@@ -73,19 +76,19 @@ fi
 retry docker pull "$IMAGE"
 
 # The run's container: host networking, the run's env, /workflow for the code.
-mkdir -p /workflow
-args=(--name dstack-run --detach --network host --env-file /opt/dstack/run.env
-  -v /workflow:/workflow -v /opt/dstack/container:/dstack:ro -w "$WORKING_DIR")
+mkdir -p "$R/workflow"
+args=(--name dstack-run --detach --network host --env-file "$R/opt/dstack/run.env"
+  -v "$R/workflow:/workflow" -v "$R/opt/dstack/container:/dstack:ro" -w "$WORKING_DIR")
 if [ "$ACCELERATOR" = nvidia ] && [ "$GPUS" -gt 0 ]; then args+=(--gpus all); fi
 if [ "$ACCELERATOR" = tpu ] || [ "$PRIVILEGED" = true ]; then args+=(--privileged); fi
 if [ -n "$SHM_SIZE" ]; then args+=(--shm-size "${SHM_SIZE}g"); else args+=(--ipc host); fi
 while IFS='|' read -r _ path; do
-  [ -n "$path" ] && args+=(-v "/dstack/volumes${path}:${path}")
-done < /opt/dstack/volumes
+  if [ -n "$path" ]; then args+=(-v "$R/dstack/volumes${path}:${path}"); fi
+done < "$R/opt/dstack/volumes"
 while IFS='|' read -r host path optional; do
   [ -z "$host" ] && continue
-  if [ -e "$host" ] || [ "$optional" != true ]; then mkdir -p "$host"; args+=(-v "${host}:${path}"); fi
-done < /opt/dstack/instance-mounts
+  if [ -e "$R$host" ] || [ "$optional" != true ]; then mkdir -p "$R$host"; args+=(-v "$R${host}:${path}"); fi
+done < "$R/opt/dstack/instance-mounts"
 if [ -n "$CONTAINER_USER" ]; then args+=(--user "$CONTAINER_USER"); fi
 docker rm -f dstack-run >/dev/null 2>&1 || true
 docker run "${args[@]}" "$IMAGE" /bin/sh /dstack/entry.sh

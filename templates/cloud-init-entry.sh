@@ -4,7 +4,9 @@
 # sshd (key-only) on the container port, waits for the code in /workflow, then setup/init and
 # the task's commands (or, for a dev environment, stays up for SSH).
 set -e
-. /dstack/container.conf
+# DSTACK_ROOT: a folder standing in for / (tests run this script unprivileged); empty in containers.
+R="${DSTACK_ROOT:-}"
+. "$R/dstack/container.conf"
 log() { echo "dstack: $*" >&2; }
 
 # sshd, key-only, installed when the image has none.
@@ -15,29 +17,31 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
   elif command -v dnf >/dev/null 2>&1; then dnf install -y openssh-server
   else yum install -y openssh-server; fi
 fi
-mkdir -p /run/sshd /etc/ssh
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+mkdir -p "$R/run/sshd" "$R/etc/ssh"
 ssh-keygen -A >/dev/null 2>&1 || true
 # The run's env for SSH sessions too.
-mkdir -p /etc/profile.d && cp /dstack/env.sh /etc/profile.d/dstack-env.sh 2>/dev/null || true
-/usr/sbin/sshd -p "$CONTAINER_SSH_PORT" -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+mkdir -p "$R/etc/profile.d" && cp "$R/dstack/env.sh" "$R/etc/profile.d/dstack-env.sh" 2>/dev/null || true
+"$SSHD" -p "$CONTAINER_SSH_PORT" -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
   -o PermitRootLogin=prohibit-password -o AuthorizedKeysFile=/dstack/authorized_keys -o PermitUserEnvironment=no
 
 # The code: uploaded over SSH to /workflow by `dstack up`, which touches /workflow/.dstack-uploaded.
+W="$R/workflow"
 waited=0
-while [ ! -e /workflow/.dstack-uploaded ] && [ "$waited" -lt "$UPLOAD_TIMEOUT" ]; do sleep 2; waited=$((waited + 2)); done
-[ -e /workflow/.dstack-uploaded ] || log "no code uploaded to /workflow after ${UPLOAD_TIMEOUT}s; starting anyway"
-cd "$WORKING_DIR" 2>/dev/null || cd /workflow
+while [ ! -e "$W/.dstack-uploaded" ] && [ "$waited" -lt "$UPLOAD_TIMEOUT" ]; do sleep 2; waited=$((waited + 2)); done
+[ -e "$W/.dstack-uploaded" ] || log "no code uploaded to /workflow after ${UPLOAD_TIMEOUT}s; starting anyway"
+cd "$R$WORKING_DIR" 2>/dev/null || cd "$W"
 
-if [ ! -e /workflow/.dstack-setup-done ]; then
-  "$RUN_SHELL" -e /dstack/setup.sh
-  touch /workflow/.dstack-setup-done
+if [ ! -e "$W/.dstack-setup-done" ]; then
+  "$RUN_SHELL" -e "$R/dstack/setup.sh"
+  touch "$W/.dstack-setup-done"
 fi
-"$RUN_SHELL" -e /dstack/init.sh
+"$RUN_SHELL" -e "$R/dstack/init.sh"
 if [ "$RUN_TYPE" = task ]; then
   set +e
-  "$RUN_SHELL" -e /dstack/commands.sh
+  "$RUN_SHELL" -e "$R/dstack/commands.sh"
   code=$?
-  echo "$code" > /workflow/.dstack-exit-code
+  echo "$code" > "$W/.dstack-exit-code"
   exit "$code"
 fi
 exec tail -f /dev/null

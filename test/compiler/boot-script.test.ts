@@ -1,0 +1,132 @@
+/**
+ * Runs the rendered boot script (templates/cloud-init-boot.sh) for real, unprivileged: a temporary
+ * folder stands in for / (DSTACK_ROOT) and stubs stand in for docker, systemctl, shutdown, mount,
+ * mkfs — each records how it was called. Proves what the instance does at boot: the timed
+ * shutdown, key-only sshd, the volume formatted and mounted, the registry login with the password
+ * on stdin, the pull, and the container started with host networking, the run's env and mounts.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { bootFiles, registryOfImage } from "../../src/compiler/backends/cloud/cloud-init";
+import { DEFAULT_CLOUD_SETTINGS } from "../../src/compiler/backends/cloud/settings";
+import { OFFERS, planFor, runSpec, SSH_PUBLIC_KEY } from "./fixtures";
+
+const STUB = `#!/bin/bash
+name=$(basename "$0")
+if [ "$name" = docker ] && [ "$1" = login ]; then echo "stdin=$(cat)" >> "$DSTACK_ROOT/calls.log"; fi
+echo "$name $*" >> "$DSTACK_ROOT/calls.log"
+case "$name" in blkid|mountpoint) exit 1;; esac
+exit 0
+`;
+
+let root: string;
+let bin: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-boot-root-"));
+  bin = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-boot-bin-"));
+  for (const name of ["docker", "systemctl", "shutdown", "blkid", "mkfs.ext4", "mount", "mountpoint", "nvidia-ctk"]) {
+    fs.writeFileSync(path.join(bin, name), STUB, { mode: 0o755 });
+  }
+});
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(bin, { recursive: true, force: true });
+});
+
+test("boot.sh starts the image with host networking, the env, the volume and the registry login", () => {
+  const spec = runSpec({
+    image: "ghcr.io/acme/trainer:2.1",
+    registry_auth: { username: "acme-bot", password: "hunter2-registry-password" },
+    max_duration: 7230,
+    volumes: [{ kind: "volume", name: ["my-data"], path: "/data" }, { kind: "instance", instance_path: "/mnt/cache", path: "/cache", optional: true }],
+  });
+  const plan = planFor(spec, OFFERS.gcp);
+  const auth = plan.image.registry_auth as { username: string; password: string };
+  const files = bootFiles({
+    plan,
+    backend: "gcp",
+    image: plan.image.ref,
+    registry: { server: registryOfImage(plan.image.ref), ...auth },
+    accelerator: "nvidia",
+    volumes: [{ devices: ["/dev/disk/by-id/google-dstack-vol-0"], path: "/data" }],
+    settings: DEFAULT_CLOUD_SETTINGS,
+  });
+  for (const f of files) {
+    fs.mkdirSync(path.join(root, path.dirname(f.path)), { recursive: true });
+    fs.writeFileSync(path.join(root, f.path), f.content, { mode: parseInt(f.mode, 8) });
+  }
+  fs.mkdirSync(path.join(root, "dev/disk/by-id"), { recursive: true });
+  fs.writeFileSync(path.join(root, "dev/disk/by-id/google-dstack-vol-0"), "");
+  fs.mkdirSync(path.join(root, "var/log"), { recursive: true });
+
+  execFileSync("bash", [path.join(root, "opt/dstack/boot.sh")], { env: { ...process.env, DSTACK_ROOT: root, PATH: `${bin}:${process.env.PATH}` }, stdio: "pipe" });
+
+  const calls = fs.readFileSync(path.join(root, "calls.log"), "utf8").trim().split("\n");
+  const R = root;
+  expect(calls).toEqual([
+    'shutdown -h +121 dstack: max_duration of run train-llm reached',
+    "systemctl reload ssh",
+    `blkid ${R}/dev/disk/by-id/google-dstack-vol-0`,
+    `mkfs.ext4 -q -L dstack ${R}/dev/disk/by-id/google-dstack-vol-0`,
+    `mountpoint -q ${R}/dstack/volumes/data`,
+    `mount ${R}/dev/disk/by-id/google-dstack-vol-0 ${R}/dstack/volumes/data`,
+    "stdin=hunter2-registry-password",
+    "docker login --username acme-bot --password-stdin ghcr.io",
+    "docker pull ghcr.io/acme/trainer:2.1",
+    "docker rm -f dstack-run",
+    [
+      "docker run --name dstack-run --detach --network host",
+      `--env-file ${R}/opt/dstack/run.env -v ${R}/workflow:/workflow -v ${R}/opt/dstack/container:/dstack:ro -w /workflow`,
+      "--gpus all --ipc host",
+      `-v ${R}/dstack/volumes/data:/data`,
+      "ghcr.io/acme/trainer:2.1 /bin/sh /dstack/entry.sh",
+    ].join(" "),
+  ]);
+  // The optional instance mount is skipped when the host path is absent.
+  expect(calls.join("\n")).not.toContain("/cache");
+  expect(fs.readFileSync(path.join(root, "opt/dstack/status"), "utf8")).toBe("running\n");
+  expect(fs.readFileSync(path.join(root, "root/.ssh/authorized_keys"), "utf8")).toBe(`${SSH_PUBLIC_KEY}\n`);
+  expect(fs.readFileSync(path.join(root, "etc/ssh/sshd_config.d/00-dstack.conf"), "utf8")).toContain("PasswordAuthentication no");
+  expect(fs.readFileSync(path.join(root, "etc/fstab"), "utf8")).toBe(`${R}/dev/disk/by-id/google-dstack-vol-0 /dstack/volumes/data ext4 defaults,nofail 0 2\n`);
+  const env = fs.readFileSync(path.join(root, "opt/dstack/run.env"), "utf8");
+  for (const k of ["DSTACK_RUN_NAME=train-llm", "DSTACK_REPO_ID=3f2a9c1d", "DSTACK_GPUS_NUM=1"]) expect(env.split("\n")).toContain(k);
+});
+
+test("entry.sh: sshd key-only on the container port, then setup once, init, the commands and their exit code", () => {
+  const croot = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-entry-root-"));
+  try {
+    const spec = runSpec({ setup: ["echo setup >> order.log"], init: ["echo init >> order.log"], commands: ["echo run >> order.log", "exit 3"] });
+    const plan = planFor(spec, OFFERS.aws);
+    const files = bootFiles({ plan, backend: "aws", image: "x", registry: null, accelerator: "nvidia", volumes: [], settings: { ...DEFAULT_CLOUD_SETTINGS, upload_timeout: 4 } });
+    for (const f of files.filter((x) => x.path.startsWith("/opt/dstack/container/"))) {
+      const target = path.join(croot, "dstack", path.basename(f.path));
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, f.content);
+    }
+    fs.mkdirSync(path.join(croot, "workflow"), { recursive: true });
+    fs.writeFileSync(path.join(croot, "workflow", ".dstack-uploaded"), "");
+    for (const name of ["sshd", "ssh-keygen"]) fs.writeFileSync(path.join(bin, name), STUB, { mode: 0o755 });
+    // The container's WORKING_DIR is /workflow: the stand-in root holds it.
+    const run = () => {
+      try {
+        execFileSync("sh", [path.join(croot, "dstack", "entry.sh")], { env: { ...process.env, DSTACK_ROOT: croot, PATH: `${bin}:${process.env.PATH}` }, stdio: "pipe" });
+        return 0;
+      } catch (e) {
+        return (e as { status: number }).status;
+      }
+    };
+    expect(run()).toBe(3);
+    expect(run()).toBe(3);
+    expect(fs.readFileSync(path.join(croot, "workflow", "order.log"), "utf8")).toBe("setup\ninit\nrun\ninit\nrun\n");
+    expect(fs.readFileSync(path.join(croot, "workflow", ".dstack-exit-code"), "utf8")).toBe("3\n");
+    const calls = fs.readFileSync(path.join(croot, "calls.log"), "utf8");
+    expect(calls).toContain(
+      "sshd -p 10022 -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password -o AuthorizedKeysFile=/dstack/authorized_keys -o PermitUserEnvironment=no",
+    );
+    expect(fs.readFileSync(path.join(croot, "etc/profile.d/dstack-env.sh"), "utf8")).toContain("export DSTACK_RUN_NAME='train-llm'");
+  } finally {
+    fs.rmSync(croot, { recursive: true, force: true });
+  }
+});
