@@ -38,7 +38,7 @@ export interface NoOffersExplanation {
   message: string;
   /** The cheapest offers that break only `constraint` (or, when none do, the cheapest that meet every constraint before it). */
   nearest: NearestOffer[];
-  /** Matches on catalogs that are not configured (only when configured backends restrict the search). */
+  /** Matches outside the configured backends and regions (only when the configuration restricts the search). */
   elsewhere: { total: number; backends: string[]; cheapest: Offer } | null;
 }
 
@@ -189,21 +189,15 @@ function explain(req: Requirements, sources: Source[], opts: FindOffersOptions):
     onlyIt = false;
   }
   let elsewhere: NoOffersExplanation["elsewhere"] = null;
-  if (configuredList && culprit !== C.CONFIGURED) {
+  if (configuredList) {
+    // what the catalogs that are not configured would offer (everything else applied)
     const s = sources[0].query;
-    const r = s.scan(Infinity, C.CONFIGURED);
-    if (r.total > 0) {
-      const backends = [...new Set(r.rows.map((i) => s.catalog.cols.backends[s.catalog.cols.backend[i]]))].sort();
-      const cheapest = r.rows.map((i) => s.catalog.offer(i)).sort(compareOffers)[0];
-      elsewhere = { total: r.total, backends, cheapest };
-    }
-  } else if (culprit === C.CONFIGURED) {
-    const s = sources[0].query;
-    const r = s.scan(1, C.CONFIGURED);
-    if (r.total > 0) {
+    const cheapest = s.scan(1, C.CONFIGURED); // the cheapest and its price ties
+    if (cheapest.total > 0) {
+      const { backends: names, backend } = s.catalog.cols;
       const all = s.scan(Infinity, C.CONFIGURED);
-      const backends = [...new Set(all.rows.map((i) => s.catalog.cols.backends[s.catalog.cols.backend[i]]))].sort();
-      elsewhere = { total: r.total, backends, cheapest: s.catalog.offer(r.rows[0]) };
+      const backends = [...new Set(all.rows.map((i) => names[backend[i]]))].sort();
+      elsewhere = { total: cheapest.total, backends, cheapest: cheapest.rows.map((i) => s.catalog.offer(i)).sort(compareOffers)[0] };
     }
   }
   const name = constraintNames(culprit)[0];
@@ -345,6 +339,6 @@ export function noOffersHint(result: OfferQueryResult): string {
   };
   if (!e.elsewhere) return hints[e.constraint];
   const n = e.elsewhere.total;
-  const elsewhere = `${n} offer${n > 1 ? "s" : ""} exist${n > 1 ? "" : "s"} on backends that are not configured (${e.elsewhere.backends.join(", ")}): add them to ~/.dstack/config.yml, or pass --all-backends to see them`;
+  const elsewhere = `${n} offer${n > 1 ? "s" : ""} exist${n > 1 ? "" : "s"} outside the configured backends and regions (on ${e.elsewhere.backends.join(", ")}): configure them in ~/.dstack/config.yml, or pass --all-backends to see them`;
   return e.constraint === "configured_backends" ? elsewhere : `${hints[e.constraint]}; or: ${elsewhere}`;
 }
