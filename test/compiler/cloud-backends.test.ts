@@ -262,7 +262,7 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
     expect(conf).toContain("IMAGE='dstackai/base:py3.12-0.7-cuda-12.1'");
     expect(conf).toContain("ACCELERATOR='nvidia'");
     const boot = files["/opt/dstack/boot.sh"];
-    expect(boot).toContain("--network host --env-file /opt/dstack/run.env");
+    expect(boot).toContain('--network host --env-file "$R/opt/dstack/run.env"');
     expect(boot).toContain('docker run "${args[@]}" "$IMAGE" /bin/sh /dstack/entry.sh');
     expect(boot).toMatch(/nvidia-ctk/);
     expect(files["/opt/dstack/container/entry.sh"]).toContain("PasswordAuthentication=no");
