@@ -224,7 +224,8 @@ export function register(program: Command): void {
         backendRegions: configured.backendRegions,
         limit: groupBy ? Infinity : limit,
       });
-      if (!json) {
+      if (result.warnings.length) {
+        // stderr in both modes: --json keeps stdout to its one document
         const { formatDiagnostic } = require("./errors") as typeof import("./errors");
         for (const w of result.warnings) process.stderr.write(formatDiagnostic(w) + "\n");
       }
