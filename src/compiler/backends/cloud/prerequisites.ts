@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { DstackError, ExitCode, type Diagnostic } from "../../../diagnostics";
 import type { CloudBackend } from "./settings";
 
 export interface CloudPrerequisites {
@@ -74,4 +75,28 @@ export function missingCloudPrerequisites(backend: CloudBackend, env: NodeJS.Pro
     plugin: pluginOk ? null : { ...req.plugin, install: `pulumi plugin install resource ${req.plugin.name} v${req.plugin.version}` },
     credentials: credentialsOk ? null : req.credentials,
   };
+}
+
+/**
+ * The error `dstack preview` / `up` report when a real run on `backend` cannot start (exit code 5):
+ * E3030 for the plugin (with its install command), E3031 for credentials (every alternative).
+ * Returns null when nothing is missing.
+ */
+export function missingPrerequisitesError(backend: CloudBackend, missing: MissingPrerequisites): DstackError | null {
+  const diags: Diagnostic[] = [];
+  if (missing.plugin)
+    diags.push({
+      code: "E3030",
+      severity: "error",
+      message: `the Pulumi provider plugin ${missing.plugin.name} v${missing.plugin.version} is not installed (needed for a real ${backend} preview)`,
+      hint: `${missing.plugin.install}; \`dstack compile --backend ${backend}\` shows the program without it`,
+    });
+  if (missing.credentials)
+    diags.push({
+      code: "E3031",
+      severity: "error",
+      message: `no ${backend} credentials: set ${missing.credentials.map((c) => c.split("+").join(" and ")).join(", or ")}`,
+      hint: `\`dstack compile --backend ${backend}\` reviews the program without credentials`,
+    });
+  return diags.length ? new DstackError(diags, ExitCode.Prerequisite) : null;
 }
