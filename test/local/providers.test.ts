@@ -92,6 +92,8 @@ d("LocalImage", () => {
     expect(info.Config.Labels["dstack.prebuilt"]).toBe(`test-${tag}`);
 
     expect(await imageProvider.diff!(ref, c.outs!, { ...pre, build_allowed: true })).toEqual({ changes: false, replaces: [] });
+    // toggling --build or rotating registry credentials is no change (the container must not look replaced)
+    expect(await imageProvider.diff!(ref, c.outs!, { ...pre, build_allowed: false, registry_auth: { username: "u", password: "p" } })).toEqual({ changes: false, replaces: [] });
     expect((await imageProvider.diff!(ref, c.outs!, { ...pre, ref: `${ref}-x` })).replaces).toEqual(["ref"]);
     expect((await imageProvider.read!(ref, c.outs!)).props?.image_id).toBe(info.Id);
 

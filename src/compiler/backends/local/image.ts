@@ -132,14 +132,13 @@ async function imageId(ref: string): Promise<string | null> {
 }
 
 export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, LocalImageOutputs> = {
+  // Only the reference matters once the image exists: `build` is part of the prebuilt ref
+  // (its hash), and `build_allowed` / `registry_auth` only matter when the image is first
+  // made. Reporting them as changes would turn the image's `image_id` unknown in a preview
+  // and so show the container as replaced when `--build` is merely added or dropped.
   async diff(_id: string, olds: LocalImageOutputs, news: LocalImageInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = olds.ref !== news.ref || olds.kind !== news.kind ? ["ref"] : [];
-    const changes =
-      replaces.length > 0 ||
-      JSON.stringify(olds.build ?? null) !== JSON.stringify(news.build ?? null) ||
-      Boolean(olds.build_allowed) !== Boolean(news.build_allowed) ||
-      JSON.stringify(olds.registry_auth ?? null) !== JSON.stringify(news.registry_auth ?? null);
-    return { changes, replaces };
+    return { changes: replaces.length > 0, replaces };
   },
 
   async create(inputs: LocalImageInputs): Promise<pulumi.dynamic.CreateResult<LocalImageOutputs>> {
