@@ -1,6 +1,7 @@
 /**
- * `dstack schema [configuration|profiles]`: print the JSON Schema of `.dstack.yml` (default) or
- * of `profiles.yml`, for editors: `# yaml-language-server: $schema=<file>`.
+ * `dstack schema [configuration|profiles|runspec]`: print the JSON Schema of `.dstack.yml`
+ * (default) or of `profiles.yml`, for editors (`# yaml-language-server: $schema=<file>`), or of
+ * the RunSpec that `dstack config --json` prints, for scripts.
  */
 import type { Command } from "commander";
 import { ConfigError } from "../diagnostics";
@@ -8,13 +9,14 @@ import { ConfigError } from "../diagnostics";
 export const SCHEMA_FILES: Record<string, string> = {
   configuration: "dstack-configuration.schema.json",
   profiles: "profiles.schema.json",
+  runspec: "runspec.schema.json",
 };
 
 export function register(program: Command): void {
   program
     .command("schema")
-    .description("print the JSON Schema of .dstack.yml (configuration) or of profiles.yml (profiles)")
-    .argument("[WHICH]", "configuration or profiles", "configuration")
+    .description("print the JSON Schema of .dstack.yml (configuration), profiles.yml (profiles) or of `dstack config --json` (runspec)")
+    .argument("[WHICH]", "configuration, profiles or runspec", "configuration")
     .option("--path", "print the schema file's path instead of its contents")
     .action((which: string, opts: { path?: boolean }) => {
       const file = SCHEMA_FILES[which];

@@ -132,6 +132,7 @@ describe("dstack schema", () => {
     const b = await run(["schema", "profiles"]);
     expect(JSON.parse(b.stdout).title).toMatch(/profiles/);
     expect((await run(["schema", "--path"])).stdout.trim()).toBe(path.join(repoRoot, "schemas", "dstack-configuration.schema.json"));
+    expect(JSON.parse((await run(["schema", "runspec"])).stdout).title).toMatch(/RunSpec/);
   });
 
   it("an unknown schema is a usage error", async () => {

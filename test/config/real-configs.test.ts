@@ -4,7 +4,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import Ajv from "ajv";
 import { parse } from "yaml";
+import { runSpecSchema } from "../../src/config/schema/definitions";
 import { loadRunSpec } from "../../src/config";
 import { ConfigError } from "../../src/diagnostics";
 import { formatDiagnostic } from "../../src/cli/errors";
@@ -23,6 +25,7 @@ function envFor(file: string): NodeJS.ProcessEnv {
 }
 
 const workdir = tempDir();
+const validRunSpec = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(runSpecSchema());
 const byName = (prefix: string) => {
   const f = files.find((x) => x.startsWith(prefix))!;
   const file = path.join(sharedConfigs, f);
@@ -41,6 +44,7 @@ suite("real configurations", () => {
     expect(spec.configuration_path).toBe(file);
     expect(spec.resources.cpu.count).toBeDefined();
     expect(JSON.parse(JSON.stringify(spec))).toEqual(spec);
+    if (!validRunSpec(spec)) throw new Error(`${f}: the RunSpec breaks schemas/runspec.schema.json: ${JSON.stringify(validRunSpec.errors)}`);
   });
 
   it("values from a few of them", () => {

@@ -3,7 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { AJV_OPTIONS, schemaFiles, validatorsSource } from "../../src/config/schema/generate";
-import { configurationSchema, profilesSchema } from "../../src/config/schema/definitions";
+import { configurationSchema, profilesSchema, runSpecSchema } from "../../src/config/schema/definitions";
+import { loadRunSpec } from "../../src/config";
+import { tempDir, testEnv } from "./helpers";
 import { closest, levenshtein } from "../../src/config/suggest";
 import { repoRoot, sharedConfigs } from "./helpers";
 
@@ -52,6 +54,25 @@ describe("JSON Schemas", () => {
     walk(dir);
     expect(found.length).toBeGreaterThanOrEqual(3);
     for (const f of found) expect([f, validate(parse(fs.readFileSync(f, "utf8")))]).toEqual([f, true]);
+  });
+});
+
+describe("the RunSpec schema", () => {
+  const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(runSpecSchema());
+  it.each([
+    "type: dev-environment\nide: vscode\n",
+    "type: task\ncommands: [x]\nnodes: 2\nports: [8000, '*:80']\nvolumes: [v-1:/data, /h:/c]\nresources: {gpu: A100:80GB:2, cpu: arm:4, disk: null, shm_size: 1GB}\nretry: {on_events: [error]}\nutilization_policy: {min_gpu_utilization: 5, time_window: 1h}\nschedule: {cron: '0 * * * *'}\ntags: {a: b}\n",
+    "type: task\nimage: x\nregistry_auth: {username: u, password: p}\nmax_duration: off\nspot_policy: spot\nbackends: [local]\n",
+  ])("%j validates", (yaml) => {
+    const spec = loadRunSpec({ dir: tempDir({ ".dstack.yml": yaml }), env: testEnv() });
+    if (!validate(spec)) throw new Error(JSON.stringify(validate.errors));
+  });
+
+  it("rejects a RunSpec with a missing or an extra field", () => {
+    const spec = loadRunSpec({ dir: tempDir({ ".dstack.yml": "type: task\ncommands: [x]\n" }), env: testEnv() }) as unknown as Record<string, unknown>;
+    const { name: _name, ...missing } = spec;
+    expect(validate(missing)).toBe(false);
+    expect(validate({ ...spec, extra: 1 })).toBe(false);
   });
 });
 

@@ -424,3 +424,107 @@ export function profilesSchema(): JsonSchema {
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The RunSpec (what `dstack config --json` prints), for CI scripts and later stages
+// ---------------------------------------------------------------------------------------------
+
+export const RUNSPEC_SCHEMA_ID = `${SCHEMA_BASE_URL}/runspec.schema.json`;
+
+const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
+const obj = (properties: Record<string, JsonSchema>, extra: JsonSchema = {}): JsonSchema => ({
+  type: "object",
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+  ...extra,
+});
+const num = { type: "number" };
+const int = { type: "integer" };
+const bool = { type: "boolean" };
+const string = { type: "string" };
+const strings = { type: "array", items: string };
+const seconds = nullable({ type: "integer", minimum: 0 });
+
+export function runSpecSchema(): JsonSchema {
+  const range = obj({ min: nullable({ type: "number", minimum: 0 }), max: nullable({ type: "number", minimum: 0 }) });
+  const source = { enum: ["cli", "configuration", "profile", "default"] };
+  const base: Record<string, JsonSchema> = {
+    configuration_path: string,
+    repo_dir: string,
+    repo_id: { type: "string", pattern: "^[0-9a-f]{16}$" },
+    name: { type: "string", pattern: "^[a-z][a-z0-9-]{1,40}$" },
+    name_generated: bool,
+    image: nullable(string),
+    python: nullable({ enum: PYTHON_VERSIONS }),
+    nvcc: bool,
+    registry_auth: nullable(obj({ username: string, password: string })),
+    working_dir: { type: "string", pattern: "^/" },
+    shell: nullable(string),
+    user: nullable(string),
+    privileged: bool,
+    entrypoint: nullable(string),
+    docker: nullable(bool),
+    env: { type: "object", additionalProperties: string },
+    secret_env: strings,
+    ports: { type: "array", items: obj({ container_port: { type: "integer", minimum: 1, maximum: 65535 }, local_port: { type: "integer", minimum: 0, maximum: 65535 } }) },
+    volumes: {
+      type: "array",
+      items: {
+        oneOf: [
+          obj({ kind: { const: "volume" }, name: { ...strings, minItems: 1 }, path: string }),
+          obj({ kind: { const: "instance" }, instance_path: string, path: string, optional: bool }),
+        ],
+      },
+    },
+    resources: obj({
+      cpu: obj({ arch: nullable({ enum: ["x86", "arm"] }), count: range }),
+      memory: range,
+      shm_size: nullable(num),
+      gpu: obj({
+        vendor: nullable({ enum: ["nvidia", "amd", "intel", "google", "tenstorrent"] }),
+        name: nullable({ ...strings, minItems: 1 }),
+        count: range,
+        memory: nullable(range),
+        total_memory: nullable(range),
+        compute_capability: nullable({ type: "array", items: int, minItems: 2, maxItems: 2 }),
+      }),
+      disk: nullable(obj({ size: range })),
+    }),
+    build: strings,
+    setup: strings,
+    init: strings,
+    spot_policy: { enum: SPOT_POLICIES },
+    retry: obj({ enabled: bool, on_events: { type: "array", items: { enum: RETRY_EVENTS }, uniqueItems: true }, duration: seconds }),
+    max_duration: seconds,
+    max_price: nullable({ type: "number", exclusiveMinimum: 0 }),
+    backends: nullable({ type: "array", items: { enum: BACKENDS } }),
+    regions: nullable(strings),
+    availability_zones: nullable(strings),
+    instance_types: nullable(strings),
+    idle_duration: seconds,
+    stop_duration: seconds,
+    creation_policy: nullable({ enum: ["reuse", "reuse-or-create"] }),
+    fleets: nullable(strings),
+    tags: { type: "object", additionalProperties: string },
+    reservation: nullable(string),
+    priority: nullable({ type: "integer", minimum: 0, maximum: 100 }),
+    utilization_policy: nullable(obj({ min_gpu_utilization: { type: "integer", minimum: 0, maximum: 100 }, time_window: { type: "integer", minimum: 300 } })),
+    schedule: nullable(obj({ cron: { ...strings, minItems: 1 } })),
+    force_build: bool,
+    profile: obj({ name: nullable(string), path: nullable(string), sources: { type: "object", additionalProperties: source } }),
+    unsupported: {
+      type: "array",
+      items: { type: "object", properties: { property: string, line: int, col: int, reason: string }, required: ["property"], additionalProperties: false },
+    },
+  };
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: RUNSPEC_SCHEMA_ID,
+    title: "dstack RunSpec (dstack config --json)",
+    oneOf: [
+      obj({ type: { const: "dev-environment" }, ...base, ide: nullable({ enum: IDES }), version: nullable(string), inactivity_duration: seconds }),
+      obj({ type: { const: "task" }, ...base, commands: strings, nodes: { type: "integer", minimum: 1 } }),
+    ],
+  };
+}

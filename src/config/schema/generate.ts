@@ -7,14 +7,15 @@ import Ajv from "ajv";
 import standaloneCode from "ajv/dist/standalone";
 import * as fs from "fs";
 import * as path from "path";
-import { configurationSchema, CONFIGURATION_SCHEMA_ID, profilesSchema, PROFILES_SCHEMA_ID } from "./definitions";
+import { configurationSchema, CONFIGURATION_SCHEMA_ID, profilesSchema, PROFILES_SCHEMA_ID, runSpecSchema } from "./definitions";
 
 export const AJV_OPTIONS = { allErrors: true, allowUnionTypes: true, discriminator: true, strictRequired: false, inlineRefs: false, code: { source: true, optimize: true } } as const;
 
-export function schemaFiles(): { "dstack-configuration.schema.json": string; "profiles.schema.json": string } {
+export function schemaFiles(): Record<string, string> {
   return {
     "dstack-configuration.schema.json": JSON.stringify(configurationSchema(), null, 2) + "\n",
     "profiles.schema.json": JSON.stringify(profilesSchema(), null, 2) + "\n",
+    "runspec.schema.json": JSON.stringify(runSpecSchema(), null, 2) + "\n",
   };
 }
 
