@@ -6,7 +6,9 @@
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
+import Ajv from "ajv";
 import { parse, stringify } from "yaml";
+import { runSpecSchema } from "../../src/config/schema/definitions";
 import { loadConfiguration } from "../../src/config";
 import { ConfigError } from "../../src/diagnostics";
 import { repoRoot, sharedConfigs, tempDir, testEnv } from "./helpers";
@@ -32,6 +34,7 @@ function corpus(): string[] {
 }
 
 const texts = corpus();
+const validRunSpec = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(runSpecSchema());
 const objects = texts.map((t) => parse(t) as unknown);
 const dir = tempDir();
 const file = path.join(dir, ".dstack.yml");
@@ -93,6 +96,7 @@ function check(text: string): void {
     const spec = loadConfiguration({ dir, env });
     expect(typeof spec.type).toBe("string");
     JSON.stringify(spec);
+    if (spec.type !== "volume" && !validRunSpec(spec)) throw new Error(`a RunSpec outside its schema: ${JSON.stringify(validRunSpec.errors)}\n--- input ---\n${text}`);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw new Error(`unexpected ${e instanceof Error ? e.stack : String(e)}\n--- input ---\n${text}`, { cause: e });
     expect(e.diagnostics.length).toBeGreaterThan(0);
