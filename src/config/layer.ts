@@ -162,7 +162,10 @@ export function readLayer(raw: Record<string, unknown>, issues: Issues, path: Pa
     if (d !== undefined) out.idle_duration = d;
   }
   if (raw.idle_duration === undefined && raw.termination_policy === "dont-destroy") out.idle_duration = null;
-  if (typeof raw.max_price === "number") out.max_price = raw.max_price;
+  if (typeof raw.max_price === "number") {
+    if (Number.isFinite(raw.max_price)) out.max_price = raw.max_price;
+    else issues.error([...path, "max_price"], "E1014", `max_price: ${String(raw.max_price)} is not a price`, "a positive number of dollars per hour, e.g. 0.5");
+  }
   for (const key of ["backends", "regions", "availability_zones", "instance_types", "fleets"] as const) {
     const list = strList(raw[key]);
     if (list) out[key] = list;
