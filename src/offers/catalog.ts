@@ -323,7 +323,7 @@ class CatalogBuilder {
     this.gpuCount.push(r.gpuCount);
     this.gpuName.push(r.gpuName ? this.gpuNames.id(r.gpuName) : 0);
     this.gpuMemory.push(r.gpuMemory ?? NaN);
-    this.vendor.push(VENDOR_CODES.indexOf(r.vendor));
+    this.vendor.push(Math.max(0, VENDOR_CODES.indexOf(r.vendor)));
     this.spot.push(r.spot ? 1 : 0);
     this.arch.push(ARCH_CODES.indexOf(r.arch));
     this.backend.push(this.backends.id(r.backend));
@@ -338,6 +338,19 @@ class CatalogBuilder {
 
   build(): Catalog {
     const n = this.n;
+    const limits: [string, Interner, number][] = [
+      ["backends", this.backends, 0xff],
+      ["regions", this.regions, 0xffff],
+      ["zones", this.zones, 0xffff],
+      ["GPU names", this.gpuNames, 0xffff],
+      ["flag sets", this.flagSets, 0xffff],
+      ["files", this.files, 0xffff],
+    ];
+    for (const [what, table, max] of limits) {
+      if (table.values.length > max + 1) {
+        throw new DstackError({ code: "E2004", severity: "error", message: `the catalogs hold ${table.values.length} distinct ${what}; at most ${max + 1} are supported`, hint: "split the catalogs or drop rows" }, ExitCode.Usage);
+      }
+    }
     const remapOf = (ids: number[], interner: Interner, keepFirst: boolean) => {
       const remap = interner.sort(keepFirst);
       for (let i = 0; i < n; i++) ids[i] = remap[ids[i]];
