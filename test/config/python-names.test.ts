@@ -145,7 +145,7 @@ describe("file encodings", () => {
 
 describe("numbers as written", () => {
   it("an infinite max_price is rejected", () => {
-    expect(loadErrors("type: task\ncommands: [x]\nmax_price: .inf\n").map((d) => d.code)).toEqual(["E1014"]);
+    expect(loadErrors("type: task\ncommands: [x]\nmax_price: .inf\n").map((d) => d.code)).toEqual(["E1011"]);
   });
   it("a numeric user is a uid", () => {
     expect(loadDev("type: dev-environment\nuser: 1000\n").user).toBe("1000");
