@@ -87,7 +87,7 @@ describe("base image recipe and mirror", () => {
       fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
       fs.writeFileSync(path.join(root, rel), text);
     }
-    const env = { ...process.env, DSTACK_APT_ROOT: root };
+    const env: NodeJS.ProcessEnv = { ...process.env, DSTACK_APT_ROOT: root };
     delete env.DSTACK_DEBIAN_MIRROR;
     return require("child_process").execFileSync("bash", [script, "--print-mirror"], { env, encoding: "utf8" }).trim();
   }

@@ -83,13 +83,16 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
     build: plan.image.build ? { ...plan.image.build, ref: plan.image.ref } : null,
     build_allowed: settings.force_build,
     registry_auth: auth ? pulumi.secret({ username: auth.username, password: auth.password }) : null,
-  });
+  }, { retainOnDelete: true }); // images are a shared cache: the engine need not even ask the provider
 
   // One resource per distinct Docker volume name (a name mounted twice is one volume).
   const volumes = new Map<string, InstanceType<typeof LocalVolume>>();
   for (const v of plan.volumes) {
     if (volumes.has(v.name)) continue;
-    volumes.set(v.name, new LocalVolume(volumeResourceName(v.name), { name: v.name, labels, retain: !settings.delete_volumes }));
+    volumes.set(
+      v.name,
+      new LocalVolume(volumeResourceName(v.name), { name: v.name, labels, retain: !settings.delete_volumes }, { retainOnDelete: !settings.delete_volumes }),
+    );
   }
 
   const secretKeys = new Set(c.secret_env);
