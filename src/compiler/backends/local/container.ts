@@ -384,6 +384,12 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     const container = docker.getContainer(id);
+    try {
+      await container.inspect();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      throw new Error(`the container ${news.name} was removed outside dstack; refresh the stack (dstack up does when it sees this) and it is created again`, { cause: e });
+    }
     const changed = (k: string) => !same(olds[k as keyof LocalContainerOutputs], news[k as keyof LocalContainerInputs]);
     const GB = 1024 * 1024 * 1024;
     if (changed("cpus") || changed("memory")) {
