@@ -6,7 +6,8 @@
  *
  * Where catalogs come from: `opts.dir`, else `DSTACK_CATALOG_DIR`, else the shipped `catalog/`.
  * The backend of a file is its name (`aws.csv` → `aws`), with gpuhunt's `lambdalabs` → dstack's
- * `lambda`.
+ * `lambda`. A binary form of the loaded table is cached under DSTACK_HOME/cache
+ * (catalog-cache.ts); `DSTACK_CATALOG_CACHE=0` turns the cache off.
  */
 import { isAscii } from "buffer";
 import * as fs from "fs";
