@@ -15,6 +15,8 @@ import type { BackendProgram, EmitOptions } from "./backends/index";
 import type { Plan } from "./plan";
 
 export const SECRET = "[secret]";
+/** A stack output that only a real provider computes (e.g. a dynamic resource's outputs). */
+export const UNKNOWN = "[unknown under mocks]";
 
 /** One resource as registered with the engine (after transformations such as the tags policy). */
 export interface GraphResource {
@@ -403,7 +405,9 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, m
       // An error thrown here would escape as an unhandled rejection of the Stack's initialization:
       // keep it and report it after the run.
       try {
-        return await program(plan, opts);
+        const out = await program(plan, opts);
+        // Outputs only a provider computes are unknown under mocks: say so (instead of dropping them).
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, (pulumi.output(v as pulumi.Input<object | string | number | boolean | null>) as pulumi.Output<unknown>).apply((x: unknown) => (x === undefined ? UNKNOWN : x))]));
       } catch (e) {
         failure = e;
         return {};
