@@ -133,4 +133,25 @@ d("local program (real engine, real Docker)", () => {
     await ts.stack.destroy();
     await expect(docker.getContainer(`dstack-${name}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+
+  it("with force_build the engine builds a missing prebuilt image, its output arriving as engine diagnostics", async () => {
+    const key = clientKey(home);
+    const name = `${run}-build`;
+    const spec = runSpec({ name, repo_dir: repo, build: [`echo engine-build-${process.pid} > /engine-built`] });
+    const p = makePlan(spec, key.publicKey, baseRef);
+    const Docker = require("dockerode");
+    const docker = new Docker();
+    await docker.getImage(p.image.ref).remove({ force: true }).catch(() => undefined);
+    const ts = await localStack(home, name, p);
+    ts.setPlan(p, { force_build: true });
+    const diagnostics: string[] = [];
+    const up = await ts.stack.up({ onEvent: (e) => (e.diagnosticEvent ? diagnostics.push(e.diagnosticEvent.message) : undefined) });
+    expect(diagnostics.join("")).toContain(`Successfully tagged ${p.image.ref}`);
+    await waitForBanner(up.outputs.ssh_port.value as number);
+    const r = await sshRun(key, up.outputs.ssh_port.value as number, up.outputs.host_key.value as string, home, "cat /engine-built");
+    expect(r.stdout.trim()).toBe(`engine-build-${process.pid}`);
+    await ts.stack.destroy();
+    expect((await docker.getImage(p.image.ref).inspect()).Id).toMatch(/^sha256:/); // kept: a cache
+    await docker.getImage(p.image.ref).remove({ force: true });
+  });
 });

@@ -289,7 +289,7 @@ const PROVIDER_LABELS = ["dstack.created-at", "dstack.expires-at", "dstack.ssh-p
 function comparableLabels(labels: Record<string, string> | undefined): string {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels ?? {})) {
-    if (!["dstack.created-at", "dstack.expires-at", "dstack.ssh-port"].includes(k)) out[k] = v;
+    if (!PROVIDER_LABELS.includes(k)) out[k] = v;
   }
   return JSON.stringify(Object.keys(out).sort().map((k) => [k, out[k]]));
 }
