@@ -25,7 +25,16 @@ export async function down(name: string, opts: { yes?: boolean; volumes?: boolea
   const display = new ProgressDisplay(defaultProgressMode(opts.json));
   let res: { removedVolumes: string[] };
   try {
-    res = await lc.destroyRun(name, { volumes: opts.volumes, onEvent: display.onEvent });
+    res = await lc.destroyRun(name, {
+      volumes: opts.volumes,
+      onEvent: display.onEvent,
+      onStep: (st) => {
+        const step = { op: "delete" as const, urn: `${st.type}::${st.name}`, type: st.type, name: st.name };
+        if (st.state === "start") display.handle({ kind: "step-start", planning: false, diffs: [], replaceKeys: [], ...step });
+        else if (st.state === "done") display.handle({ kind: "step-done", planning: false, ...step });
+        else display.handle({ kind: "step-failed", ...step });
+      },
+    });
   } finally {
     display.finish();
   }

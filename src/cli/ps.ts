@@ -13,7 +13,11 @@ export function renderRuns(runs: RunRecord[], now = Date.now()): string {
   const blank = { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " };
   const t = new Table({ head: ["NAME", "BACKEND", "RESOURCES", "PRICE", "STATUS", "AGE"], style: { head: [], border: [], compact: true, "padding-left": 0, "padding-right": 0 }, chars: blank });
   for (const r of runs) t.push([r.name, r.backend, r.resources ?? "-", r.price == null ? "-" : `${formatPrice(r.price)}/h`, r.status, formatAge(r.created_at, now)]);
-  return t.toString();
+  return t
+    .toString()
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n");
 }
 
 export function register(program: Command): void {

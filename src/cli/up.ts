@@ -100,13 +100,16 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
 export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
   const json = !!opts.json;
   const spec: RunSpec = runSpecFromCommand(dir, opts);
+  // Load the Automation API and find the CLI while offers and the plan are worked out.
+  const lcPromise = import("../runs/lifecycle");
+  void import("../stacks/workspace").then((w) => w.prefetchEngine());
   const inputs = await import("../runs/inputs");
   const { chosen, next } = await inputs.offersFor(spec);
   const { unsupportedDiagnostics } = await import("../runs/choose");
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
 
-  const lc = await import("../runs/lifecycle");
+  const lc = await lcPromise;
   const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("../stacks/events");
   const settings = { force_build: spec.force_build, delete_volumes: false };
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });

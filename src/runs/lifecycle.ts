@@ -107,7 +107,7 @@ export async function isUnchanged(r: PlannedRun): Promise<boolean> {
 /** What `up` would change, without changing anything (a Pulumi preview). */
 export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env });
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
   try {
     await stack.preview({
       signal: o.signal,
@@ -149,12 +149,9 @@ export async function applyRun(
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<ApplyResult> {
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env });
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
   try {
-    const res = await stack.up({ onEvent: o.onEvent, signal: o.signal, refresh: o.refresh });
-    const changes: Record<string, number> = {};
-    for (const [k, v] of Object.entries(res.summary.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
-    return { outputs: ws.plainOutputs(res.outputs), changes };
+    return await ws.upStack(stack, { onEvent: o.onEvent, signal: o.signal, refresh: o.refresh, env: o.env });
   } catch (e) {
     if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
@@ -218,6 +215,8 @@ export interface DestroyOptions {
   /** Also remove the run's named volumes. */
   volumes?: boolean;
   onEvent?: (e: EngineEvent) => void;
+  /** Progress of a destroy run through the CLI directly (file backend). */
+  onStep?: (s: { type: string; name: string; state: "start" | "done" | "failed" }) => void;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
@@ -232,8 +231,13 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
   if (outputs === null && !readRunKey(name, env)) throw ws.runNotFound(name);
   let removedVolumes: string[] = [];
   if (outputs !== null) {
-    const stack = await ws.openStack(name, async () => ({}), { env, create: false });
-    await ws.destroyAndRemove(stack, { onEvent: o.onEvent, signal: o.signal });
+    if (ws.diyStacksDir(env) !== null) {
+      // file backend: the CLI directly (no program needed to destroy), a second or more faster
+      await ws.destroyWithCli(name, { env, signal: o.signal, onStep: o.onStep });
+    } else {
+      const stack = await ws.openStack(name, async () => ({}), { env, create: false });
+      await ws.destroyAndRemove(stack, { onEvent: o.onEvent, signal: o.signal });
+    }
     if (o.volumes) removedVolumes = await removeRunVolumes(outputs);
   }
   removeRunSshConfig(name, env);

@@ -69,32 +69,60 @@ export function workspaceDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(homePaths(env).home, "workspaces", id);
 }
 
-interface Toolchain {
-  command: PulumiCommand;
+interface BinaryToolchain {
+  /** Absolute path of the pulumi binary. */
+  binary: string;
   binDir: string;
   env: Record<string, string>;
 }
 
+interface Toolchain extends BinaryToolchain {
+  command: PulumiCommand;
+}
+
+let binaryPromise: Promise<BinaryToolchain> | undefined;
 let toolchainPromise: Promise<Toolchain> | undefined;
 
-/** The Pulumi CLI and the environment its plugins need (src/stacks/toolchain.ts). Memoized. */
-async function toolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
+/** The Pulumi CLI binary and the environment its plugins need, without loading the Automation API. Memoized. */
+function binaryToolchain(env: NodeJS.ProcessEnv = process.env): Promise<BinaryToolchain> {
+  if (!binaryPromise) {
+    binaryPromise = (async () => {
+      const tc = await import("./toolchain");
+      const { binary, binDir } = await tc.ensurePulumiBinary({ env });
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(tc.pulumiEnv(env))) if (typeof v === "string") out[k] = v;
+      return { binary, binDir, env: out };
+    })();
+    binaryPromise.catch(() => (binaryPromise = undefined));
+  }
+  return binaryPromise;
+}
+
+/** The same plus the Automation API's PulumiCommand (src/stacks/toolchain.ts). Memoized. */
+function toolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
   if (!toolchainPromise) {
     toolchainPromise = (async () => {
       const tc = await import("./toolchain");
-      const { command, binDir } = await tc.ensurePulumi({ env });
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(tc.pulumiEnv(env))) if (typeof v === "string") out[k] = v;
-      return { command, binDir, env: out };
+      const [bin, { command }] = await Promise.all([binaryToolchain(env), tc.ensurePulumi({ env })]);
+      return { ...bin, command };
     })();
     toolchainPromise.catch(() => (toolchainPromise = undefined));
   }
   return toolchainPromise;
 }
 
+/**
+ * Starts finding the CLI (child processes: `pulumi version`) while the caller does other work
+ * (offers, planning). The Automation API itself is not loaded here: its load is CPU-bound and
+ * a no-op `up` never needs it. Errors surface when the engine is used.
+ */
+export function prefetchEngine(env: NodeJS.ProcessEnv = process.env): void {
+  binaryToolchain(env).catch(() => undefined);
+}
+
 /** Environment for every Pulumi CLI invocation (and so for its plugins). */
 export async function engineEnv(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
-  const tc = await toolchain(env);
+  const tc = await binaryToolchain(env);
   const p = homePaths(env);
   const secrets = secretsPassphrase(env);
   const out: Record<string, string> = {
@@ -174,6 +202,8 @@ export interface OpenStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Create the stack when absent (default true). */
   create?: boolean;
+  /** The caller knows whether the stack exists (saves the engine a failed `stack select`). */
+  exists?: boolean;
 }
 
 /**
@@ -186,7 +216,8 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
   const wsOpts = await workspaceOptions(program, env);
   const args = { projectName: DSTACK_PROJECT, stackName: runName, program };
   try {
-    if (opts.create === false) return await auto.LocalWorkspace.selectStack(args, wsOpts);
+    if (opts.create === false || opts.exists === true) return await auto.LocalWorkspace.selectStack(args, wsOpts);
+    if (opts.exists === false) return await auto.LocalWorkspace.createStack(args, wsOpts);
     return await auto.LocalWorkspace.createOrSelectStack(args, wsOpts);
   } catch (e) {
     if (opts.create === false && /no stack named|not found/i.test(String((e as Error).message ?? e))) throw runNotFound(runName);
@@ -328,4 +359,110 @@ export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: impor
   } catch (e) {
     throw engineError(e, `destroying ${stack.name}`);
   }
+}
+
+/** The workspace folder with its Pulumi.yaml (as LocalWorkspace writes it), for direct CLI calls. */
+function ensureWorkspaceDir(env: NodeJS.ProcessEnv): string {
+  const dir = workspaceDir(env);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const project = path.join(dir, "Pulumi.yaml");
+  if (!fs.existsSync(project)) fs.writeFileSync(project, `name: ${DSTACK_PROJECT}\nruntime: nodejs\nbackend:\n  url: ${stateBackendUrl(env)}\n`);
+  return dir;
+}
+
+function isEngineInternal(type: string): boolean {
+  return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
+}
+
+/** One line of the CLI's plain progress output as a step (`-  <type> <name> deleting (0s)`), or null (pure). */
+export function cliStepLine(line: string): { type: string; name: string; state: "start" | "done" | "failed" } | null {
+  const m = /^\s*[-+~]+\s+(\S+)\s+(\S+)\s+(deleting|deleted|creating|created|updating|updated|\*\*deleting failed\*\*)/.exec(line);
+  if (!m || isEngineInternal(m[1])) return null;
+  const state = /failed/.test(m[3]) ? "failed" : /ing$/.test(m[3]) ? "start" : "done";
+  return { type: m[1], name: m[2], state };
+}
+
+/**
+ * `pulumi destroy --remove` of a run's stack, straight through the CLI: destroying needs no
+ * program, so this skips the Automation API's load and its extra calls (select, history, rm),
+ * which are most of the time of a `dstack down`. Progress comes from the CLI's plain output.
+ */
+export async function destroyWithCli(
+  runName: string,
+  o: { env?: NodeJS.ProcessEnv; onStep?: (s: { type: string; name: string; state: "start" | "done" | "failed" }) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  const env = o.env ?? process.env;
+  const [bin, envVars] = await Promise.all([binaryToolchain(env), engineEnv(env)]);
+  const cwd = ensureWorkspaceDir(env);
+  const { spawn } = await import("child_process");
+  const args = ["destroy", "--yes", "--skip-preview", "--remove", "--stack", runName, "--non-interactive", "--color", "never"];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(bin.binary, args, { cwd, env: { ...env, ...envVars }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let pending = "";
+    child.stdout.on("data", (d: Buffer) => {
+      const text = d.toString();
+      stdout += text;
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const l of lines) {
+        const step = cliStepLine(l);
+        if (step) o.onStep?.(step);
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const abort = () => child.kill("SIGINT");
+    o.signal?.addEventListener("abort", abort);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      o.signal?.removeEventListener("abort", abort);
+      if (code === 0) resolve();
+      else reject(engineError({ message: stderr.trim() || `pulumi destroy exited ${code}`, commandResult: { stdout, stderr } }, `destroying ${runName}`));
+    });
+  });
+}
+
+export interface UpStackResult {
+  /** Plain outputs (secrets masked). */
+  outputs: Record<string, unknown>;
+  /** Resource changes by operation, from the engine's summary event. */
+  changes: Record<string, number>;
+}
+
+/**
+ * `pulumi up` of an opened stack. With the file backend, the outputs are then read from the
+ * state file and the change counts from the summary event, instead of the three CLI calls
+ * Stack.up makes after the update (`stack output` twice, `stack history`), which cost more
+ * than a second of a warm `dstack up`. @pulumi/pulumi is pinned (3.248.0), so overriding
+ * those two methods of this Stack instance is safe; other backends keep the stock path.
+ */
+export async function upStack(
+  stack: Stack,
+  o: { onEvent?: (e: import("@pulumi/pulumi/automation").EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<UpStackResult> {
+  const env = o.env ?? process.env;
+  const fast = diyStacksDir(env) !== null;
+  let changes: Record<string, number> = {};
+  const onEvent = (e: import("@pulumi/pulumi/automation").EngineEvent) => {
+    if (e.summaryEvent) {
+      changes = {};
+      for (const [k, v] of Object.entries(e.summaryEvent.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
+    }
+    o.onEvent?.(e);
+  };
+  if (fast) {
+    const patched = stack as unknown as { outputs: () => Promise<OutputMap>; info: () => Promise<undefined> };
+    patched.outputs = async () => ({});
+    patched.info = async () => undefined;
+  }
+  const res = await stack.up({ onEvent, signal: o.signal, refresh: o.refresh });
+  if (!fast) {
+    for (const [k, v] of Object.entries(res.summary?.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
+    return { outputs: plainOutputs(res.outputs), changes };
+  }
+  const outputs = readOutputsFromFile(stack.name, env);
+  if (!outputs) throw engineError(new Error("the state file has no outputs after the update"), `reading run ${stack.name}`);
+  return { outputs, changes };
 }
