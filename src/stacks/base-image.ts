@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type Docker from "dockerode";
 import { DstackError, ExitCode } from "../diagnostics";
-import { packageRoot } from "../paths";
+import { homePaths, packageRoot } from "../paths";
 
 export const BASE_IMAGE_REPO = "dstack-base";
 
@@ -81,6 +81,28 @@ export async function ensureBaseImage(docker: Docker, onLog: (line: string) => v
   const ref = baseImageRef();
   const found = await baseImageInfo(docker, ref);
   if (found.present) return { ...found, built: false, timings: {} };
+  // One build at a time per DSTACK_HOME: a second `dstack setup` waits, then finds the image.
+  const lock = path.join(homePaths().cache, "base-image.lock");
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - fs.statSync(lock).mtimeMs > 30 * 60 * 1000) fs.rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 2000));
+      const again = await baseImageInfo(docker, ref);
+      if (again.present) return { ...again, built: false, timings: {} };
+    }
+  }
+  try {
+    return await buildBaseImage(docker, ref, onLog);
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function buildBaseImage(docker: Docker, ref: string, onLog: (line: string) => void): Promise<BaseImageResult> {
   const started = Date.now();
   const timings: Record<string, number> = {};
   const tail: string[] = [];

@@ -15,6 +15,17 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function noEngineError(env: NodeJS.ProcessEnv = process.env, cause?: string): DstackError {
+  if (cause === "EACCES") {
+    return new DstackError(
+      {
+        code: "E4102",
+        severity: "error",
+        message: `permission denied on the Docker engine at ${dockerEndpoint(env)}`,
+        hint: "add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or run as root",
+      },
+      ExitCode.Prerequisite,
+    );
+  }
   return new DstackError(
     {
       code: "E4101",
