@@ -1,8 +1,9 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".cache/**", "coverage/**", "**/*.js", "!bench/**/*.js"] },
+  { ignores: ["dist/**", "node_modules/**", ".cache/**", "coverage/**", "**/*.js", "!bench/**/*.js", "!bin/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,4 +12,5 @@ export default tseslint.config(
       "@typescript-eslint/no-require-imports": "off",
     },
   },
+  { files: ["**/*.js"], languageOptions: { sourceType: "commonjs", globals: { ...globals.node } } },
 );
