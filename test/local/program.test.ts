@@ -32,7 +32,10 @@ d("local program (real engine, real Docker)", () => {
     process.chdir(cwd);
     const Docker = require("dockerode");
     const docker = new Docker();
-    await docker.getContainer(`dstack-${run}`).remove({ force: true }).catch(() => undefined);
+    // every container of this file's runs (a failed test leaves its own behind)
+    for (const c of await docker.listContainers({ all: true, filters: { label: ["dstack.run"] } })) {
+      if ((c.Labels["dstack.run"] ?? "").startsWith(run)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    }
     await docker.getVolume(volume).remove().catch(() => undefined);
   });
 
