@@ -123,7 +123,7 @@ d("LocalContainer", () => {
   function inputs(key: string, over: Partial<LocalContainerInputs> = {}): LocalContainerInputs {
     return {
       name, image: baseImageRef(), image_id: baseId, run_type: "dev-environment", keep_running: true, repo_dir: repo,
-      working_dir: "/workflow", env: { A: "1", SPACED: "a b  c" }, secret_env: { TOKEN: "s3cret" },
+      working_dir: "/workflow", env: { A: "1", SPACED: "a b  c", MULTI: "line1\nline2", QUOTES: `it's "q" \\ $HOME` }, secret_env: { TOKEN: "s3cret" },
       setup: ["echo once >> /root/setup.count"], init: ["echo init >> /root/init.count"], commands: [], shell: "/bin/bash",
       ssh_user: "root", ssh_public_key: key, mounts: [], privileged: false, cpus: null, memory: null, shm_size: 0.25, gpus: 0,
       labels: { "dstack.run": "t-c", "dstack.owner": "tester" }, max_duration: 3600,
@@ -149,8 +149,17 @@ d("LocalContainer", () => {
 
     // the host key sshd presents is the one in the outputs
     expect(await keyscan(out.ssh_port)).toContain(out.host_key.split(" ").slice(0, 2).join(" "));
-    const r = await sshRun(key, out.ssh_port, out.host_key, home, 'echo "$A|$SPACED|$TOKEN"; cat /workflow/README; cat /root/setup.count');
-    expect(r.stdout).toBe("1|a b  c|s3cret\nrepo file\nonce\n");
+    const r = await sshRun(key, out.ssh_port, out.host_key, home, 'echo "$A|$SPACED|$TOKEN"; cat README; cat /root/setup.count; pwd');
+    expect(r.stdout).toBe("1|a b  c|s3cret\nrepo file\nonce\n/workflow\n");
+    const r1 = await sshRun(key, out.ssh_port, out.host_key, home, 'printf "%s|%s" "$MULTI" "$QUOTES"');
+    expect(r1.stdout).toBe(`line1\nline2|it's "q" \\ $HOME`);
+    // sftp (VS Code, scp -s) goes through the same ForceCommand
+    const kh = path.join(home, `known_hosts_${out.ssh_port}`);
+    const sftp = await new Promise<string>((resolve) => {
+      const child = execFile("sftp", ["-F", "/dev/null", "-i", key.privatePath, "-P", String(out.ssh_port), "-o", `UserKnownHostsFile=${kh}`, "-o", "BatchMode=yes", "-b", "-", "root@127.0.0.1"], (_e, o, e2) => resolve(o + e2));
+      child.stdin?.end("ls /workflow\n");
+    });
+    expect(sftp).toContain("README");
     // key-only: a password login is refused without asking
     const pw = await new Promise<string>((resolve) =>
       execFile("ssh", ["-F", "/dev/null", "-p", String(out.ssh_port), "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "root@127.0.0.1", "true"], (_e, _o, err) => resolve(err)),

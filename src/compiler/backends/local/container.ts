@@ -118,12 +118,6 @@ function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { p
   const allEnv: Record<string, string> = { ...inp.env, ...inp.secret_env, DSTACK_WORKING_DIR: inp.working_dir };
   const keys = Object.keys(allEnv).filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)).sort();
   const envSh = keys.map((k) => `export ${k}=${q(allEnv[k])}`).join("\n") + "\n";
-  // sshd's SetEnv covers non-login sessions (one line: sshd keeps only its first SetEnv;
-  // OpenSSH's argv_split takes \" and \\ inside quotes); multi-line values only via profile.d.
-  const setEnvArgs = keys
-    .filter((k) => !/[\n\r]/.test(allEnv[k]))
-    .map((k) => `"${k}=${allEnv[k].replace(/[\\"]/g, (ch) => `\\${ch}`)}"`);
-  const setEnv = setEnvArgs.length ? [`SetEnv ${setEnvArgs.join(" ")}`] : [];
   const sshdConfig = [
     `Port ${sshPort}`,
     "ListenAddress 127.0.0.1",
@@ -144,7 +138,8 @@ function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { p
     "ClientAliveInterval 30",
     "PidFile /run/dstack-sshd.pid",
     "Subsystem sftp internal-sftp",
-    ...setEnv,
+    // every session: the run's env, the working directory (written by start.sh)
+    "ForceCommand /etc/dstack/session.sh",
   ].join("\n") + "\n";
   const config = [
     `DSTACK_SSH_PORT=${sshPort}`,
