@@ -212,6 +212,7 @@ export interface OpenStackOptions {
  */
 export async function openStack(runName: string, program: PulumiFn, opts: OpenStackOptions = {}): Promise<Stack> {
   const env = opts.env ?? process.env;
+  if (diyStacksDir(env) !== null && opts.exists !== undefined && opts.create !== false) return openStackFast(runName, program, opts.exists, env);
   const auto = await automation();
   const wsOpts = await workspaceOptions(program, env);
   const args = { projectName: DSTACK_PROJECT, stackName: runName, program };
@@ -221,6 +222,41 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
     return await auto.LocalWorkspace.createOrSelectStack(args, wsOpts);
   } catch (e) {
     if (opts.create === false && /no stack named|not found/i.test(String((e as Error).message ?? e))) throw runNotFound(runName);
+    throw engineError(e, `opening stack ${runName}`);
+  }
+}
+
+/** Runs the Pulumi CLI directly in the workspace folder (for the commands that need no program). */
+async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+  const [bin, envVars] = await Promise.all([binaryToolchain(env), engineEnv(env)]);
+  const cwd = ensureWorkspaceDir(env);
+  const { execFile } = await import("child_process");
+  return new Promise((resolve, reject) => {
+    execFile(bin.binary, [...args, "--non-interactive"], { cwd, env: { ...env, ...envVars }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { commandResult: { stdout, stderr } }));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The file backend's fast open: a new stack is created by `pulumi stack init` run as a child
+ * process while this process loads the Automation API (they overlap), and no `pulumi stack
+ * select` is run at all — every Automation API command passes `--stack` itself, so selecting
+ * only rewrites a "current stack" setting dstack never reads. Same stacks, same settings files
+ * (Pulumi.<run>.yaml with the passphrase salt) as LocalWorkspace.createStack.
+ */
+async function openStackFast(runName: string, program: PulumiFn, exists: boolean, env: NodeJS.ProcessEnv): Promise<Stack> {
+  const init = exists ? Promise.resolve(null) : runCli(["stack", "init", runName, "--secrets-provider", "passphrase", "--no-select"], env);
+  init.catch(() => undefined);
+  try {
+    const auto = await automation();
+    const wsOpts = await workspaceOptions(program, env);
+    await init;
+    const workspace = await auto.LocalWorkspace.create(wsOpts);
+    (workspace as unknown as { selectStack: (name: string) => Promise<void> }).selectStack = async () => undefined;
+    return await auto.Stack.select(runName, workspace);
+  } catch (e) {
     throw engineError(e, `opening stack ${runName}`);
   }
 }
@@ -363,6 +399,8 @@ export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: impor
 
 /** The workspace folder with its Pulumi.yaml (as LocalWorkspace writes it), for direct CLI calls. */
 function ensureWorkspaceDir(env: NodeJS.ProcessEnv): string {
+  const url = stateBackendUrl(env);
+  if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true, mode: 0o700 });
   const dir = workspaceDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const project = path.join(dir, "Pulumi.yaml");
