@@ -7,10 +7,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
-import { localStack, makePlan, runSpec, tempDir } from "./fixtures";
+import { localStack, makePlan, missingEnginePrerequisite, runSpec, tempDir } from "./fixtures";
 
-const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
-const d = dockerUp ? describe : describe.skip;
+const d = missingEnginePrerequisite() ? describe.skip : describe;
 jest.setTimeout(240000);
 
 d("local program (real engine, real Docker)", () => {
