@@ -11,8 +11,9 @@
  * in known_hosts without reading the container's logs. The private host key is never stored
  * in state.
  *
- * The ssh port is chosen at create time (a port derived from the container name when free,
- * else any free loopback port), kept in state and kept by in-place updates.
+ * The ssh port is chosen at create time (a port in 20000–31999 derived from the container name
+ * when free, else another free one there, else any free loopback port), kept in state and kept
+ * by in-place updates.
  *
  * Diff:
  * - replace (delete before replace: the container name is fixed): name, image, image_id,
@@ -220,9 +221,15 @@ async function chooseSshPort(docker: import("dockerode"), name: string): Promise
     const p = Number(c.Labels["dstack.ssh-port"]);
     if (Number.isInteger(p) && !(c.Names ?? []).includes(`/${name}`)) taken.add(p);
   }
+  // 20000–31999: below Linux's ephemeral range (32768–60999), so that an outgoing connection
+  // cannot hold the port while the container restarts (sshd binds it again on every start).
   const h = crypto.createHash("sha256").update(name).digest().readUInt32BE(0);
   for (let i = 0; i < 8; i++) {
-    const p = 20000 + ((h + i * 7919) % 20000);
+    const p = 20000 + ((h + i * 7919) % 12000);
+    if (!taken.has(p) && (await portFree(p))) return p;
+  }
+  for (let i = 0; i < 64; i++) {
+    const p = 20000 + crypto.randomInt(12000);
     if (!taken.has(p) && (await portFree(p))) return p;
   }
   for (;;) {
