@@ -29,7 +29,9 @@ export async function preview(dir: string | undefined, opts: { json?: boolean; [
   const { renderChanges } = await import("../stacks/events");
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings: { force_build: false, delete_volumes: false } });
   await inputs.preflight(planned.plan, { python: spec.python, forceBuild: false });
-  const changes = await lc.previewRun(planned);
+  // a run whose instance stopped or vanished is previewed with a refresh, as `up` will run it
+  const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";
+  const changes = await lc.previewRun(planned, { refresh: drifted });
   const summary: Record<string, number> = {};
   for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;
   if (!opts.json) {

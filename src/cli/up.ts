@@ -128,7 +128,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
 
   const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";
   if (planned.previous) {
-    const changes = await lc.previewRun(planned, {});
+    const changes = await lc.previewRun(planned, { refresh: drifted });
     say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
   }
   if (!opts.yes) {

@@ -105,12 +105,13 @@ export async function isUnchanged(r: PlannedRun): Promise<boolean> {
 }
 
 /** What `up` would change, without changing anything (a Pulumi preview). */
-export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
+export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
   const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
   try {
     await stack.preview({
       signal: o.signal,
+      refresh: o.refresh,
       onEvent: (e) => {
         events.push(e);
         o.onEvent?.(e);
