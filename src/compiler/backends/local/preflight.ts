@@ -92,7 +92,9 @@ export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): P
           code: "E4112",
           severity: "error",
           message: `python: ${python} is not available on the local base image (it provides ${base.python.join(", ") || "none"})`,
-          hint: `use python: "${base.python[0] ?? "3.11"}", or set image: to an image with Python ${python}`,
+          hint:
+            `use python: "${base.python[0] ?? "3.11"}", or set image: to an image with Python ${python}` +
+            ` (without python: in the configuration it defaults to this machine's python3; DSTACK_LOCAL_PYTHON=${base.python[0] ?? "3.11"} overrides that)`,
         },
         ExitCode.Usage,
       );
