@@ -54,12 +54,25 @@ export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd 
 }
 
 /** `ssh <run>` and the IDE link, as printed after `up`. */
-export function connectionText(name: string, ide: string | null, runType: RunSpec["type"], ideLink: string | null, includeWritten: boolean, sshConfig: string): string {
+export function connectionText(
+  name: string,
+  ide: string | null,
+  runType: RunSpec["type"],
+  ideLink: string | null,
+  includeWritten: boolean,
+  sshConfig: string,
+  containerName?: string | null,
+): string {
   const ssh = includeWritten ? `ssh ${name}` : `ssh -F ${sshConfig} ${name}`;
   const lines = [`To connect: ${ssh}`];
   if (runType === "dev-environment" && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
+  if (runType === "task" && containerName) lines.push(`The task's output: docker logs -f ${containerName}`);
   lines.push(`To remove: dstack down ${name}`);
   return lines.join("\n");
+}
+
+function containerOf(outputs: Record<string, unknown> | null | undefined): string | null {
+  return typeof outputs?.container_name === "string" ? outputs.container_name : null;
 }
 
 function say(json: boolean | undefined, text: string): void {
@@ -119,7 +132,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   if (await lc.isUnchanged(planned)) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
     say(json, `${spec.name} is up to date (no changes).`);
-    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig));
+    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(planned.previous)));
     return lc.getRun(spec.name);
   }
 
@@ -156,7 +169,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
     },
   );
   say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
-  say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig));
+  say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs)));
   return lc.getRun(spec.name);
 }
 

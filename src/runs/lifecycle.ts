@@ -171,6 +171,8 @@ export async function applyRun(
 
 export interface Connection {
   sshConfig: string;
+  /** The run's outputs the connection was made from. */
+  outputs: Record<string, unknown>;
   host: string;
   port: number;
   user: string;
@@ -201,7 +203,7 @@ export async function connectRun(
   if (o.wait !== false) {
     ready = await waitForSsh({ host: f.host, port: f.port, username: f.user, privateKey: key.privateKey, hostKey: f.hostKey, timeoutMs: o.timeoutMs ?? 120_000, signal: o.signal });
   }
-  return { sshConfig, host: f.host, port: f.port, user: f.user, ready };
+  return { sshConfig, outputs, host: f.host, port: f.port, user: f.user, ready };
 }
 
 /** The IDE link of a dev environment. */

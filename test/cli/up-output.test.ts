@@ -25,6 +25,7 @@ test("connection details: ssh and the IDE link (vscode:// or cursor://)", () => 
   expect(t).toContain("ssh r1");
   expect(t).toContain("To open in Cursor: cursor://vscode-remote/ssh-remote+r1/workflow");
   expect(connectionText("r1", null, "task", null, false, "/h/ssh/config")).toContain("ssh -F /h/ssh/config r1");
+  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("docker logs -f dstack-r1");
 });
 
 test("ps table", () => {
