@@ -5,6 +5,7 @@
  * the assertions that follow its life (up → ssh → no-op → preview → update in place → down →
  * up again with the volume's file → down --volumes).
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cleanup, docker, dstack, dstackAsync, makeSandbox, missingPrerequisite, ok, ssh, writeConfig, type Sandbox } from "./helpers";
@@ -19,12 +20,14 @@ const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 const run = `e2e-dev-${id}`;
 const volume = `e2e-vol-${id}`;
 
+const secret = `s3cr3t-${id}-value`;
 const config = (foo: string) => `type: dev-environment
 name: ${run}
 ide: vscode
 env:
   - FOO=${foo}
   - GREETING=hello world
+  - SECRET_TOKEN
 volumes:
   - name: ${volume}
     path: /data
@@ -36,6 +39,7 @@ suite("dstack up / preview / ps / down (local backend, real engine)", () => {
   let sb: Sandbox;
   beforeAll(() => {
     sb = makeSandbox("up");
+    sb.env.SECRET_TOKEN = secret; // an env value taken from the caller's environment: a secret
     fs.writeFileSync(path.join(sb.project, "hello.txt"), "hi from the repo\n");
     fs.mkdirSync(path.join(sb.project, "src"));
     fs.writeFileSync(path.join(sb.project, "src", "main.py"), "print('x')\n");
@@ -69,6 +73,12 @@ suite("dstack up / preview / ps / down (local backend, real engine)", () => {
     expect(fs.statSync(path.join(sb.dstackHome, "ssh", `id_${run}`)).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(path.join(sb.dstackHome, "ssh", "known_hosts"), "utf8")).toMatch(new RegExp(`^${run} ssh-ed25519 `, "m"));
     expect(fs.statSync(path.join(sb.dstackHome, "passphrase")).mode & 0o777).toBe(0o600);
+
+    // the secret reaches the run but never the state, the outputs or the CLI's output
+    expect(ok(ssh(sb, run, 'echo "T=$SECRET_TOKEN"'), "ssh")).toContain(`T=${secret}`);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    const grep = spawnSync("grep", ["-rl", secret, sb.dstackHome], { encoding: "utf8" });
+    expect(grep.stdout).toBe("");
 
     containerId = ok(docker(["inspect", "-f", "{{.Id}}", `dstack-${run}`]), "docker inspect").trim();
     ok(ssh(sb, run, "echo persisted > /data/marker"), "ssh write to the volume");
