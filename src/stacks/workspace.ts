@@ -146,7 +146,8 @@ export async function engineEnv(env: NodeJS.ProcessEnv = process.env): Promise<R
 async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.ProcessEnv): Promise<LocalWorkspaceOptions> {
   const tc = await toolchain(env);
   const url = stateBackendUrl(env);
-  if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true, mode: 0o700 });
+  const stateDir = localStateDir(url);
+  if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const workDir = workspaceDir(env);
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
   const envVars = await engineEnv(env);
@@ -297,11 +298,18 @@ export function plainOutputs(outputs: OutputMap, showSecrets = false): Record<st
   return out;
 }
 
+/** The folder of a plain absolute `file:///…` backend URL, else null. */
+function localStateDir(url: string): string | null {
+  const m = /^file:\/\/(\/[^?#]*)$/.exec(url);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
 /** The DIY file backend's folder of dstack's stacks, or null for other backends. */
 export function diyStacksDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const url = stateBackendUrl(env);
-  if (!url.startsWith("file://")) return null;
-  return path.join(url.slice("file://".length), ".pulumi", "stacks", DSTACK_PROJECT);
+  // Only a plain absolute file:// path: `file://~`, relative paths and query options go through the engine.
+  const dir = localStateDir(url);
+  return dir ? path.join(dir, ".pulumi", "stacks", DSTACK_PROJECT) : null;
 }
 
 /** A checkpoint's stack outputs with secrets masked (pure). */
@@ -400,7 +408,8 @@ export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: impor
 /** The workspace folder with its Pulumi.yaml (as LocalWorkspace writes it), for direct CLI calls. */
 function ensureWorkspaceDir(env: NodeJS.ProcessEnv): string {
   const url = stateBackendUrl(env);
-  if (url.startsWith("file://")) fs.mkdirSync(url.slice("file://".length), { recursive: true, mode: 0o700 });
+  const stateDir = localStateDir(url);
+  if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const dir = workspaceDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const project = path.join(dir, "Pulumi.yaml");
