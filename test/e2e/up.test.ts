@@ -56,13 +56,14 @@ suite("dstack up / preview / ps / down (local backend, real engine)", () => {
     expect(Object.keys(record).sort()).toEqual(["backend", "created_at", "name", "price", "resources", "ssh_host", "status"]);
     expect(Date.parse(record.created_at)).toBeGreaterThan(Date.now() - 600_000);
 
-    const out = ok(ssh(sb, run, 'ls /workflow /workflow/src; cat /workflow/hello.txt; echo "FOO=$FOO"; echo "G=$GREETING"; echo "RUN=$DSTACK_RUN_NAME"'), "ssh");
+    const out = ok(ssh(sb, run, 'ls /workflow /workflow/src; cat /workflow/hello.txt; echo "FOO=$FOO"; echo "G=$GREETING"; echo "RUN=$DSTACK_RUN_NAME"; echo "PWD=$(pwd)"'), "ssh");
     expect(out).toContain("hello.txt");
     expect(out).toContain("main.py");
     expect(out).toContain("hi from the repo");
     expect(out).toContain("FOO=bar");
     expect(out).toContain("G=hello world");
     expect(out).toContain(`RUN=${run}`);
+    expect(out).toContain("PWD=/workflow");
 
     const userConfig = fs.readFileSync(path.join(sb.home, ".ssh", "config"), "utf8");
     expect(userConfig.match(/^Include /gm)).toHaveLength(1);
