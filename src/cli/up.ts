@@ -162,13 +162,16 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
         });
         if (!opts.detach) display.phase("waiting for sshd");
         const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
+        display.finish(true);
         return c;
-      } finally {
-        display.finish();
+      } catch (e) {
+        display.finish(false);
+        throw e;
       }
     },
   );
-  say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
+  if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
+  else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
   say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs)));
   return lc.getRun(spec.name);
 }

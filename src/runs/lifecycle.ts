@@ -201,9 +201,49 @@ export async function connectRun(
   const sshConfig = writeRunSshConfig({ run: name, hostName: f.host, port: f.port, user: f.user, identityFile: key.privateKeyPath }, f.hostKey, { include: o.include, env: o.env });
   let ready: SshReady | null = null;
   if (o.wait !== false) {
-    ready = await waitForSsh({ host: f.host, port: f.port, username: f.user, privateKey: key.privateKey, hostKey: f.hostKey, timeoutMs: o.timeoutMs ?? 120_000, signal: o.signal });
+    ready = await waitForSsh({
+      host: f.host,
+      port: f.port,
+      username: f.user,
+      privateKey: key.privateKey,
+      hostKey: f.hostKey,
+      timeoutMs: o.timeoutMs ?? 120_000,
+      signal: o.signal,
+      check: instanceCheck(name, outputs),
+    });
   }
   return { sshConfig, outputs, host: f.host, port: f.port, user: f.user, ready };
+}
+
+/**
+ * For the local backend: while sshd does not answer, whether the container is still running.
+ * A container that exited stops the wait: an error with the start script's reason and the log's
+ * tail, or, for a task that finished with exit code 0, the end of the wait.
+ */
+function instanceCheck(name: string, outputs: Record<string, unknown>): (() => Promise<{ error: DstackError } | { done: string } | null>) | undefined {
+  const meta = metaFromOutputs(outputs);
+  if ((meta?.backend ?? outputs.backend) !== "local" || typeof outputs.instance_id !== "string") return undefined;
+  const id = outputs.instance_id;
+  return async () => {
+    const { containerStatus } = await import("../stacks/docker");
+    const st = await containerStatus(id);
+    if (st.running) return null;
+    if (st.exists && st.exit_code === 0 && meta?.run_type === "task") return { done: `the task finished (exit code 0)` };
+    const tail = st.logs.trim().split("\n").slice(-10).join("\n");
+    return {
+      error: new DstackError(
+        {
+          code: "E5007",
+          severity: "error",
+          message: st.exists
+            ? `the run's container exited (code ${st.exit_code ?? "?"}) before sshd answered${st.error ? `: ${st.error}` : ""}${tail ? `\n${tail}` : ""}`
+            : "the run's container disappeared before sshd answered",
+          hint: `fix the cause above, then \`dstack up\` again (or \`dstack down ${name}\`)`,
+        },
+        ExitCode.Provisioning,
+      ),
+    };
+  };
 }
 
 /** The IDE link of a dev environment. */

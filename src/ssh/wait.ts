@@ -20,11 +20,18 @@ export interface WaitForSshOptions {
   signal?: AbortSignal;
   /** Called with each failed attempt's reason (for progress). */
   onAttempt?: (attempt: number, reason: string) => void;
+  /**
+   * Asked about once a second while sshd does not answer: a non-null result stops the wait
+   * (e.g. the container exited). `error` is thrown as is; `done` ends the wait without ssh.
+   */
+  check?: () => Promise<{ error: DstackError } | { done: string } | null>;
 }
 
 export interface SshReady {
   attempts: number;
   elapsedMs: number;
+  /** Set when `check` ended the wait without ssh (e.g. a task that already finished). */
+  done?: string;
 }
 
 /** One connection attempt: resolves when authenticated, rejects with the reason otherwise. */
@@ -72,6 +79,7 @@ export async function waitForSsh(o: WaitForSshOptions): Promise<SshReady> {
   const interval = o.intervalMs ?? 100;
   let attempts = 0;
   let last: string;
+  let lastCheck = Date.now();
   for (;;) {
     if (o.signal?.aborted) throw new DstackError({ code: "E5005", severity: "error", message: "interrupted while waiting for sshd" }, ExitCode.Interrupted);
     attempts++;
@@ -93,6 +101,12 @@ export async function waitForSsh(o: WaitForSshOptions): Promise<SshReady> {
           ExitCode.Provisioning,
         );
       }
+    }
+    if (o.check && Date.now() - lastCheck >= 1000) {
+      lastCheck = Date.now();
+      const verdict = await o.check();
+      if (verdict && "error" in verdict) throw verdict.error;
+      if (verdict && "done" in verdict) return { attempts, elapsedMs: Date.now() - start, done: verdict.done };
     }
     if (Date.now() - start + interval > timeout) {
       throw new DstackError(

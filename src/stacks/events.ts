@@ -195,19 +195,19 @@ export class ProgressDisplay {
     this.redraw();
   }
 
-  /** Ends the display (stops the spinner, leaves the final table). */
-  finish(): void {
+  /** Ends the display (stops the spinner, leaves the final table); `ok: false` marks the last phase failed. */
+  finish(ok = true): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.mode === "live") {
       this.clear();
       for (const row of this.rows.values()) this.out.write(this.rowText(row) + "\n");
-      if (this.phaseText) this.out.write(`✓ ${this.phaseText.text} (${secs(this.now() - this.phaseText.started)})\n`);
+      if (this.phaseText) this.out.write(`${ok ? "✓" : "✗"} ${this.phaseText.text} (${secs(this.now() - this.phaseText.started)})\n`);
       this.rows.clear();
       this.phaseText = undefined;
       this.drawn = 0;
     } else if (this.phaseText) {
-      this.line(`${this.phaseText.text}: done (${secs(this.now() - this.phaseText.started)})`);
+      this.line(`${this.phaseText.text}: ${ok ? "done" : "failed"} (${secs(this.now() - this.phaseText.started)})`, !ok);
       this.phaseText = undefined;
     }
   }

@@ -154,6 +154,31 @@ suite("dstack up / preview / ps / down (local backend, real engine)", () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "E6103", exit_code: 2 } });
   });
 
+  test("a container that exits before sshd answers fails fast with its reason; a task that finishes ends the wait", () => {
+    const bad = `e2e-bad-${id}`;
+    const task = `e2e-task-${id}`;
+    writeConfig(sb, `type: dev-environment\nname: ${bad}\ninit:\n  - echo about to fail\n  - exit 3\nresources:\n  disk: 1GB..\n`, "bad.dstack.yml");
+    writeConfig(sb, `type: task\nname: ${task}\ncommands:\n  - echo quick\nresources:\n  disk: 1GB..\n`, "task.dstack.yml");
+    try {
+      const t0 = Date.now();
+      const r = dstack(sb, ["up", "-y", "-f", "bad.dstack.yml"]);
+      expect(r.status).toBe(4);
+      expect(r.stderr).toContain("E5007");
+      expect(r.stderr).toContain("about to fail");
+      expect(Date.now() - t0).toBeLessThan(60_000); // not the 120 s sshd timeout
+      const t = dstack(sb, ["up", "-y", "-f", "task.dstack.yml"]);
+      ok(t, "dstack up (task)");
+      expect(t.stdout).toContain("the task finished (exit code 0)");
+      const logs = docker(["logs", `dstack-${task}`]);
+      expect(logs.stdout + logs.stderr).toContain("quick");
+      const runs = JSON.parse(ok(dstack(sb, ["ps", "--json"]), "ps")) as { name: string; status: string }[];
+      expect(runs.find((x) => x.name === task)?.status).toBe("stopped");
+    } finally {
+      ok(dstack(sb, ["down", bad, "-y"]), "down bad");
+      ok(dstack(sb, ["down", task, "-y"]), "down task");
+    }
+  });
+
   test("Ctrl-C during up cancels cleanly: exit 130, the state stays usable and down removes everything", async () => {
     const name = `e2e-int-${id}`;
     writeConfig(sb, `type: dev-environment\nname: ${name}\nresources:\n  disk: 1GB..\n`, "int.dstack.yml");
