@@ -28,7 +28,8 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (dir: string | undefined, opts: Record<string, unknown>) => {
       const json = opts.json === true;
-      const spec = runSpecFromCommand(dir, opts);
+      const { resolveLocalPython } = await import("../runs/inputs");
+      const spec = await resolveLocalPython(runSpecFromCommand(dir, opts), "local", (m) => process.stderr.write(`warning: ${m}\n`));
       if (spec.build.length === 0) {
         throw new ConfigError({
           code: "E4115",

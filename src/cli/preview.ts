@@ -19,9 +19,10 @@ export interface PreviewJson {
 }
 
 export async function preview(dir: string | undefined, opts: { json?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
-  const spec = runSpecFromCommand(dir, opts);
   const inputs = await import("../runs/inputs");
-  const { chosen, next } = await inputs.offersFor(spec);
+  const given = runSpecFromCommand(dir, opts);
+  const { chosen, next } = await inputs.offersFor(given);
+  const spec = await inputs.resolveLocalPython(given, chosen.backend, (m) => process.stderr.write(`warning: ${m}\n`));
   const { unsupportedDiagnostics } = await import("../runs/choose");
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);

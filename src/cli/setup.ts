@@ -11,6 +11,8 @@ export interface SetupReport {
   pulumi: { version: string; binary: string; how: "found" | "built" | "installed"; plugin: string };
   docker: { endpoint: string; server_version: string };
   base_image: { ref: string; id: string | null; built: boolean; python: string[]; timings: Record<string, number> } | null;
+  /** The offer catalogs, loaded once so that their cache exists and the first `dstack offer` is fast. */
+  catalog: { rows: number; seconds: number };
   seconds: number;
 }
 
@@ -29,7 +31,12 @@ export async function runSetup(opts: { skipBaseImage?: boolean; onLog?: (line: s
     base = { ref: r.ref, id: r.id, built: r.built, python: r.python, timings: r.timings };
     log(r.built ? `base image ${r.ref} built in ${r.timings.total?.toFixed(1)} s` : `base image ${r.ref} present`);
   }
+  const catalogStarted = Date.now();
+  const { loadCatalogs } = await import("../offers");
+  const catalog = { rows: loadCatalogs().size, seconds: (Date.now() - catalogStarted) / 1000 };
+  log(`offer catalogs: ${catalog.rows} rows (${catalog.seconds.toFixed(2)} s)`);
   return {
+    catalog,
     pulumi: { version: pulumi.version, binary: pulumi.binary, how: pulumi.how, plugin: pulumi.plugin },
     docker: { endpoint: dockerEndpoint(), server_version: version.Version ?? "unknown" },
     base_image: base,

@@ -112,12 +112,13 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
 
 export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
   const json = !!opts.json;
-  const spec: RunSpec = runSpecFromCommand(dir, opts);
+  let spec: RunSpec = runSpecFromCommand(dir, opts);
   // Load the Automation API and find the CLI while offers and the plan are worked out.
   const lcPromise = import("../runs/lifecycle");
   void import("../stacks/workspace").then((w) => w.prefetchEngine());
   const inputs = await import("../runs/inputs");
   const { chosen, next } = await inputs.offersFor(spec);
+  spec = await inputs.resolveLocalPython(spec, chosen.backend, (m) => process.stderr.write(`warning: ${m}\n`));
   const { unsupportedDiagnostics } = await import("../runs/choose");
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);

@@ -326,7 +326,8 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   if (docker === true && python) issues.error(["docker"], "E1030", "python and docker are mutually exclusive", "drop one of them");
   if (docker === true && nvcc) issues.error(["docker"], "E1030", "nvcc and docker are mutually exclusive", "drop one of them");
   if (image !== null && nvcc) issues.error(["nvcc"], "E1030", "image and nvcc are mutually exclusive", "nvcc selects dstack's base image with the CUDA compiler; drop it when you bring an image");
-  if (python === undefined || python === null) python = image === null && docker !== true ? localPythonVersion(input.env) : null;
+  const pythonDefaulted = (python === undefined || python === null) && image === null && docker !== true;
+  if (python === undefined || python === null) python = pythonDefaulted ? localPythonVersion(input.env) : null;
   if (image !== null || docker === true) python = null;
 
   // name
@@ -432,6 +433,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     name_generated: nameGenerated,
     image,
     python,
+    python_defaulted: pythonDefaulted,
     nvcc,
     registry_auth: registryAuth,
     working_dir: workingDir,

@@ -93,6 +93,11 @@ export interface RunSpecBase {
 
   image: string | null;
   python: string | null;
+  /**
+   * True when `python` was not written (nor given by a flag) but taken from this machine's
+   * python3: a backend whose image lacks that version may use its own instead (with a warning).
+   */
+  python_defaulted: boolean;
   nvcc: boolean;
   registry_auth: RegistryAuth | null;
   /** Absolute working directory inside the container (default /workflow). */

@@ -3,50 +3,36 @@
  * offers (catalogs plus this machine), the chosen provisionable one, the default image of its
  * backend, and the backend's preflight checks. Thin glue over src/offers and the local backend.
  */
-import * as fs from "fs";
-import * as os from "os";
 import type { RunSpec } from "../config/runspec";
 import type { Plan } from "../compiler/plan";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 import { PROVISIONABLE_BACKENDS, rankForUp } from "./choose";
 
-/**
- * This machine's offer. Uses `localOffer()` from src/offers when present; otherwise the
- * machine's CPUs, memory and the size of the root filesystem (no GPUs).
- */
+/** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
-  try {
-    const mod = require("../offers/local") as { localOffer?: () => Offer | Promise<Offer> };
-    if (typeof mod.localOffer === "function") return await mod.localOffer();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
-  }
-  let disk: number | null;
-  try {
-    const st = fs.statfsSync("/");
-    disk = Math.floor((st.blocks * st.bsize) / 1e9);
-  } catch {
-    disk = null;
-  }
-  return {
-    backend: "local",
-    region: "local",
-    zone: null,
-    instance_type: os.hostname() || "local",
-    price: 0,
-    spot: false,
-    cpu: os.cpus().length,
-    cpu_arch: os.arch() === "arm64" ? "arm" : "x86",
-    memory: Math.floor(os.totalmem() / 2 ** 30),
-    disk,
-    gpu_count: 0,
-    gpu_name: null,
-    gpu_memory: null,
-    gpu_vendor: null,
-    flags: [],
-    provider_data: {},
-  };
+  const { localOffer } = await import("../offers/local");
+  return localOffer();
+}
+
+/**
+ * The local backend runs the base image's Python. When the configuration did not name a
+ * `python` (it defaulted to this machine's python3) and the base image lacks that version,
+ * use the base image's own and say so, rather than refusing a configuration that asked
+ * for nothing. An explicit `python:` that the image lacks stays an error (E4112 in preflight).
+ */
+export async function resolveLocalPython(spec: RunSpec, backend: string, warn: (message: string) => void): Promise<RunSpec> {
+  if (backend !== "local" || !spec.python_defaulted || !spec.python) return spec;
+  const { dockerClient } = await import("../stacks/docker");
+  const { baseImageInfo, baseImageRef } = await import("../stacks/base-image");
+  const { pythonProvided } = await import("../compiler/backends/local/preflight");
+  const base = await baseImageInfo(await dockerClient(), baseImageRef());
+  if (!base.present || base.python.length === 0 || pythonProvided(spec.python, base.python)) return spec;
+  warn(
+    `python ${spec.python} (this machine's) is not on the local base image; using its python ${base.python[0]} ` +
+      `(set python: in the configuration to choose)`,
+  );
+  return { ...spec, python: base.python[0] };
 }
 
 export interface OfferChoice {

@@ -15,6 +15,7 @@ export function runSpec(o: Overrides = {}): RunSpec {
     repo_id: "3f2a9c1d",
     name: "train-llm",
     name_generated: false,
+    python_defaulted: false,
     image: null,
     python: "3.12",
     nvcc: false,

@@ -50,6 +50,7 @@ d("dstack setup / doctor / build", () => {
     expect(doc.pulumi).toMatchObject({ how: "found" });
     expect(doc.base_image).toMatchObject({ built: false, python: ["3.11"] });
     expect(doc.base_image.ref).toMatch(/^dstack-base:[0-9a-f]{12}$/);
+    expect(doc.catalog.rows).toBe(49477); // the shipped catalogs, loaded once so their cache exists
     expect(fs.existsSync(doc.pulumi.plugin)).toBe(true);
   });
 
@@ -79,7 +80,8 @@ d("dstack setup / doctor / build", () => {
     const file = path.join(repo, "b.dstack.yml");
     fs.writeFileSync(file, `type: dev-environment\nname: cli-build\npython: "3.11"\nbuild:\n  - echo cli-build-${process.pid} > /cli-build\n`);
     const first = await run(["build", "-f", file, "--json"], env);
-    expect(first.code).toBe(0);
+    // stdout carries the JSON error when it fails, so a failure says why
+    expect({ code: first.code, stdout: first.stdout }).toMatchObject({ code: 0 });
     const a = JSON.parse(first.stdout);
     expect(a).toMatchObject({ built: true });
     expect(first.stderr).toContain("[build]");

@@ -36,6 +36,7 @@ export function runSpec(o: SpecOverrides = {}): RunSpec {
     repo_id: "0000",
     name: "test-run",
     name_generated: false,
+    python_defaulted: false,
     image: null,
     python: null,
     nvcc: false,

@@ -9,7 +9,7 @@ const offer: Offer = {
 };
 const spec: DevEnvironmentRunSpec = {
   type: "dev-environment", ide: "vscode", version: null, inactivity_duration: null,
-  configuration_path: "/p/.dstack.yml", repo_dir: "/p", repo_id: "abc", name: "fast-moth-1", name_generated: false,
+  configuration_path: "/p/.dstack.yml", repo_dir: "/p", repo_id: "abc", name: "fast-moth-1", name_generated: false, python_defaulted: false,
   image: null, python: null, nvcc: false, registry_auth: null, working_dir: "/workflow", shell: null, user: null, privileged: false,
   entrypoint: null, docker: null, env: { A: "1" }, secret_env: [], ports: [], volumes: [], resources: DEFAULT_RESOURCES,
   build: [], setup: [], init: [], spot_policy: "auto", retry: { enabled: false, on_events: [], duration: null }, max_duration: 7200,

@@ -457,6 +457,7 @@ export function runSpecSchema(): JsonSchema {
     name_generated: bool,
     image: nullable(string),
     python: nullable({ enum: PYTHON_VERSIONS }),
+    python_defaulted: bool,
     nvcc: bool,
     registry_auth: nullable(obj({ username: string, password: string })),
     working_dir: { type: "string", pattern: "^/" },
