@@ -328,17 +328,17 @@ export function noOffersHint(result: OfferQueryResult): string {
     cpu_arch: "drop the architecture from `cpu` or set an `image` built for the other architecture",
     cpu: "lower the CPU count in `resources.cpu`",
     memory: "lower `resources.memory`",
-    disk: "lower `resources.disk` (for local, free space in Docker's data root)",
+    disk: "lower `resources.disk` (e.g. `--disk 10GB..`; for local it is the free space in Docker's data root)",
     spot_policy: "use `spot_policy: auto` to accept both spot and on-demand",
     instance_types: "check the names in `instance_types`",
     backends: "change `backends` (or -b) to a configured backend",
-    configured_backends: "configure a backend in ~/.dstack/config.yml or pass --all-backends",
+    configured_backends: "configure a backend in ~/.dstack/config.yml or list every catalog with `dstack offer --all-backends`",
     regions: "change `regions` (or -r)",
     availability_zones: "change `availability_zones`",
     max_price: "raise `max_price` (or --max-price)",
   };
   if (!e.elsewhere) return hints[e.constraint];
   const n = e.elsewhere.total;
-  const elsewhere = `${n} offer${n > 1 ? "s" : ""} exist${n > 1 ? "" : "s"} outside the configured backends and regions (on ${e.elsewhere.backends.join(", ")}): configure them in ~/.dstack/config.yml, or pass --all-backends to see them`;
+  const elsewhere = `${n} offer${n > 1 ? "s" : ""} exist${n > 1 ? "" : "s"} outside the configured backends and regions (on ${e.elsewhere.backends.join(", ")}): configure them in ~/.dstack/config.yml, or see them with \`dstack offer --all-backends\``;
   return e.constraint === "configured_backends" ? elsewhere : `${hints[e.constraint]}; or: ${elsewhere}`;
 }

@@ -45,8 +45,10 @@ export interface OfferChoice {
 /** The cheapest offer on a backend this machine can provision, and the next few offers. */
 export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   const { findOffers, noOffersError, offerViolations } = await import("../offers/find");
+  const { configuredBackends } = await import("../offers/backends-config");
   const local = await machineOffer();
-  const result = findOffers(spec, { local, limit: 50 });
+  // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
+  const result = findOffers(spec, { local, limit: 50, ...configuredBackends() });
   if (result.total === 0) throw noOffersError(result);
   const ranked = rankForUp(result.offers);
   const chosen = ranked.find((o) => PROVISIONABLE_BACKENDS.includes(o.backend));
