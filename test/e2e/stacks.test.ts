@@ -12,6 +12,7 @@ jest.setTimeout(180_000);
 describe("stacks workspace (real engine, file backend)", () => {
   let tmp: string;
   const saved = { ...process.env };
+  const cwd = process.cwd();
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-stacks-"));
     process.env.DSTACK_HOME = path.join(tmp, "dstack");
@@ -22,6 +23,9 @@ describe("stacks workspace (real engine, file backend)", () => {
   });
   afterAll(() => {
     process.env = saved;
+    // back to where we were before removing the folder: jest reuses this worker process for
+    // other test files, and a working directory that no longer exists breaks them all
+    process.chdir(cwd);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
