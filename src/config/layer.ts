@@ -8,6 +8,7 @@ import type { CpuArch, GpuSpec, Range, ResourcesSpec, RetryEvent, RetrySpec, Spo
 import { DEFAULT_RESOURCES } from "./runspec";
 import { GrammarError, parseCpuSpec, parseDiskSpec, parseDuration, parseGpuSpec, parseMemory, parseMemoryRange, parseOffDuration } from "./grammar";
 import type { Diagnostic } from "../diagnostics";
+import type { RunFlags } from "./flags";
 import type { Issues } from "./issues";
 import type { Path } from "./source";
 import { BACKENDS, RETRY_EVENTS, SPOT_POLICIES } from "./schema/definitions";
@@ -219,20 +220,11 @@ function flagParse<T>(issues: Diagnostic[], flag: string, value: unknown, parser
   }
 }
 
-export interface LayerFlags {
-  gpu?: string;
-  cpu?: string;
-  memory?: string;
-  disk?: string;
-  max_price?: string | number;
-  max_duration?: string;
-  spot_policy?: string;
-  retry?: boolean;
-  retry_duration?: string;
-  backends?: string[];
-  regions?: string[];
-  instance_types?: string[];
-}
+/** The flags that form the CLI layer (the rest of RunFlags — name, env, build — are not layered). */
+export type LayerFlags = Pick<
+  RunFlags,
+  "gpu" | "cpu" | "memory" | "disk" | "max_price" | "max_duration" | "spot_policy" | "retry" | "retry_duration" | "backends" | "regions" | "instance_types"
+>;
 
 /** The CLI layer. `--retry`/`--retry-duration` keep the events of the lower layers when they enabled retry. */
 export function readFlagLayer(flags: LayerFlags, issues: Diagnostic[], lower: RetrySpec | undefined): Layer {
