@@ -8,13 +8,13 @@
  * (`baseImageRef()`, PlanContext.baseImage) is known without asking Docker, and the image is
  * built once: `ensureBaseImage()` is a single `docker image inspect` when it exists.
  */
-import { spawn } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type Docker from "dockerode";
 import { DstackError, ExitCode } from "../diagnostics";
 import { homePaths, packageRoot } from "../paths";
+import { runScript } from "./script";
 
 export const BASE_IMAGE_REPO = "dstack-base";
 
@@ -105,23 +105,13 @@ export async function ensureBaseImage(docker: Docker, onLog: (line: string) => v
 async function buildBaseImage(docker: Docker, ref: string, onLog: (line: string) => void): Promise<BaseImageResult> {
   const started = Date.now();
   const timings: Record<string, number> = {};
-  const tail: string[] = [];
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn("bash", [baseImageScript(), ref, `${BASE_IMAGE_REPO}:latest`], { stdio: ["ignore", "pipe", "pipe"] });
-    const onData = (buf: Buffer) => {
-      for (const line of buf.toString("utf8").split("\n")) {
-        if (!line.trim()) continue;
-        const m = /^timing (\S+) ([\d.]+)$/.exec(line);
-        if (m) timings[m[1]] = Number(m[2]);
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        onLog(line);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("error", reject);
-    child.on("close", (c) => resolve(c ?? 1));
+  const { code, tail } = await runScript(baseImageScript(), [ref, `${BASE_IMAGE_REPO}:latest`], {
+    tailLines: 20,
+    onLine: (line) => {
+      const m = /^timing (\S+) ([\d.]+)$/.exec(line);
+      if (m) timings[m[1]] = Number(m[2]);
+      onLog(line);
+    },
   });
   if (code !== 0) {
     throw new DstackError(

@@ -19,13 +19,14 @@
  * `pulumiEnv()`: PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION and PATH
  * with the CLI's and the plugin's folders first. Used by src/stacks/workspace.ts.
  */
-import { execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
 import { homePaths, packageRoot } from "../paths";
+import { runScript } from "./script";
 
 export const PINNED_PULUMI_VERSION = "3.248.0";
 export const NODEJS_PLUGIN = "pulumi-resource-pulumi-nodejs";
@@ -313,37 +314,20 @@ async function withBuildLock(binDir: string, fn: () => Promise<void>): Promise<v
   }
 }
 
-function runBuildScript(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+async function runBuildScript(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
   const script = path.join(packageRoot(), "scripts", "build-pulumi.sh");
   const goPath = fs.existsSync("/usr/local/go/bin") ? `/usr/local/go/bin${path.delimiter}` : "";
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [script], {
-      env: { ...env, PULUMI_VERSION: `v${PINNED_PULUMI_VERSION}`, PATH: `${goPath}${env.PATH ?? ""}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const tail: string[] = [];
-    const on = (b: Buffer) => {
-      for (const l of b.toString("utf8").split("\n")) {
-        if (!l.trim()) continue;
-        tail.push(l);
-        if (tail.length > 10) tail.shift();
-        log(l);
-      }
-    };
-    child.stdout.on("data", on);
-    child.stderr.on("data", on);
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(
-            new DstackError(
-              { code: "E4202", severity: "error", message: `building Pulumi failed (exit ${code}): ${tail.slice(-3).join(" | ")}`, hint: "check Go (≥ 1.24) and access to the Go module proxy, then run `dstack setup` again" },
-              ExitCode.Prerequisite,
-            ),
-          ),
-    );
+  const { code, tail } = await runScript(script, [], {
+    env: { ...env, PULUMI_VERSION: `v${PINNED_PULUMI_VERSION}`, PATH: `${goPath}${env.PATH ?? ""}` },
+    tailLines: 10,
+    onLine: log,
   });
+  if (code !== 0) {
+    throw new DstackError(
+      { code: "E4202", severity: "error", message: `building Pulumi failed (exit ${code}): ${tail.slice(-3).join(" | ")}`, hint: "check Go (≥ 1.24) and access to the Go module proxy, then run `dstack setup` again" },
+      ExitCode.Prerequisite,
+    );
+  }
 }
 
 /**
