@@ -14,7 +14,7 @@ import * as fs from "fs";
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
 import { ConfigError, type Diagnostic } from "../diagnostics";
 import { homePaths } from "../paths";
-import { normalizeBackendName } from "./catalog";
+import { normalizeBackendName } from "./backend-names";
 
 export interface ConfiguredBackend {
   /** dstack backend name (`lambdalabs` is normalised to `lambda`). */

@@ -5,7 +5,10 @@
  */
 import type { RunSpec } from "../config/runspec";
 import { Diagnostic, DstackError, ExitCode } from "../diagnostics";
-import { Catalog, catalogFromOffers, loadCatalogs, normalizeBackendName } from "./catalog";
+import { normalizeBackendName } from "./backend-names";
+import { loadCatalogs } from "./catalog";
+import { catalogFromOffers } from "./catalog-builder";
+import type { Catalog } from "./catalog-table";
 import type { Offer } from "./offer";
 import { ALL_CONSTRAINTS, C, CatalogQuery, ConstraintName, constraintNames } from "./query";
 import { describeGpu, formatRange, OfferRequest, Requirements, requirementsOf, requiresGpu } from "./requirements";

@@ -1,17 +1,11 @@
 /** The offers stage: catalogs, the local machine's offer, configured backends, matching and ranking. */
 export type { Offer } from "./offer";
-export {
-  Catalog,
-  loadCatalogs,
-  parseCatalogFiles,
-  catalogFiles,
-  catalogFromOffers,
-  catalogDir,
-  normalizeBackendName,
-  clearCatalogCache,
-  CATALOG_COLUMNS,
-  type LoadCatalogOptions,
-} from "./catalog";
+export { loadCatalogs, clearCatalogCache, type LoadCatalogOptions } from "./catalog";
+export { Catalog } from "./catalog-table";
+export { catalogFromOffers } from "./catalog-builder";
+export { parseCatalogFiles, CATALOG_COLUMNS } from "./catalog-csv";
+export { catalogDir, catalogFiles } from "./catalog-folder";
+export { normalizeBackendName } from "./backend-names";
 export {
   findOffers,
   matchOffer,
