@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DstackError } from "../diagnostics";
-import type { Offer } from "../offers/offer";
+import { offerJson, type OfferJson } from "../offers/offer";
 import type { BackendProgram, EmitOptions } from "./backends/index";
 import type { Plan } from "./plan";
 
@@ -41,9 +41,6 @@ export interface GraphLookup {
   args: Record<string, unknown>;
 }
 
-/** The offer as `dstack offer --json` prints it (no zone, flags, provider_data). */
-export type OfferJson = Omit<Offer, "zone" | "flags" | "provider_data">;
-
 export interface ResourceGraph {
   backend: string;
   offer: OfferJson;
@@ -51,14 +48,6 @@ export interface ResourceGraph {
   lookups: GraphLookup[];
   /** Stack outputs; secret ones are "[secret]". */
   outputs: Record<string, unknown>;
-}
-
-export function offerJson(o: Offer): OfferJson {
-  const { zone: _z, flags: _f, provider_data: _p, ...rest } = o;
-  void _z;
-  void _f;
-  void _p;
-  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------

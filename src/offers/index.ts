@@ -1,5 +1,6 @@
 /** The offers stage: catalogs, the local machine's offer, configured backends, matching and ranking. */
-export type { Offer } from "./offer";
+export { offerJson, type Offer, type OfferJson } from "./offer";
+export { describeOffer, formatPrice, offerResources, priceColumn, resourcesColumn } from "./format";
 export { loadCatalogs, clearCatalogCache, type LoadCatalogOptions } from "./catalog";
 export { Catalog } from "./catalog-table";
 export { catalogFromOffers } from "./catalog-builder";
@@ -11,7 +12,6 @@ export {
   matchOffer,
   offerViolations,
   compareOffers,
-  describeOffer,
   noOffersError,
   noOffersHint,
   type FindOffersOptions,

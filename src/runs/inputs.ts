@@ -55,7 +55,7 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   if (!chosen) {
     const cheapest = ranked[0];
     const breaks = offerViolations(spec, local);
-    const { offerResources } = await import("./record");
+    const { offerResources } = await import("../offers/format");
     throw new DstackError(
       {
         code: "E6105",
