@@ -39,7 +39,6 @@ function offerIndex(v: string | undefined): number {
 export async function compile(dir: string | undefined, opts: CompileOptions, env: NodeJS.ProcessEnv = process.env): Promise<{ graph: ResourceGraph; offers: Offer[]; index: number }> {
   const index = offerIndex(opts.offer);
   const spec = runSpecFromCommand(dir, opts, env);
-  await import("../compiler/backends/register");
   const { knownBackends, loadBackend } = await import("../compiler/backends/index");
   const { findOffers, noOffersError } = await import("../offers/find");
   const inputs = await import("../runs/inputs");
