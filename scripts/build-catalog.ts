@@ -13,7 +13,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DstackError } from "../src/diagnostics";
-import { catalogFiles, parseCatalogFiles } from "../src/offers/catalog";
+import { parseCatalogFiles } from "../src/offers/catalog-csv";
+import { catalogFiles } from "../src/offers/catalog-folder";
 import { packageRoot } from "../src/paths";
 import { formatDiagnostic } from "../src/cli/errors";
 

@@ -13,11 +13,9 @@
  * settings (`ssh_ingress_cidrs`, …) come from its entry in DSTACK_HOME/config.yml.
  */
 import type { Command } from "commander";
-import * as fs from "fs";
 import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 import type { GraphResource, ResourceGraph } from "../compiler/mock-engine";
-import { homePaths } from "../paths";
 import { addRunFlags, runSpecFromCommand } from "./run-flags";
 
 /** Public key used when the run has no key yet (`dstack up` creates the run's own). */
@@ -41,7 +39,6 @@ function offerIndex(v: string | undefined): number {
 export async function compile(dir: string | undefined, opts: CompileOptions, env: NodeJS.ProcessEnv = process.env): Promise<{ graph: ResourceGraph; offers: Offer[]; index: number }> {
   const index = offerIndex(opts.offer);
   const spec = runSpecFromCommand(dir, opts, env);
-  await import("../compiler/backends/register");
   const { knownBackends, loadBackend } = await import("../compiler/backends/index");
   const { findOffers, noOffersError } = await import("../offers/find");
   const inputs = await import("../runs/inputs");
@@ -73,10 +70,8 @@ export async function compile(dir: string | undefined, opts: CompileOptions, env
 
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
-    const { backendSettingsFromConfig } = await import("../compiler/backends/cloud/settings");
-    const { parse } = await import("yaml");
-    const file = homePaths(env).config;
-    settings = backendSettingsFromConfig(offer.backend, fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null, parse);
+    const { backendSettings } = await import("../offers/backends-config");
+    settings = backendSettings(offer.backend, { env });
   }
   const { runUnderMocks } = await import("../compiler/mock-engine");
   const program = await loadBackend(offer.backend);

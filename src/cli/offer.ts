@@ -13,61 +13,13 @@ import type { Command } from "commander";
 import * as path from "path";
 import { ConfigError, ExitCode } from "../diagnostics";
 import type { RunSpec } from "../config/runspec";
-import type { Offer } from "../offers/offer";
+import { offerJson, type Offer } from "../offers/offer";
+import { priceColumn, resourcesColumn } from "../offers/format";
 import type { OfferQueryResult } from "../offers/find";
 import { addRunFlags, runSpecFromCommand } from "./run-flags";
 
 export const GROUP_KEYS = ["gpu", "backend", "region", "count"] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
-
-/** The `--json` form of one offer (the Offer without zone, flags and provider_data). */
-export interface OfferJson {
-  backend: string;
-  region: string;
-  instance_type: string;
-  price: number;
-  spot: boolean;
-  cpu: number;
-  cpu_arch: string;
-  memory: number;
-  disk: number | null;
-  gpu_count: number;
-  gpu_name: string | null;
-  gpu_memory: number | null;
-  gpu_vendor: string | null;
-}
-
-export function offerJson(o: Offer): OfferJson {
-  return {
-    backend: o.backend,
-    region: o.region,
-    instance_type: o.instance_type,
-    price: o.price,
-    spot: o.spot,
-    cpu: o.cpu,
-    cpu_arch: o.cpu_arch,
-    memory: o.memory,
-    disk: o.disk,
-    gpu_count: o.gpu_count,
-    gpu_name: o.gpu_name,
-    gpu_memory: o.gpu_memory,
-    gpu_vendor: o.gpu_vendor,
-  };
-}
-
-const num = (x: number) => String(Number.isInteger(x) ? x : Number(x.toFixed(3)));
-
-/** `cpu=x86:2 mem=8GB disk=100GB gpu=A100:40GB:8` (dstack's RESOURCES column). */
-export function resourcesText(o: Offer): string {
-  const parts = [`cpu=${o.cpu_arch}:${o.cpu}`, `mem=${num(o.memory)}GB`];
-  if (o.disk !== null) parts.push(`disk=${num(o.disk)}GB`);
-  if (o.gpu_count > 0) parts.push(`gpu=${o.gpu_name}:${o.gpu_memory === null ? "?" : num(o.gpu_memory)}GB:${o.gpu_count}`);
-  return parts.join(" ");
-}
-
-export function priceText(p: number): string {
-  return `$${Number(p.toFixed(6))}`;
-}
 
 const BLANK = {
   top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
@@ -83,10 +35,10 @@ function table(head: string[]) {
 export function renderOffers(result: OfferQueryResult): string {
   const t = table(["#", "BACKEND", "RESOURCES", "INSTANCE TYPE", "SPOT", "PRICE"]);
   result.offers.forEach((o, k) => {
-    t.push([String(k + 1), `${o.backend} (${o.zone ?? o.region})`, resourcesText(o), o.instance_type, o.spot ? "spot" : "on-demand", priceText(o.price)]);
+    t.push([String(k + 1), `${o.backend} (${o.zone ?? o.region})`, resourcesColumn(o), o.instance_type, o.spot ? "spot" : "on-demand", priceColumn(o.price)]);
   });
   const more = result.total > result.offers.length ? "\n  ..." : "";
-  return `${t.toString()}${more}\n\nShown ${result.offers.length} of ${result.total} offers, ${priceText(result.maxPrice ?? 0)} max\n`;
+  return `${t.toString()}${more}\n\nShown ${result.offers.length} of ${result.total} offers, ${priceColumn(result.maxPrice ?? 0)} max\n`;
 }
 
 export interface OfferGroup {
@@ -138,7 +90,7 @@ export function renderGroups(groups: OfferGroup[], keys: GroupKey[], total: numb
     if (keys.includes("count")) row.push(String(g.gpu_count));
     if (keys.includes("backend")) row.push(g.backend ?? "");
     if (keys.includes("region")) row.push(g.region ?? "");
-    const price = g.price.min === g.price.max ? priceText(g.price.min) : `${priceText(g.price.min)}..${priceText(g.price.max)}`;
+    const price = g.price.min === g.price.max ? priceColumn(g.price.min) : `${priceColumn(g.price.min)}..${priceColumn(g.price.max)}`;
     row.push(String(g.offers), [...g.spot].sort().reverse().join(", "), price);
     t.push(row);
   });

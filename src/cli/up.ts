@@ -14,7 +14,8 @@ import type { RunSpec } from "../config/runspec";
 import { ConfigError, DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 import type { RunRecord } from "../runs/record";
-import { formatDuration, formatPrice, offerResources } from "../runs/record";
+import { formatPrice, offerResources } from "../offers/format";
+import { formatDuration } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
 import { addRunFlags, runSpecFromCommand } from "./run-flags";
 

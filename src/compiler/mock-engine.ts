@@ -8,10 +8,14 @@
  * The mock engine is process-global state: calls are serialized here, one program at a time.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import { DstackError } from "../diagnostics";
-import type { Offer } from "../offers/offer";
-import type { BackendProgram, EmitOptions } from "./backends/index";
+import { offerJson, type OfferJson } from "../offers/offer";
+import { awsMocks } from "./backends/aws.mocks";
+import { azureMocks } from "./backends/azure.mocks";
+import { hex, NOT_FOUND, type MockCallAnswer, type MockContext, type PackageMocks } from "./backends/cloud/mocks";
+import { prebuiltMocks } from "./backends/cloud/prebuilt.mocks";
+import { gcpMocks } from "./backends/gcp.mocks";
+import type { BackendProgram, EmitOptions } from "./backends/program";
 import type { Plan } from "./plan";
 
 export const SECRET = "[secret]";
@@ -41,9 +45,6 @@ export interface GraphLookup {
   args: Record<string, unknown>;
 }
 
-/** The offer as `dstack offer --json` prints it (no zone, flags, provider_data). */
-export type OfferJson = Omit<Offer, "zone" | "flags" | "provider_data">;
-
 export interface ResourceGraph {
   backend: string;
   offer: OfferJson;
@@ -51,14 +52,6 @@ export interface ResourceGraph {
   lookups: GraphLookup[];
   /** Stack outputs; secret ones are "[secret]". */
   outputs: Record<string, unknown>;
-}
-
-export function offerJson(o: Offer): OfferJson {
-  const { zone: _z, flags: _f, provider_data: _p, ...rest } = o;
-  void _z;
-  void _f;
-  void _p;
-  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,191 +101,31 @@ function unwrapSecrets(value: unknown): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Canned answers: plausible, deterministic (derived from names), never real.
+// Canned answers: each backend's live beside its program; chosen by the token's package.
 
-function hex(seed: string, n: number): string {
-  return createHash("sha256").update(seed).digest("hex").slice(0, n);
+const MOCKS = new Map<string, PackageMocks>([
+  ["aws", awsMocks],
+  ["gcp", gcpMocks],
+  ["azure-native", azureMocks],
+  ["docker", prebuiltMocks],
+]);
+
+/** The canned answers of a token's package (`aws:ec2/getAmi:getAmi` → aws). */
+function mocksOf(token: string): PackageMocks | undefined {
+  return MOCKS.get(token.split(":")[0]);
 }
-
-function ipv4(seed: string): string {
-  // 203.0.113.0/24 is TEST-NET-3 (RFC 5737): never a real host.
-  return `203.0.113.${(parseInt(hex(seed, 2), 16) % 250) + 2}`;
-}
-
-export interface MockContext {
-  region: string;
-  zone: string | null;
-  /** Image tags the mocked registries hold (default none: a lookup of a prebuilt tag finds nothing). */
-  existingImageTags?: string[];
-}
-
-/** A lookup that finds nothing: the mock answers with the provider's "not found" error. */
-export const NOT_FOUND = Symbol("not found");
-
-const AWS_ACCOUNT = "123456789012";
 
 /** The canned answer of a lookup (invoke), or undefined when it has none. Exported for tests. */
-export function mockCall(token: string, args: Record<string, unknown>, ctx: MockContext): Record<string, unknown> | typeof NOT_FOUND | undefined {
-  const a = args as Record<string, never>;
-  const filters = (a.filters ?? []) as { name: string; values: string[] }[];
-  const filter = (name: string) => filters.find((f) => f.name === name)?.values ?? [];
-  switch (token) {
-    // ---- AWS
-    case "aws:ec2/getAmi:getAmi": {
-      const arch = filter("architecture")[0] ?? "x86_64";
-      const pattern = filter("name")[0] ?? "image *";
-      return {
-        id: `ami-0${hex(pattern + arch, 16)}`,
-        imageId: `ami-0${hex(pattern + arch, 16)}`,
-        name: pattern.replace("*", "20261006"),
-        architecture: arch,
-        ownerId: "898082745236",
-        rootDeviceName: "/dev/sda1",
-        state: "available",
-        virtualizationType: "hvm",
-      };
-    }
-    case "aws:ec2/getVpc:getVpc":
-      return { id: `vpc-0${hex(ctx.region, 16)}`, cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${ctx.region}:${AWS_ACCOUNT}:vpc/vpc-0${hex(ctx.region, 16)}` };
-    case "aws:ec2/getSubnets:getSubnets": {
-      const az = filter("availability-zone")[0] ?? `${ctx.region}a`;
-      return { id: ctx.region, ids: [`subnet-0${hex(az, 16)}`] };
-    }
-    case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
-      const type = filter("instance-type")[0] ?? "t3.micro";
-      const locations = ["b", "a", "c"].map((s) => `${ctx.region}${s}`);
-      return { id: ctx.region, instanceTypes: locations.map(() => type), locations, locationTypes: locations.map(() => "availability-zone"), region: ctx.region };
-    }
-    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-      const names = ["a", "b", "c"].map((z) => `${ctx.region}${z}`);
-      return { id: ctx.region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), groupNames: names.map(() => ctx.region), state: "available", region: ctx.region };
-    }
-    case "aws:ecr/getRepository:getRepository":
-      return {
-        id: String(a.name),
-        name: a.name,
-        registryId: AWS_ACCOUNT,
-        repositoryUrl: `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(a.name)}`,
-        arn: `arn:aws:ecr:${ctx.region}:${AWS_ACCOUNT}:repository/${String(a.name)}`,
-      };
-    case "aws:ecr/getImage:getImage": {
-      const tag = String(a.imageTag);
-      if (!(ctx.existingImageTags ?? []).includes(tag)) return NOT_FOUND;
-      const uri = `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(a.repositoryName)}:${tag}`;
-      return { id: `sha256:${hex(uri, 64)}`, imageDigest: `sha256:${hex(uri, 64)}`, imageTag: tag, imageTags: [tag], imageUri: uri, imagePushedAt: 1764579600, imageSizeInBytes: 4200000000, region: ctx.region, registryId: AWS_ACCOUNT, repositoryName: a.repositoryName };
-    }
-    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-      return {
-        id: ctx.region,
-        userName: "AWS",
-        password: "mock-ecr-password",
-        authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
-        proxyEndpoint: `https://${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com`,
-        expiresAt: "2030-01-01T00:00:00Z",
-        region: ctx.region,
-      };
-    // ---- GCP
-    case "gcp:compute/getImage:getImage": {
-      const project = String(a.project ?? "mock-project");
-      const name = `${String(a.family ?? a.name)}-v20261001`;
-      return { id: `projects/${project}/global/images/${name}`, name, family: a.family, selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/images/${name}`, project };
-    }
-    case "gcp:compute/getNetwork:getNetwork": {
-      const name = String(a.name);
-      return { id: `projects/mock-project/global/networks/${name}`, name, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${name}`, project: "mock-project" };
-    }
-    case "gcp:organizations/getClientConfig:getClientConfig":
-      return { id: "mock-project", project: "mock-project", region: ctx.region, zone: ctx.zone ?? "", accessToken: "mock-gcp-access-token", defaultLabels: {} };
-    case "gcp:artifactregistry/getRepository:getRepository": {
-      const id = String(a.repositoryId);
-      const loc = String(a.location);
-      return { id: `projects/mock-project/locations/${loc}/repositories/${id}`, name: id, repositoryId: id, location: loc, format: "DOCKER", registryUri: `${loc}-docker.pkg.dev/mock-project/${id}` };
-    }
-    case "gcp:artifactregistry/getDockerImage:getDockerImage": {
-      const [, tag] = String(a.imageName).split(":");
-      if (!(ctx.existingImageTags ?? []).includes(tag)) return NOT_FOUND;
-      const uri = `${String(a.location)}-docker.pkg.dev/mock-project/${String(a.repositoryId)}/${String(a.imageName)}`;
-      return { id: uri, name: uri, imageName: a.imageName, location: a.location, repositoryId: a.repositoryId, selfLink: uri, tags: [tag], buildTime: "2026-12-01T09:00:00Z", uploadTime: "2026-12-01T09:00:00Z", updateTime: "2026-12-01T09:00:00Z", mediaType: "application/vnd.docker.distribution.manifest.v2+json", imageSizeBytes: "4200000000" };
-    }
-    // ---- Azure
-    case "azure-native:resources:getResourceGroup": {
-      const name = String(a.resourceGroupName);
-      return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${name}`, name, location: ctx.region, type: "Microsoft.Resources/resourceGroups" };
-    }
-    case "azure-native:network:getSubnet": {
-      const id = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(a.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${String(a.virtualNetworkName)}/subnets/${String(a.subnetName)}`;
-      return { id, name: a.subnetName, addressPrefix: "10.100.0.0/18", provisioningState: "Succeeded" };
-    }
-    case "azure-native:containerregistry:getRegistry":
-      return { id: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(a.resourceGroupName)}/providers/Microsoft.ContainerRegistry/registries/${String(a.registryName)}`, name: a.registryName, loginServer: `${String(a.registryName)}.azurecr.io`, location: ctx.region };
-    case "azure-native:containerregistry:listRegistryCredentials":
-      return { username: a.registryName, passwords: [{ name: "password", value: "mock-acr-password" }, { name: "password2", value: "mock-acr-password-2" }] };
-    default:
-      return undefined;
-  }
+export function mockCall(token: string, args: Record<string, unknown>, ctx: MockContext): MockCallAnswer {
+  return mocksOf(token)?.call(token, args, ctx);
 }
 
 /** Canned state of a new resource: its inputs plus the outputs a provider would compute. Exported for tests. */
 export function mockState(type: string, name: string, inputs: Record<string, unknown>, ctx: MockContext): { id: string; state: Record<string, unknown> } {
-  const i = inputs;
-  const h = (n: number) => hex(type + name, n);
-  const sub = "/subscriptions/00000000-0000-0000-0000-000000000000";
-  switch (type) {
-    case "aws:ec2/instance:Instance":
-      return { id: `i-0${h(16)}`, state: { ...i, publicIp: ipv4(name), privateIp: `172.31.${parseInt(h(2), 16)}.10`, arn: `arn:aws:ec2:${ctx.region}:${AWS_ACCOUNT}:instance/i-0${h(16)}` } };
-    case "aws:ebs/volume:Volume":
-      return { id: `vol-0${h(16)}`, state: { availabilityZone: `${ctx.region}a`, ...i, arn: `arn:aws:ec2:${ctx.region}:${AWS_ACCOUNT}:volume/vol-0${h(16)}` } };
-    case "aws:ec2/securityGroup:SecurityGroup":
-      return { id: `sg-0${h(16)}`, state: i };
-    case "aws:ec2/keyPair:KeyPair":
-      return { id: String(i.keyName ?? name), state: { ...i, keyPairId: `key-0${h(16)}` } };
-    case "aws:ecr/repository:Repository":
-      return { id: String(i.name ?? name), state: { ...i, registryId: AWS_ACCOUNT, repositoryUrl: `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(i.name ?? name)}` } };
-    case "gcp:compute/instance:Instance": {
-      const nis = (i.networkInterfaces as Record<string, unknown>[] | undefined) ?? [];
-      return {
-        id: `projects/mock-project/zones/${String(i.zone)}/instances/${String(i.name ?? name)}`,
-        state: {
-          ...i,
-          instanceId: String(BigInt(`0x${h(12)}`)),
-          selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/zones/${String(i.zone)}/instances/${String(i.name ?? name)}`,
-          networkInterfaces: nis.map((ni) => ({ ...ni, networkIp: "10.128.0.2", accessConfigs: ((ni.accessConfigs as Record<string, unknown>[]) ?? []).map((ac) => ({ ...ac, natIp: ipv4(name) })) })),
-        },
-      };
-    }
-    case "gcp:compute/disk:Disk": {
-      const zone = String(i.zone ?? ctx.zone);
-      const n = String(i.name ?? name);
-      return { id: `projects/mock-project/zones/${zone}/disks/${n}`, state: { zone, ...i, name: n, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/zones/${zone}/disks/${n}` } };
-    }
-    case "gcp:tpu/v2Vm:V2Vm":
-      return { id: `projects/mock-project/locations/${String(i.zone)}/nodes/${String(i.name ?? name)}`, state: { ...i, networkEndpoints: [{ ipAddress: "10.128.0.3", port: 8470, accessConfigs: [{ externalIp: ipv4(name) }] }] } };
-    case "gcp:compute/network:Network": {
-      const n = String(i.name ?? name);
-      return { id: `projects/mock-project/global/networks/${n}`, state: { ...i, name: n, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${n}` } };
-    }
-    case "gcp:compute/firewall:Firewall":
-      return { id: `projects/mock-project/global/firewalls/${String(i.name ?? name)}`, state: i };
-    case "gcp:artifactregistry/repository:Repository":
-      return { id: String(i.repositoryId), state: { ...i, name: String(i.repositoryId), registryUri: `${String(i.location)}-docker.pkg.dev/mock-project/${String(i.repositoryId)}` } };
-    case "azure-native:network:PublicIPAddress":
-      return { id: `${sub}/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/${name}`, state: { ...i, name: i.publicIpAddressName ?? name, ipAddress: ipv4(name) } };
-    case "azure-native:compute:VirtualMachine":
-      return { id: `${sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${String(i.vmName ?? name)}`, state: { ...i, name: i.vmName ?? name, vmId: `${h(8)}-${h(4)}-4${h(3)}-8${h(3)}-${h(12)}` } };
-    case "azure-native:containerregistry:Registry":
-      return { id: `${sub}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/${String(i.registryName)}`, state: { ...i, loginServer: `${String(i.registryName)}.azurecr.io` } };
-    case "docker:index/image:Image":
-      return { id: `${String(i.imageName)}`, state: { ...i, repoDigest: `${String(i.imageName).split(":")[0]}@sha256:${hex(String(i.imageName), 64)}` } };
-    default: {
-      if (type.startsWith("azure-native:")) {
-        const nameKey = Object.keys(i).find((k) => k.endsWith("Name") && k !== "resourceGroupName" && typeof i[k] === "string");
-        const n = String(nameKey ? i[nameKey] : name);
-        return { id: `${sub}/resourceGroups/${String(i.resourceGroupName ?? n)}/providers/${type.split(":")[1]}/${n}`, state: { ...i, name: n } };
-      }
-      if (type.startsWith("pulumi:providers:")) return { id: `${name}-provider-id`, state: i };
-      return { id: `${name}-${h(8)}`, state: { ...i, name: i.name ?? name } };
-    }
-  }
+  const known = mocksOf(type)?.state(type, name, inputs, ctx);
+  if (known) return known;
+  if (type.startsWith("pulumi:providers:")) return { id: `${name}-provider-id`, state: inputs };
+  return { id: `${name}-${hex(type + name, 8)}`, state: { ...inputs, name: inputs.name ?? name } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,7 +262,7 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, m
       code: "E3010",
       severity: "error",
       message: `the mock engine has no canned answer for ${[...new Set(missing)].join(", ")}`,
-      hint: "add the lookup to mockCall in src/compiler/mock-engine.ts",
+      hint: "add the lookup to the canned answers beside the program (src/compiler/backends/<backend>.mocks.ts)",
     });
   }
   if (failure) {

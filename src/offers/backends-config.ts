@@ -8,13 +8,18 @@
  *     - type: lambda
  *
  * dstack's server-config shape (`projects: [{name, backends: [...]}]`) is accepted too: the
- * backends of every project count. Other keys (credentials and the like) are ignored here.
+ * backends of every project count. The other keys of an entry are the backend program's
+ * settings (`ssh_ingress_cidrs`, `network`, …; src/compiler/backends/cloud/settings.ts
+ * validates them), except credentials, which dstack never reads.
+ *
+ * This is the one reader of config.yml: offers take the backends and regions from it, and
+ * `dstack compile` a backend's settings.
  */
 import * as fs from "fs";
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from "yaml";
 import { ConfigError, type Diagnostic } from "../diagnostics";
 import { homePaths } from "../paths";
-import { normalizeBackendName } from "./catalog";
+import { normalizeBackendName } from "./backend-names";
 
 export interface ConfiguredBackend {
   /** dstack backend name (`lambdalabs` is normalised to `lambda`). */
@@ -33,16 +38,65 @@ export interface BackendsConfig {
   backends: ConfiguredBackend[];
 }
 
+export interface BackendsConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The file to read (default DSTACK_HOME/config.yml). */
+  path?: string;
+}
+
+/** One backend entry of config.yml as written (`local` included, the same backend possibly twice). */
+interface BackendEntry {
+  /** dstack backend name (normalised). */
+  type: string;
+  regions: string[] | null;
+  line?: number;
+  /** The entry's keys other than type, regions and credentials, as plain values. */
+  settings: Record<string, unknown>;
+}
+
+/** Keys of a backend entry that are not program settings (never passed on). */
+const NON_SETTINGS = new Set(["type", "regions", "creds", "credentials", "config_file"]);
+
 /** Reads DSTACK_HOME/config.yml; a missing file means only `local`. Throws ConfigError (E2010/E2011) on a bad file. */
-export function readBackendsConfig(opts: { env?: NodeJS.ProcessEnv; path?: string } = {}): BackendsConfig {
+export function readBackendsConfig(opts: BackendsConfigOptions = {}): BackendsConfig {
+  const { path, exists, entries } = readBackendEntries(opts);
+  const backends: ConfiguredBackend[] = [];
+  for (const { type: name, regions, line } of entries) {
+    if (name === "local") continue;
+    const existing = backends.find((b) => b.type === name);
+    if (existing) {
+      // the same backend in two projects: allow the union of their regions
+      existing.regions = existing.regions && regions ? [...new Set([...existing.regions, ...regions])] : null;
+      continue;
+    }
+    backends.push({ type: name, regions, line });
+  }
+  return { path, exists, backends };
+}
+
+/**
+ * The program settings of a backend from config.yml (its first entry's keys other than type,
+ * regions and credentials); `{}` when the file or the entry is absent.
+ */
+export function backendSettings(backend: string, opts: BackendsConfigOptions = {}): Record<string, unknown> {
+  const name = normalizeBackendName(backend);
+  return readBackendEntries(opts).entries.find((e) => e.type === name)?.settings ?? {};
+}
+
+function readBackendEntries(opts: BackendsConfigOptions): { path: string; exists: boolean; entries: BackendEntry[] } {
   const file = opts.path ?? homePaths(opts.env).config;
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path: file, exists: false, backends: [] };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path: file, exists: false, entries: [] };
     throw new ConfigError({ code: "E2010", severity: "error", message: `cannot read ${file}: ${(err as Error).message}`, file });
   }
+  return { path: file, exists: true, entries: parseBackendEntries(text, file) };
+}
+
+/** The backend entries of config.yml's text; throws ConfigError (E2010 bad YAML, E2011 bad entries). */
+function parseBackendEntries(text: string, file: string): BackendEntry[] {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const at = (node: Node | null | undefined): { line?: number; col?: number } => {
@@ -59,7 +113,7 @@ export function readBackendsConfig(opts: { env?: NodeJS.ProcessEnv; path?: strin
     );
   }
   const root = doc.contents;
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) return { path: file, exists: true, backends: [] };
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) return [];
   const problems: Diagnostic[] = [];
   const bad = (node: Node | null | undefined, message: string, hint?: string) =>
     problems.push({ code: "E2011", severity: "error", message, hint, file, ...at(node) });
@@ -81,7 +135,7 @@ export function readBackendsConfig(opts: { env?: NodeJS.ProcessEnv; path?: strin
       }
     }
   }
-  const backends: ConfiguredBackend[] = [];
+  const entries: BackendEntry[] = [];
   for (const list of lists) {
     if (!isSeq(list)) {
       bad(list, "backends must be a list of {type, regions}", "write `backends:` followed by `- type: aws` entries");
@@ -107,23 +161,21 @@ export function readBackendsConfig(opts: { env?: NodeJS.ProcessEnv; path?: strin
         }
         regions = (regionsNode.items as Node[]).map((r) => String((r as { value: unknown }).value));
       }
-      const name = normalizeBackendName(type);
-      if (name === "local") continue;
-      const existing = backends.find((b) => b.type === name);
-      if (existing) {
-        // the same backend in two projects: allow the union of their regions
-        existing.regions = existing.regions && regions ? [...new Set([...existing.regions, ...regions])] : null;
-        continue;
-      }
-      backends.push({ type: name, regions, line: at(item).line });
+      entries.push({ type: normalizeBackendName(type), regions, line: at(item).line, settings: settingsOf(item, doc) });
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return { path: file, exists: true, backends };
+  return entries;
+}
+
+function settingsOf(item: Node, doc: Document): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item.toJS(doc) as Record<string, unknown>)) if (!NON_SETTINGS.has(k)) settings[k] = v;
+  return settings;
 }
 
 /** The configured cloud backends' names and their region limits, as `findOffers` takes them. */
-export function configuredBackends(opts: { env?: NodeJS.ProcessEnv; path?: string } = {}): {
+export function configuredBackends(opts: BackendsConfigOptions = {}): {
   backends: string[];
   backendRegions: Record<string, string[]>;
 } {

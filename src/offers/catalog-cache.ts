@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { homePaths } from "../paths";
-import { Catalog, type CatalogColumns, type CatalogIndex } from "./catalog";
+import { Catalog, type CatalogColumns, type CatalogIndex } from "./catalog-table";
 
 const MAGIC = "DSTKCAT";
 const VERSION = 3;

@@ -5,7 +5,11 @@
  */
 import type { RunSpec } from "../config/runspec";
 import { Diagnostic, DstackError, ExitCode } from "../diagnostics";
-import { Catalog, catalogFromOffers, loadCatalogs, normalizeBackendName } from "./catalog";
+import { normalizeBackendName } from "./backend-names";
+import { loadCatalogs } from "./catalog";
+import { catalogFromOffers } from "./catalog-builder";
+import { describeOffer } from "./format";
+import type { Catalog } from "./catalog-table";
 import type { Offer } from "./offer";
 import { ALL_CONSTRAINTS, C, CatalogQuery, ConstraintName, constraintNames } from "./query";
 import { describeGpu, formatRange, OfferRequest, Requirements, requirementsOf, requiresGpu } from "./requirements";
@@ -262,12 +266,6 @@ function actual(o: Offer, c: ConstraintName): string {
     default:
       return `$${o.price}/h`;
   }
-}
-
-/** `aws p5.48xlarge in us-east-1 at $55.04/h`, `local (this machine)`. */
-export function describeOffer(o: Offer): string {
-  if (o.backend === "local") return "local (this machine)";
-  return `${o.backend} ${o.instance_type}${o.spot ? " (spot)" : ""} in ${o.zone ?? o.region} at $${o.price}/h`;
 }
 
 function explanationMessage(

@@ -1,23 +1,17 @@
 /** The offers stage: catalogs, the local machine's offer, configured backends, matching and ranking. */
-export type { Offer } from "./offer";
-export {
-  Catalog,
-  loadCatalogs,
-  parseCatalogFiles,
-  catalogFiles,
-  catalogFromOffers,
-  catalogDir,
-  normalizeBackendName,
-  clearCatalogCache,
-  CATALOG_COLUMNS,
-  type LoadCatalogOptions,
-} from "./catalog";
+export { offerJson, type Offer, type OfferJson } from "./offer";
+export { describeOffer, formatPrice, offerResources, priceColumn, resourcesColumn } from "./format";
+export { loadCatalogs, clearCatalogCache, type LoadCatalogOptions } from "./catalog";
+export { Catalog } from "./catalog-table";
+export { catalogFromOffers } from "./catalog-builder";
+export { parseCatalogFiles, CATALOG_COLUMNS } from "./catalog-csv";
+export { catalogDir, catalogFiles } from "./catalog-folder";
+export { normalizeBackendName } from "./backend-names";
 export {
   findOffers,
   matchOffer,
   offerViolations,
   compareOffers,
-  describeOffer,
   noOffersError,
   noOffersHint,
   type FindOffersOptions,

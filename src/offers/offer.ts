@@ -29,3 +29,28 @@ export interface Offer {
   flags: string[];
   provider_data: Record<string, unknown>;
 }
+
+/**
+ * The JSON of an offer that dstack prints (`dstack offer --json`, the `offer` of
+ * `dstack compile --json`): the Offer without `zone`, `flags` and `provider_data`.
+ */
+export type OfferJson = Omit<Offer, "zone" | "flags" | "provider_data">;
+
+/** An offer's printed JSON, its keys always in this order. */
+export function offerJson(o: Offer): OfferJson {
+  return {
+    backend: o.backend,
+    region: o.region,
+    instance_type: o.instance_type,
+    price: o.price,
+    spot: o.spot,
+    cpu: o.cpu,
+    cpu_arch: o.cpu_arch,
+    memory: o.memory,
+    disk: o.disk,
+    gpu_count: o.gpu_count,
+    gpu_name: o.gpu_name,
+    gpu_memory: o.gpu_memory,
+    gpu_vendor: o.gpu_vendor,
+  };
+}

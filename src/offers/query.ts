@@ -5,7 +5,7 @@
  * and "which constraints does row i break" (for the empty-result explanation).
  */
 import type { Range } from "../config/runspec";
-import { ARCH_CODES, Catalog, type CatalogColumns, VENDOR_CODES } from "./catalog";
+import { ARCH_CODES, Catalog, type CatalogColumns, VENDOR_CODES } from "./catalog-table";
 import { ccNumber, computeCapabilityOf, normalizeGpuName } from "./gpus";
 import type { Requirements } from "./requirements";
 

@@ -5,7 +5,7 @@
  * x86 unless `cpu` names one or an `image` is given; spot policy as a boolean filter.
  */
 import type { CpuArch, GpuVendor, Range, RunSpec } from "../config/runspec";
-import { normalizeBackendName } from "./catalog";
+import { normalizeBackendName } from "./backend-names";
 import { ccNumber, normalizeGpuName, vendorOfNames } from "./gpus";
 
 /** The part of a RunSpec that decides which offers match. `RunSpec` itself qualifies. */

@@ -21,10 +21,15 @@ export function rankForUp(offers: Offer[]): Offer[] {
   );
 }
 
-/** The cheapest offer and the next few (for the plan table). */
-export function pickOffer(offers: Offer[], alternatives = 3): { chosen: Offer | null; next: Offer[] } {
+/**
+ * The offer `dstack up` runs on: the cheapest on a backend it can provision (null when there is
+ * none); and the next cheapest offers on any backend, for the plan table (the cheapest ones when
+ * none was chosen).
+ */
+export function chooseOffer(offers: Offer[], alternatives = 3): { chosen: Offer | null; next: Offer[] } {
   const ranked = rankForUp(offers);
-  return { chosen: ranked[0] ?? null, next: ranked.slice(1, 1 + alternatives) };
+  const chosen = ranked.find((o) => PROVISIONABLE_BACKENDS.includes(o.backend)) ?? null;
+  return { chosen, next: ranked.filter((o) => o !== chosen).slice(0, alternatives) };
 }
 
 /**

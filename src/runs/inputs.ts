@@ -7,7 +7,7 @@ import type { RunSpec } from "../config/runspec";
 import type { Plan } from "../compiler/plan";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import type { Offer } from "../offers/offer";
-import { PROVISIONABLE_BACKENDS, rankForUp } from "./choose";
+import { chooseOffer } from "./choose";
 
 /** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
@@ -50,12 +50,11 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
   const result = findOffers(spec, { local, limit: 50, ...configuredBackends() });
   if (result.total === 0) throw noOffersError(result);
-  const ranked = rankForUp(result.offers);
-  const chosen = ranked.find((o) => PROVISIONABLE_BACKENDS.includes(o.backend));
+  const { chosen, next } = chooseOffer(result.offers);
   if (!chosen) {
-    const cheapest = ranked[0];
+    const cheapest = next[0];
     const breaks = offerViolations(spec, local);
-    const { offerResources } = await import("./record");
+    const { offerResources } = await import("../offers/format");
     throw new DstackError(
       {
         code: "E6105",
@@ -68,7 +67,7 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
       ExitCode.NoOffers,
     );
   }
-  return { chosen, next: ranked.filter((o) => o !== chosen).slice(0, 3), warnings: result.warnings };
+  return { chosen, next, warnings: result.warnings };
 }
 
 /** The default image of a backend's runs (the local base image for `local`). */

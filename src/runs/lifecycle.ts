@@ -19,11 +19,6 @@ import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
 import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type InstanceState, type RunMeta, type RunRecord } from "./record";
 
-/** Makes sure backend programs are registered (src/compiler/backends/register.ts). */
-function registerBackends(): void {
-  require("../compiler/backends/register");
-}
-
 export interface PlannedRun {
   plan: Plan;
   key: RunKey;
@@ -68,7 +63,6 @@ export function ownerName(): string {
 /** The inline program: the backend's resources, plus dstack's run facts as an output. */
 export function runProgram(p: Plan, configurationPath: string | null, settings: Record<string, unknown>): ws.PulumiFn {
   return async () => {
-    registerBackends();
     const program = await loadBackend(p.backend);
     const outputs = await program(p, { settings });
     return { ...outputs, [RUN_META_OUTPUT]: runMeta(p, configurationPath) };

@@ -4,7 +4,7 @@
  * `runProgram`), so listing runs needs nothing but the state. Everything here is pure.
  */
 import { createHash } from "crypto";
-import type { Offer } from "../offers/offer";
+import { offerResources } from "../offers/format";
 import type { Plan } from "../compiler/plan";
 
 /** Stack output key under which dstack keeps the run's own facts. */
@@ -45,18 +45,6 @@ export interface RunRecord {
 
 /** What a liveness probe found about the run's instance (container, VM). */
 export type InstanceState = "running" | "stopped" | "missing" | "unknown";
-
-function fmtGb(n: number): string {
-  return Number.isInteger(n) ? `${n}GB` : `${n.toFixed(1)}GB`;
-}
-
-/** dstack's resources line: `4xCPU, 16GB, 1xA100 (80GB), 100GB (disk)`. */
-export function offerResources(o: Pick<Offer, "cpu" | "memory" | "disk" | "gpu_count" | "gpu_name" | "gpu_memory">): string {
-  const parts = [`${o.cpu}xCPU`, fmtGb(o.memory)];
-  if (o.gpu_count > 0) parts.push(`${o.gpu_count}x${o.gpu_name ?? "GPU"}${o.gpu_memory ? ` (${fmtGb(o.gpu_memory)})` : ""}`);
-  if (o.disk != null) parts.push(`${fmtGb(o.disk)} (disk)`);
-  return parts.join(", ");
-}
 
 /**
  * What of a plan makes the run: the plan without the machine facts that drift on their own
@@ -145,11 +133,6 @@ export function formatAge(iso: string | null, now: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86400)}d`;
-}
-
-/** `$0.000` per hour, or `-`. */
-export function formatPrice(price: number | null): string {
-  return price == null ? "-" : `$${price.toFixed(price < 1 ? 4 : 3).replace(/0+$/, "").replace(/\.$/, ".0")}`;
 }
 
 /** `2h`, `30m`, `1h30m`, `off`. */

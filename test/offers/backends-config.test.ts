@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { configuredBackends, readBackendsConfig } from "../../src/offers/backends-config";
+import { backendSettings, configuredBackends, readBackendsConfig } from "../../src/offers/backends-config";
 import { loadCatalogs } from "../../src/offers/catalog";
 import { findOffers } from "../../src/offers/find";
 import { ConfigError } from "../../src/diagnostics";
@@ -31,6 +31,17 @@ test("backends with regions; lambdalabs is lambda; local is implicit", () => {
     { type: "lambda", regions: null, line: 5 },
   ]);
   expect(configuredBackends({ env: env() })).toEqual({ backends: ["aws", "lambda"], backendRegions: { aws: ["us-east-1"] } });
+});
+
+test("a backend's settings are its first entry's other keys, without credentials", () => {
+  expect(backendSettings("aws", { env: env() })).toEqual({});
+  writeConfig(
+    "backends:\n  - type: aws\n    regions: [us-east-1]\n    creds: {type: default}\n    ssh_ingress_cidrs: [203.0.113.0/24]\n    volumes: {data: {size: 200}}\n" +
+      "projects:\n  - name: main\n    backends:\n      - type: aws\n        network: project\n      - type: gcp\n        gcp_project: p1\n        credentials: {type: default}\n",
+  );
+  expect(backendSettings("aws", { env: env() })).toEqual({ ssh_ingress_cidrs: ["203.0.113.0/24"], volumes: { data: { size: 200 } } });
+  expect(backendSettings("gcp", { env: env() })).toEqual({ gcp_project: "p1" });
+  expect(backendSettings("azure", { env: env() })).toEqual({});
 });
 
 test("dstack's projects shape is read too", () => {

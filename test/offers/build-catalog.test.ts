@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { buildCatalog } from "../../scripts/build-catalog";
 import { DstackError } from "../../src/diagnostics";
-import { CATALOG_COLUMNS } from "../../src/offers/catalog";
+import { CATALOG_COLUMNS } from "../../src/offers/catalog-csv";
 import { FIXTURE_CATALOG } from "./runspec-fixture";
 
 let tmp: string;

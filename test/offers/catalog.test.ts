@@ -5,7 +5,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CATALOG_COLUMNS, catalogDir, clearCatalogCache, loadCatalogs, parseCatalogFiles, catalogFiles } from "../../src/offers/catalog";
+import { clearCatalogCache, loadCatalogs } from "../../src/offers/catalog";
+import { CATALOG_COLUMNS, parseCatalogFiles } from "../../src/offers/catalog-csv";
+import { catalogDir, catalogFiles } from "../../src/offers/catalog-folder";
 import { catalogCachePath, readCatalogCache } from "../../src/offers/catalog-cache";
 import { DstackError } from "../../src/diagnostics";
 import { FIXTURE_CATALOG } from "./runspec-fixture";

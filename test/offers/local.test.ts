@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { cachedDockerRootDir, dockerRootDirOf, localOffer, normalizeNvidiaName, parseNvidiaSmi } from "../../src/offers/local";
 import { findOffers, matchOffer } from "../../src/offers/find";
-import { catalogFromOffers } from "../../src/offers/catalog";
+import { catalogFromOffers } from "../../src/offers/catalog-builder";
 import { atLeast, runSpec } from "./runspec-fixture";
 
 describe("nvidia-smi", () => {

@@ -1,7 +1,8 @@
 /**
  * Matching semantics, case by case, on real catalog rows (test/offers/fixtures/catalog).
  */
-import { catalogFromOffers, loadCatalogs } from "../../src/offers/catalog";
+import { loadCatalogs } from "../../src/offers/catalog";
+import { catalogFromOffers } from "../../src/offers/catalog-builder";
 import { findOffers, matchOffer, offerViolations } from "../../src/offers/find";
 import type { Offer } from "../../src/offers/offer";
 import { atLeast, FIXTURE_CATALOG, range, runSpec, type SpecOverrides } from "./runspec-fixture";

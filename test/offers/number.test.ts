@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { CATALOG_COLUMNS, parseCatalogFiles } from "../../src/offers/catalog";
+import { CATALOG_COLUMNS, parseCatalogFiles } from "../../src/offers/catalog-csv";
 import * as os from "os";
 
 test("every decimal form gpuhunt writes parses to Number()'s double", () => {

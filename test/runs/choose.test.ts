@@ -1,4 +1,4 @@
-import { pickOffer, rankForUp, unsupportedDiagnostics } from "../../src/runs/choose";
+import { chooseOffer, rankForUp, unsupportedDiagnostics } from "../../src/runs/choose";
 import { DEFAULT_RESOURCES, type TaskRunSpec } from "../../src/config/runspec";
 import type { Offer } from "../../src/offers/offer";
 
@@ -10,10 +10,16 @@ const offer = (backend: string, price: number, region = "r", instance_type = "i"
 test("cheapest first, local wins a tie, stable order otherwise", () => {
   const offers = [offer("aws", 0.5), offer("gcp", 0), offer("local", 0), offer("aws", 0.1, "b"), offer("aws", 0.1, "a")];
   expect(rankForUp(offers).map((o) => `${o.backend}/${o.region}/${o.price}`)).toEqual(["local/r/0", "gcp/r/0", "aws/a/0.1", "aws/b/0.1", "aws/r/0.5"]);
-  const { chosen, next } = pickOffer(offers, 2);
+  const { chosen, next } = chooseOffer(offers, 2);
   expect(chosen?.backend).toBe("local");
   expect(next).toHaveLength(2);
-  expect(pickOffer([])).toEqual({ chosen: null, next: [] });
+  expect(chooseOffer([])).toEqual({ chosen: null, next: [] });
+});
+
+test("up runs on the cheapest offer it can provision; the plan table lists the next ones", () => {
+  const offers = [offer("aws", 0.1), offer("local", 0.5), offer("gcp", 0.2), offer("azure", 0.3)];
+  expect(chooseOffer(offers, 2)).toEqual({ chosen: offers[1], next: [offers[0], offers[2]] });
+  expect(chooseOffer([offer("gcp", 0.2), offer("aws", 0.1)])).toEqual({ chosen: null, next: [offer("aws", 0.1), offer("gcp", 0.2)] });
 });
 
 test("unsupported properties and multi-node tasks on local are errors with positions", () => {

@@ -1,7 +1,8 @@
 import { plan } from "../../src/compiler/plan";
 import { DEFAULT_RESOURCES, type DevEnvironmentRunSpec } from "../../src/config/runspec";
 import type { Offer } from "../../src/offers/offer";
-import { formatAge, formatDuration, formatPrice, metaFromOutputs, offerResources, planHash, RUN_META_OUTPUT, runMeta, runRecord } from "../../src/runs/record";
+import { formatPrice, offerResources } from "../../src/offers/format";
+import { formatAge, formatDuration, metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord } from "../../src/runs/record";
 
 const offer: Offer = {
   backend: "local", region: "local", zone: null, instance_type: "local", price: 0, spot: false,

@@ -16,7 +16,7 @@ import * as ebs from "@pulumi/aws/ebs";
 import * as ecr from "@pulumi/aws/ecr";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
-import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import { BootVolume, RegistryLogin, renderCloudInit } from "./cloud/cloud-init";
 import { awsArchitecture, awsDlamiNamePattern, AWS_DLAMI_OWNER } from "./cloud/images";

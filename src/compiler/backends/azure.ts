@@ -18,7 +18,7 @@ import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as devtestlab from "@pulumi/azure-native/devtestlab";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
-import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";

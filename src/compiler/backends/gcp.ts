@@ -15,7 +15,7 @@ import * as artifactregistry from "@pulumi/gcp/artifactregistry";
 import * as organizations from "@pulumi/gcp/organizations";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
-import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";

@@ -1,45 +1,26 @@
 /**
- * Backend programs: each turns the backend-neutral Plan into Pulumi resources. A program is
- * the body of an inline Pulumi program (called inside `LocalWorkspace` / under mocks) and
- * returns the stack outputs. Backends register here by name; the compiler never calls the
- * Automation API itself (that is src/stacks).
+ * The backend programs by name. Each is loaded on first use, so that a command only pays for
+ * the cloud SDK of the backend it runs (`@pulumi/aws` alone takes seconds to load).
  */
-import type * as pulumi from "@pulumi/pulumi";
-import type { Plan } from "../plan";
+import type { BackendProgram } from "./program";
 
-/** Stack outputs every backend returns, so `dstack up` / `ps` / ssh work the same everywhere. */
-export interface RunOutputs {
-  /** Host to ssh to (127.0.0.1 for local, the public IP on clouds). */
-  ssh_host: pulumi.Input<string>;
-  ssh_port: pulumi.Input<number>;
-  ssh_user: pulumi.Input<string>;
-  /** Backend-specific id of the thing that runs (container id, instance id). */
-  instance_id: pulumi.Input<string>;
-  backend: string;
-  region: string;
-  [key: string]: unknown;
-}
+export type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 
-export interface EmitOptions {
-  /** Extra options for backends (e.g. the local Docker socket, cloud network settings). */
-  settings?: Record<string, unknown>;
-}
+const LOADERS: Readonly<Record<string, () => Promise<BackendProgram>>> = {
+  local: async () => (await import("./local")).localProgram,
+  aws: async () => (await import("./aws")).awsProgram,
+  gcp: async () => (await import("./gcp")).gcpProgram,
+  azure: async () => (await import("./azure")).azureProgram,
+};
 
-export type BackendProgram = (plan: Plan, opts: EmitOptions) => Promise<RunOutputs>;
-
-/** Lazily loaded so that a command only pays for the backend it uses. */
-const loaders: Record<string, () => Promise<BackendProgram>> = {};
-
-export function registerBackend(name: string, load: () => Promise<BackendProgram>): void {
-  loaders[name] = load;
-}
-
+/** Names of the backends with a program, sorted. */
 export function knownBackends(): string[] {
-  return Object.keys(loaders).sort();
+  return Object.keys(LOADERS).sort();
 }
 
+/** The program of a backend (loading its module on first use). */
 export async function loadBackend(name: string): Promise<BackendProgram> {
-  const load = loaders[name];
+  const load = Object.hasOwn(LOADERS, name) ? LOADERS[name] : undefined;
   if (!load) throw new Error(`no program for backend ${name}; known: ${knownBackends().join(", ")}`);
   return load();
 }

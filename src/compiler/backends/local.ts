@@ -24,9 +24,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type * as pulumiTypes from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../plan";
-import type { BackendProgram, EmitOptions, RunOutputs } from "./index";
+import { LocalContainer } from "./local/container";
+import { LocalImage } from "./local/image";
+import { LocalVolume } from "./local/volume";
+import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { packageRoot } from "../../paths";
 
 export interface LocalSettings {
@@ -68,10 +71,6 @@ function volumeResourceName(name: string): string {
 }
 
 export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
-  const pulumi: typeof pulumiTypes = await import("@pulumi/pulumi");
-  const { LocalImage } = await import("./local/image");
-  const { LocalVolume } = await import("./local/volume");
-  const { LocalContainer } = await import("./local/container");
   const settings = localSettings(opts);
   const labels = dockerLabels(plan.tags);
   const c = plan.container;
@@ -86,7 +85,7 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   }, { retainOnDelete: true }); // images are a shared cache: the engine need not even ask the provider
 
   // One resource per distinct Docker volume name (a name mounted twice is one volume).
-  const volumes = new Map<string, InstanceType<typeof LocalVolume>>();
+  const volumes = new Map<string, LocalVolume>();
   for (const v of plan.volumes) {
     if (volumes.has(v.name)) continue;
     volumes.set(

@@ -2,6 +2,8 @@
  * Settings of the cloud backends, read from the backend config (`EmitOptions.settings`): which
  * addresses may reach SSH, which network to use, existing volumes, the shared per-project
  * resources. Validated here so that a bad value is an E3xxx diagnostic, not a cloud API error.
+ * Where they come from: a backend's entry in DSTACK_HOME/config.yml (`backendSettings` in
+ * src/offers/backends-config.ts, the one reader of that file).
  */
 import { ConfigError, Diagnostic } from "../../../diagnostics";
 
@@ -165,30 +167,4 @@ export function cloudName(parts: string[], max = 63): string {
 /** Seconds → whole minutes, at least 1 (for `shutdown -h +N`). */
 export function minutesCeil(seconds: number): number {
   return Math.max(1, Math.ceil(seconds / 60));
-}
-
-/** Keys of a backend entry in config.yml that are not program settings (never passed on). */
-const NON_SETTINGS = new Set(["type", "regions", "creds", "credentials", "config_file"]);
-
-/**
- * The program settings of a backend from DSTACK_HOME/config.yml (`backends: [{type: aws,
- * ssh_ingress_cidrs: [...], ...}]`, or inside `projects: [{backends: [...]}]`): the entry's keys
- * other than type, regions and credentials. `{}` when the file or the entry is absent.
- */
-export function backendSettingsFromConfig(backend: string, text: string | null, parseYaml: (s: string) => unknown): Record<string, unknown> {
-  if (!text) return {};
-  const doc = parseYaml(text) as { backends?: unknown; projects?: { backends?: unknown }[] } | null;
-  if (!doc || typeof doc !== "object") return {};
-  const lists = [doc.backends, ...(Array.isArray(doc.projects) ? doc.projects.map((p) => p?.backends) : [])];
-  for (const list of lists) {
-    if (!Array.isArray(list)) continue;
-    for (const entry of list as Record<string, unknown>[]) {
-      if (entry && typeof entry === "object" && entry.type === backend) {
-        const out: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(entry)) if (!NON_SETTINGS.has(k)) out[k] = v;
-        return out;
-      }
-    }
-  }
-  return {};
 }
