@@ -12,5 +12,5 @@ export default tseslint.config(
       "@typescript-eslint/no-require-imports": "off",
     },
   },
-  { files: ["**/*.js"], languageOptions: { sourceType: "commonjs", globals: { ...globals.node } } },
+  { files: ["**/*.js", "**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { ...globals.node } } },
 );

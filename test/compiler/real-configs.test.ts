@@ -16,11 +16,11 @@ import { gcpProgram } from "../../src/compiler/backends/gcp";
 import type { BackendProgram } from "../../src/compiler/backends/index";
 import { cloudInitFiles } from "../../src/compiler/backends/cloud/cloud-init";
 import { runUnderMocks, SECRET } from "../../src/compiler/mock-engine";
+import { describeWhen, sharedConfigs, sharedConfigsDir } from "../support/requirements";
 import { OFFERS, planFor } from "./fixtures";
 
-const repoRoot = path.join(__dirname, "..", "..");
-const configs = path.join(repoRoot, "..", "shared", "dstack-configs");
-const present = fs.existsSync(configs);
+const configs = sharedConfigsDir;
+const present = sharedConfigs.missing() === null;
 
 let home: string;
 const savedHome = process.env.DSTACK_HOME;
@@ -53,32 +53,34 @@ const CASES: [string, BackendProgram, string, (typeof OFFERS)[keyof typeof OFFER
   ["azure", azureProgram, "azure-native:compute:VirtualMachine", OFFERS.azure, 5],
 ];
 
-(present ? test.each(CASES) : test.skip.each(CASES))(
-  "%s: the real run configurations compile, tagged, secrets hidden, boot text with the env",
-  async (cloud, program, instanceType, offer, stride) => {
-    expect(specs.length).toBeGreaterThan(50);
-    for (const spec of specs.filter((_, i) => i % stride === 0)) {
-      const plan = planFor(spec, offer);
-      const g = await runUnderMocks(program, plan);
-      const inst = g.resources.filter((r) => r.type === instanceType);
-      expect(inst).toHaveLength(1);
-      const text = JSON.stringify(g);
-      for (const k of plan.container.secret_env) expect(text).not.toContain(plan.container.env[k]);
-      const tagKey = cloud === "gcp" ? "labels" : "tags";
-      const runTag = cloud === "gcp" ? "dstack_run" : "dstack:run";
-      const tags = inst[0].inputs[tagKey] as Record<string, string>;
-      expect(tags[runTag]).toBe(cloud === "gcp" ? plan.run_name.toLowerCase().replace(/[^a-z0-9_-]/g, "_") : plan.run_name);
-      if (inst[0].secret_inputs.length === 0) {
-        const raw = cloud === "aws" ? inst[0].inputs.userData : cloud === "gcp" ? (inst[0].inputs.metadata as Record<string, string>)["user-data"] : (inst[0].inputs.osProfile as Record<string, string>).customData;
-        if (raw === undefined && cloud === "aws") continue; // gzipped into userDataBase64
-        expect(raw).not.toBe(SECRET);
-        const boot = cloud === "azure" ? Buffer.from(String(raw), "base64").toString("utf8") : String(raw);
-        const env = cloudInitFiles(boot, parseYaml)["/opt/dstack/run.env"];
-        expect(env).toContain(`DSTACK_RUN_NAME=${plan.run_name}\n`);
-      } else {
-        expect(plan.container.secret_env.length + (plan.image.registry_auth ? 1 : 0) + (plan.image.kind === "prebuilt" ? 1 : 0)).toBeGreaterThan(0);
+describeWhen(sharedConfigs, "real configurations on the clouds, under the mock engine", () => {
+  test.each(CASES)(
+    "%s: the real run configurations compile, tagged, secrets hidden, boot text with the env",
+    async (cloud, program, instanceType, offer, stride) => {
+      expect(specs.length).toBeGreaterThan(50);
+      for (const spec of specs.filter((_, i) => i % stride === 0)) {
+        const plan = planFor(spec, offer);
+        const g = await runUnderMocks(program, plan);
+        const inst = g.resources.filter((r) => r.type === instanceType);
+        expect(inst).toHaveLength(1);
+        const text = JSON.stringify(g);
+        for (const k of plan.container.secret_env) expect(text).not.toContain(plan.container.env[k]);
+        const tagKey = cloud === "gcp" ? "labels" : "tags";
+        const runTag = cloud === "gcp" ? "dstack_run" : "dstack:run";
+        const tags = inst[0].inputs[tagKey] as Record<string, string>;
+        expect(tags[runTag]).toBe(cloud === "gcp" ? plan.run_name.toLowerCase().replace(/[^a-z0-9_-]/g, "_") : plan.run_name);
+        if (inst[0].secret_inputs.length === 0) {
+          const raw = cloud === "aws" ? inst[0].inputs.userData : cloud === "gcp" ? (inst[0].inputs.metadata as Record<string, string>)["user-data"] : (inst[0].inputs.osProfile as Record<string, string>).customData;
+          if (raw === undefined && cloud === "aws") continue; // gzipped into userDataBase64
+          expect(raw).not.toBe(SECRET);
+          const boot = cloud === "azure" ? Buffer.from(String(raw), "base64").toString("utf8") : String(raw);
+          const env = cloudInitFiles(boot, parseYaml)["/opt/dstack/run.env"];
+          expect(env).toContain(`DSTACK_RUN_NAME=${plan.run_name}\n`);
+        } else {
+          expect(plan.container.secret_env.length + (plan.image.registry_auth ? 1 : 0) + (plan.image.kind === "prebuilt" ? 1 : 0)).toBeGreaterThan(0);
+        }
       }
-    }
-  },
-  180_000,
-);
+    },
+    180_000,
+  );
+});

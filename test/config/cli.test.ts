@@ -4,6 +4,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { main } from "../../cli";
 import { loadRunSpec } from "../../src/config";
+import { builtCli, describeWhen } from "../support/requirements";
 import { DEV, repoRoot, TASK, tempDir, testEnv } from "./helpers";
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -142,8 +143,7 @@ describe("dstack schema", () => {
   });
 });
 
-const built = fs.existsSync(path.join(repoRoot, "dist", "cli.js"));
-(built ? describe : describe.skip)("the built CLI (dist/cli.js)", () => {
+describeWhen(builtCli, "the built CLI (dist/cli.js)", () => {
   it("config --json equals loadRunSpec for the dev-environment example", () => {
     const env = { ...process.env, ...testEnv() };
     const dir = path.join(repoRoot, "examples", "dev-environment");

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { loadRunSpec, readProfilesFile } from "../../src/config";
 import { addRunFlags, runFlagsFromOptions, runSpecFromCommand } from "../../src/cli/run-flags";
 import { ConfigError } from "../../src/diagnostics";
+import { describeWhen, sharedProfiles } from "../support/requirements";
 import { DEV, errorsOf, load, loadTask, sharedConfigs, TASK, tempDir, testEnv } from "./helpers";
 
 const PROFILES = `profiles:
@@ -240,10 +241,10 @@ describe("run flags on a commander command", () => {
   });
 });
 
-describe("real profiles", () => {
+describeWhen(sharedProfiles, "real profiles", () => {
   const dir = path.join(sharedConfigs, "profiles");
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".yml")) : [];
-  (files.length ? it.each(files) : it.skip.each(["(absent)"]))("%s loads and applies", (f) => {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
+  it.each(files)("%s loads and applies", (f) => {
     const file = path.join(dir, f);
     const loaded = readProfilesFile(file);
     expect(loaded.diagnostics).toEqual([]);

@@ -10,12 +10,12 @@ import { runSpecSchema } from "../../src/config/schema/definitions";
 import { loadRunSpec } from "../../src/config";
 import { ConfigError } from "../../src/diagnostics";
 import { formatDiagnostic } from "../../src/cli/errors";
+import { describeWhen, sharedConfigs as sharedConfigsPresent } from "../support/requirements";
 import { sharedConfigs, tempDir, testEnv } from "./helpers";
 
-const present = fs.existsSync(sharedConfigs);
+const present = sharedConfigsPresent.missing() === null;
 const files = present ? fs.readdirSync(sharedConfigs).filter((f) => f.endsWith(".dstack.yml")).sort() : [];
 const invalid = present ? fs.readdirSync(path.join(sharedConfigs, "invalid")).sort() : [];
-const suite = present ? describe : describe.skip;
 
 /** Values for the variables a configuration takes from the caller's environment. */
 function envFor(file: string): NodeJS.ProcessEnv {
@@ -32,7 +32,7 @@ const byName = (prefix: string) => {
   return loadRunSpec({ file, dir: workdir, env: envFor(file) });
 };
 
-suite("real configurations", () => {
+describeWhen(sharedConfigsPresent, "real configurations", () => {
   it("there are 117 of them", () => {
     expect(files).toHaveLength(117);
   });

@@ -8,6 +8,7 @@ import { loadRunSpec } from "../../src/config";
 import { tempDir, testEnv } from "./helpers";
 import { closest, levenshtein } from "../../src/config/suggest";
 import { repoRoot, sharedConfigs } from "./helpers";
+import { available, sharedConfigs as realConfigs, sharedProfiles as realProfiles } from "../support/requirements";
 
 describe("JSON Schemas", () => {
   it("schemas/*.json are generated from definitions.ts and up to date", () => {
@@ -26,7 +27,7 @@ describe("JSON Schemas", () => {
     expect(validate({ type: "task", commands: ["x"] })).toBe(true);
     expect(validate({ type: "task", comands: ["x"] })).toBe(false);
     expect(validate({ type: "service", port: 80 })).toBe(true);
-    if (!fs.existsSync(sharedConfigs)) return;
+    if (!available(realConfigs, "the editor schema against the real configurations")) return;
     for (const f of fs.readdirSync(sharedConfigs).filter((x) => x.endsWith(".yml"))) {
       const ok = validate(parse(fs.readFileSync(path.join(sharedConfigs, f), "utf8")));
       if (!ok) throw new Error(`${f}: ${JSON.stringify(validate.errors)}`);
@@ -36,7 +37,7 @@ describe("JSON Schemas", () => {
   it("the profiles schema compiles and accepts the real profiles", () => {
     const validate = new Ajv(AJV_OPTIONS).compile(profilesSchema());
     const dir = path.join(sharedConfigs, "profiles");
-    if (!fs.existsSync(dir)) return;
+    if (!available(realProfiles, "the profiles schema against the real profiles")) return;
     for (const f of fs.readdirSync(dir)) expect([f, validate(parse(fs.readFileSync(path.join(dir, f), "utf8")))]).toEqual([f, true]);
   });
 

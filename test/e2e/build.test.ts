@@ -3,16 +3,15 @@
  * says what to do; `--build` builds it (apt-get install of a small package) and the run has
  * it; after `down`, the next `up` reuses the image without building.
  */
-import { cleanup, docker, dstack, makeSandbox, missingPrerequisite, ok, ssh, writeConfig, type Sandbox } from "./helpers";
+import { describeWhen } from "../support/requirements";
+import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, ssh, writeConfig, type Sandbox } from "./helpers";
 
-const missing = missingPrerequisite();
-const suite = missing ? describe.skip : describe;
 jest.setTimeout(900_000);
 
 const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 const run = `e2e-build-${id}`;
 
-suite("build: a prebuilt image, built once and reused", () => {
+describeWhen(e2ePrerequisites, "build: a prebuilt image, built once and reused", () => {
   let sb: Sandbox;
   let imageTag = "";
   beforeAll(() => {

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { requirement } from "../support/requirements";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 export const cliEntry = path.join(repoRoot, "bin", "dstack");
@@ -31,6 +32,9 @@ export function missingPrerequisite(): string | null {
   if (spawnSync("ssh", ["-V"]).status !== 0) return "no OpenSSH client";
   return null;
 }
+
+/** Everything the end-to-end suites need, for describeWhen (test/support/requirements.ts). */
+export const e2ePrerequisites = requirement("the end-to-end prerequisites (dist/, Pulumi, Docker, the base image, OpenSSH)", missingPrerequisite);
 
 export interface Sandbox {
   root: string;

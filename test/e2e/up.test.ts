@@ -8,11 +8,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { cleanup, docker, dstack, dstackAsync, makeSandbox, missingPrerequisite, ok, ssh, writeConfig, type Sandbox } from "./helpers";
-
-const missing = missingPrerequisite();
-if (missing) process.stderr.write(`skipping the end-to-end suite: ${missing}\n`);
-const suite = missing ? describe.skip : describe;
+import { describeWhen } from "../support/requirements";
+import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, ssh, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
@@ -35,7 +32,7 @@ resources:
   disk: 1GB..
 `;
 
-suite("dstack up / preview / ps / down (local backend, real engine)", () => {
+describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, real engine)", () => {
   let sb: Sandbox;
   beforeAll(() => {
     sb = makeSandbox("up");

@@ -3,10 +3,10 @@
  * against the real Docker engine and the real Pulumi CLI (skipped when absent).
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type Docker from "dockerode";
 import { main } from "../../cli";
+import { describeWhen, dockerEngine, setupPulumiCli } from "../support/requirements";
 import { tempDir } from "./fixtures";
 
 async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -35,11 +35,9 @@ async function run(args: string[], env: Record<string, string | undefined> = {})
   }
 }
 
-const ready = fs.existsSync("/var/run/docker.sock") && fs.existsSync(path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi"));
-const d = ready ? describe : describe.skip;
 jest.setTimeout(120000);
 
-d("dstack setup / doctor / build", () => {
+describeWhen([dockerEngine, setupPulumiCli], "dstack setup / doctor / build", () => {
   const home = tempDir("dstack-cli-home-");
   const env = { DSTACK_HOME: home };
 

@@ -86,14 +86,3 @@ export async function localStack(home: string, name: string, initial: Plan): Pro
     },
   };
 }
-
-/** Why the engine tests cannot run here (no Docker socket, no Pulumi CLI), or null. */
-export function missingEnginePrerequisite(): string | null {
-  if (!fs.existsSync("/var/run/docker.sock") && !process.env.DOCKER_HOST) return "no Docker engine";
-  const candidates = [
-    path.join(process.env.DSTACK_HOME || path.join(os.homedir(), ".dstack"), "pulumi", "bin", "pulumi"),
-    path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi"),
-    ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, "pulumi")),
-  ];
-  return candidates.some((p) => fs.existsSync(p)) ? null : "no Pulumi CLI (dstack setup)";
-}

@@ -3,14 +3,13 @@
  * Docker engine — base image present, python on the base image, nvcc, and the prebuilt image
  * rule (missing without --build is E4111; with --build it is built once, then reused).
  */
-import * as fs from "fs";
 import type Docker from "dockerode";
 import { checkLocalPlanStatic, localPreflight, pythonProvided } from "../../src/compiler/backends/local/preflight";
 import { DstackError } from "../../src/diagnostics";
 import { baseImageRef } from "../../src/stacks/base-image";
+import { describeWhen, dockerEngine } from "../support/requirements";
 import { makePlan, runSpec, tempDir } from "./fixtures";
 
-const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
 jest.setTimeout(120000);
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -33,7 +32,7 @@ describe("pythonProvided", () => {
   });
 });
 
-(dockerUp ? describe : describe.skip)("localPreflight (real Docker)", () => {
+describeWhen(dockerEngine, "localPreflight (real Docker)", () => {
   const repo = tempDir("dstack-pre-");
   let docker: Docker;
   const built: string[] = [];

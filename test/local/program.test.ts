@@ -7,12 +7,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
-import { localStack, makePlan, missingEnginePrerequisite, runSpec, tempDir } from "./fixtures";
+import { describeWhen, dockerEngine, pulumiCli } from "../support/requirements";
+import { localStack, makePlan, runSpec, tempDir } from "./fixtures";
 
-const d = missingEnginePrerequisite() ? describe.skip : describe;
 jest.setTimeout(240000);
 
-d("local program (real engine, real Docker)", () => {
+describeWhen([dockerEngine, pulumiCli], "local program (real engine, real Docker)", () => {
   const home = tempDir("dstack-local-home-");
   const repo = tempDir("dstack-local-repo-");
   const run = `t-prog-${process.pid}`;

@@ -16,10 +16,9 @@ import { startScriptPath } from "../../src/compiler/backends/local";
 import { baseImageRef } from "../../src/stacks/base-image";
 import { containerStatus } from "../../src/stacks/docker";
 import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
+import { describeWhen, dockerEngine } from "../support/requirements";
 import { tempDir } from "./fixtures";
 
-const dockerUp = fs.existsSync("/var/run/docker.sock") || Boolean(process.env.DOCKER_HOST);
-const d = dockerUp ? describe : describe.skip;
 jest.setTimeout(180000);
 
 const tag = `${process.pid}`;
@@ -36,7 +35,7 @@ function keyscan(port: number): Promise<string> {
   );
 }
 
-d("LocalVolume", () => {
+describeWhen(dockerEngine, "LocalVolume", () => {
   const name = `dstack-test-v-${tag}`;
   afterAll(async () => {
     await docker.getVolume(name).remove().catch(() => undefined);
@@ -71,7 +70,7 @@ d("LocalVolume", () => {
   });
 });
 
-d("LocalImage", () => {
+describeWhen(dockerEngine, "LocalImage", () => {
   const ref = `dstack-prebuilt:test-${tag}`;
   afterAll(async () => {
     await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
@@ -104,7 +103,7 @@ d("LocalImage", () => {
   });
 });
 
-d("LocalContainer", () => {
+describeWhen(dockerEngine, "LocalContainer", () => {
   const home = tempDir("dstack-prov-");
   const repo = tempDir("dstack-prov-repo-");
   const name = `dstack-test-c-${tag}`;
@@ -224,7 +223,7 @@ d("LocalContainer", () => {
   });
 });
 
-d("LocalContainer on an image without sshd but with apt-get", () => {
+describeWhen(dockerEngine, "LocalContainer on an image without sshd but with apt-get", () => {
   const home = tempDir("dstack-prov-apt-");
   const repo = tempDir("dstack-prov-apt-repo-");
   const name = `dstack-test-apt-${tag}`;
@@ -256,7 +255,7 @@ d("LocalContainer on an image without sshd but with apt-get", () => {
   });
 });
 
-d("LocalContainer as a task", () => {
+describeWhen(dockerEngine, "LocalContainer as a task", () => {
   const home = tempDir("dstack-prov-task-");
   const repo = tempDir("dstack-prov-task-repo-");
   const name = `dstack-test-task-${tag}`;

@@ -5,13 +5,10 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { compareVersions, dynamicProviderScript, ensurePulumiBinary, findPulumiCandidates, installNodejsPlugin, expectedNodejsPlugin, PINNED_PULUMI_VERSION, pulumiEnv } from "../../src/stacks/toolchain";
+import { describeWhen, setupPulumiCli } from "../support/requirements";
 import { tempDir } from "./fixtures";
-
-const userPulumi = path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi");
-const havePulumi = fs.existsSync(userPulumi);
 
 describe("compareVersions", () => {
   it("orders dotted versions numerically, ignoring a v prefix and pre-release suffixes", () => {
@@ -23,7 +20,7 @@ describe("compareVersions", () => {
   });
 });
 
-(havePulumi ? describe : describe.skip)("Pulumi CLI discovery", () => {
+describeWhen(setupPulumiCli, "Pulumi CLI discovery", () => {
   it("refuses an older CLI in DSTACK_HOME and falls back to ~/.dstack/pulumi/bin", async () => {
     const home = tempDir("dstack-tc-");
     const bin = path.join(home, "pulumi", "bin");

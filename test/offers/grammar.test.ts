@@ -9,6 +9,7 @@ import { loadRunSpec } from "../../src/config";
 import { parseCpuSpec, parseGpuSpec } from "../../src/config/grammar";
 import { loadCatalogs } from "../../src/offers/catalog";
 import { findOffers } from "../../src/offers/find";
+import { describeWhen, sharedConfigs, sharedConfigsDir } from "../support/requirements";
 import { FIXTURE_CATALOG, runSpec } from "./runspec-fixture";
 
 const fixtures = loadCatalogs({ dir: FIXTURE_CATALOG, cache: false });
@@ -65,10 +66,9 @@ describe("configurations from files", () => {
   });
 });
 
-const configs = path.join(__dirname, "..", "..", "..", "shared", "dstack-configs");
-const describeIfConfigs = fs.existsSync(configs) ? describe : describe.skip;
+const configs = sharedConfigsDir;
 
-describeIfConfigs("every real configuration against the shipped catalogs", () => {
+describeWhen(sharedConfigs, "every real configuration against the shipped catalogs", () => {
   test("plans to ranked offers or to a stated reason", () => {
     const shipped = loadCatalogs({ dir: path.join(__dirname, "..", "..", "catalog"), cache: false });
     const files = fs.readdirSync(configs).filter((f) => f.endsWith(".dstack.yml"));

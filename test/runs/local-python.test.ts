@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadRunSpec } from "../../src/config";
 import { resolveLocalPython } from "../../src/runs/inputs";
+import { describeWhen, dockerEngine } from "../support/requirements";
 
 function configIn(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-python-"));
@@ -30,8 +31,7 @@ describe("python_defaulted", () => {
   });
 });
 
-const dockerUp = fs.existsSync("/var/run/docker.sock") || !!process.env.DOCKER_HOST;
-(dockerUp ? describe : describe.skip)("resolveLocalPython (real base image)", () => {
+describeWhen(dockerEngine, "resolveLocalPython (real base image)", () => {
   it("uses the base image's python for a defaulted version it lacks, with a warning", async () => {
     const spec = loadRunSpec({ dir: configIn("type: dev-environment\n"), profile: null, env: env({ DSTACK_LOCAL_PYTHON: "3.13" }) });
     const warnings: string[] = [];
