@@ -28,7 +28,7 @@ import type {
   UpResult,
 } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
-import { DSTACK_PROJECT } from "../compiler/plan";
+import { DSTACK_PROJECT } from "../project";
 import { homePaths, packageRoot } from "../paths";
 
 /** The state backend URL: DSTACK_STATE_URL, else file://$DSTACK_HOME/state. */
