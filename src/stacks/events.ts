@@ -8,6 +8,9 @@
  * The conversions are pure; only `ProgressDisplay` writes.
  */
 import type { EngineEvent, OpType, PropertyDiff, StepEventMetadata } from "@pulumi/pulumi/automation";
+import { maskSecrets, SECRET_SIG } from "./checkpoint";
+
+export { maskSecrets };
 
 export interface StepInfo {
   op: OpType;
@@ -297,17 +300,6 @@ function getPath(obj: unknown, p: string): unknown {
   return cur;
 }
 
-/** Secret values (however the engine encodes them) never leave as plaintext. */
-export function maskSecrets(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  const o = v as Record<string, unknown>;
-  if ("4dabf18193072939515e22adb298388d" in o) return "[secret]";
-  if (Array.isArray(v)) return v.map(maskSecrets);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(o)) out[k] = maskSecrets(x);
-  return out;
-}
-
 function kindOf(d: PropertyDiff["diffKind"]): { kind: PropertyChange["kind"]; replace: boolean } {
   const s = String(d);
   return { kind: s.startsWith("add") ? "add" : s.startsWith("delete") ? "delete" : "update", replace: s.endsWith("-replace") };
@@ -330,7 +322,7 @@ export function inputPaths(olds: unknown, news: unknown, prefix = ""): { path: s
     const p = prefix ? `${prefix}.${k}` : k;
     if (!(k in a)) out.push({ path: p, kind: "add" });
     else if (!(k in b)) out.push({ path: p, kind: "delete" });
-    else if (isPlainObject(a[k]) && isPlainObject(b[k]) && !("4dabf18193072939515e22adb298388d" in (a[k] as object))) out.push(...inputPaths(a[k], b[k], p));
+    else if (isPlainObject(a[k]) && isPlainObject(b[k]) && !(SECRET_SIG in (a[k] as object))) out.push(...inputPaths(a[k], b[k], p));
     else if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push({ path: p, kind: "update" });
   }
   return out;
