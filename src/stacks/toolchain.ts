@@ -95,14 +95,21 @@ export function dynamicProviderScript(): string {
 }
 
 /**
- * Preloaded into the provider process: makes `require("typescript")` lazy. @pulumi/pulumi's
+ * Preloaded into the provider process. It makes the engine's log reachable: the engine passes
+ * its address as the plugin's first argument, and PULUMI_NODEJS_ENGINE (the variable Pulumi's
+ * language host sets for a program; Pulumi's own component-provider server does the same with
+ * that argument) lets `pulumi.log` inside a dynamic provider send diagnostics to the engine,
+ * which streams them as engine events (src/compiler/backends/local/image.ts logs its build
+ * output so). And it makes `require("typescript")` lazy. @pulumi/pulumi's
  * runtime loads TypeScript (for closure serialization, which only the program's process does)
  * at start; in the provider process that is 1.5 s of a 2.2 s start on this machine, paid by
  * every up / preview / destroy that touches a dynamic resource. The real module is loaded on
  * first use, so nothing changes if it is ever needed.
  */
 export const PROVIDER_PRELOAD = `"use strict";
-// Written by dstack (src/stacks/toolchain.ts): defer loading TypeScript in the dynamic-provider process.
+// Written by dstack (src/stacks/toolchain.ts): the engine's address for pulumi.log, and defer
+// loading TypeScript in the dynamic-provider process.
+if (process.argv[2]) process.env.PULUMI_NODEJS_ENGINE = process.argv[2];
 const Module = require("module");
 const path = require("path");
 try {
