@@ -126,7 +126,8 @@ async function main(): Promise<void> {
   line("LocalContainer delete (median)", secs(median(dels)));
 
   // through the engine
-  const { ensurePulumi, pulumiEnv } = await import("../src/stacks/toolchain");
+  const { ensurePulumi } = await import("../src/stacks/toolchain");
+  const { engineEnv } = await import("../src/stacks/state");
   const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
   const { loadRunSpec } = await import("../src/config/index");
   const { plan } = await import("../src/compiler/plan");
@@ -139,11 +140,10 @@ async function main(): Promise<void> {
   const offer = { backend: "local", region: "local", zone: null, instance_type: "local", price: 0, spot: false, cpu: os.cpus().length, cpu_arch: "x86" as const, memory: 8, disk: null, gpu_count: 0, gpu_name: null, gpu_memory: null, gpu_vendor: null, flags: [], provider_data: {} };
   const p = plan({ ...spec, name: `bench-${process.pid}` }, offer, { sshPublicKey: key, owner: "bench", now: Date.now(), baseImage: baseImageRef() });
   fs.mkdirSync(path.join(home, "state"), { recursive: true });
-  const env = Object.fromEntries(Object.entries(pulumiEnv()).filter((e): e is [string, string] => typeof e[1] === "string"));
   const ws = await LocalWorkspace.create({
     workDir: fs.mkdtempSync(path.join(home, "ws-")), pulumiHome: path.join(home, "pulumi"), pulumiCommand: tc.command,
     program: async () => localProgram(p, {}),
-    envVars: { ...env, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true" },
+    envVars: { ...engineEnv(tc, process.env, { passphrase: "bench" }), PULUMI_HOME: path.join(home, "pulumi") },
     secretsProvider: "passphrase",
     projectSettings: { name: "dstack", runtime: "nodejs", backend: { url: `file://${path.join(home, "state")}` } },
   });

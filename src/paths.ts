@@ -48,3 +48,22 @@ export const homePaths = (env: NodeJS.ProcessEnv = process.env) => {
     images: path.join(home, "images"),
   };
 };
+
+/**
+ * The first executable file called `name` in env.PATH (what a shell would run), or undefined.
+ * The one PATH lookup (the Pulumi toolchain looks for pulumi and go with it).
+ */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      if (!fs.statSync(p).isFile()) continue;
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}

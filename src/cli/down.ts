@@ -21,7 +21,7 @@ export async function down(name: string, opts: { yes?: boolean; volumes?: boolea
     if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
   }
   const lc = await import("../runs/lifecycle");
-  const { defaultProgressMode, ProgressDisplay } = await import("../stacks/events");
+  const { defaultProgressMode, ProgressDisplay } = await import("./progress");
   const display = new ProgressDisplay(defaultProgressMode(opts.json));
   let res: { removedVolumes: string[] };
   try {

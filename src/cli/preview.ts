@@ -27,7 +27,7 @@ export async function preview(dir: string | undefined, opts: { json?: boolean; [
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
   const lc = await import("../runs/lifecycle");
-  const { renderChanges } = await import("../stacks/events");
+  const { renderChanges } = await import("./progress");
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings: { force_build: false, delete_volumes: false } });
   await inputs.preflight(planned.plan, { python: spec.python, forceBuild: false });
   // a run whose instance stopped or vanished is previewed with a refresh, as `up` will run it

@@ -125,7 +125,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   if (unsupported.length) throw new ConfigError(unsupported);
 
   const lc = await lcPromise;
-  const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("../stacks/events");
+  const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("./progress");
   const settings = { force_build: spec.force_build, delete_volumes: false };
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
   const include = opts.sshConfig !== false;

@@ -6,6 +6,7 @@
 import { createHash } from "crypto";
 import type { MountSpec, PortSpec, RegistryAuth, RunSpec } from "../config/runspec";
 import type { Offer } from "../offers/offer";
+import { DSTACK_PROJECT } from "../project";
 
 /** Inputs that come from the outside world, gathered by the caller (CLI / runs). */
 export interface PlanContext {
@@ -95,8 +96,6 @@ export interface Plan {
   /** Tags/labels applied to every resource (once, as a stack transformation). */
   tags: Record<string, string>;
 }
-
-export const DSTACK_PROJECT = "dstack";
 
 /** Content hash of what makes a prebuilt image: base image, build commands, python, nvcc. */
 export function prebuiltImageHash(from: string, commands: string[], python: string | null, nvcc: boolean): string {

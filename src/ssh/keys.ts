@@ -71,6 +71,8 @@ export function ensureRunKey(run: string, env: NodeJS.ProcessEnv = process.env):
   const existing = readKey(privateKeyPath, publicKeyPath);
   if (existing) return existing;
   ensureSshDir(env);
+  // Lazy on purpose: ssh2 takes about 0.4 s to load, and this module is reached (through
+  // src/runs/lifecycle.ts) by `ps`, `down` and `compile`, which only read or delete keys.
   const { utils } = require("ssh2") as typeof import("ssh2");
   const pair = utils.generateKeyPairSync("ed25519", { comment: `dstack:${run}` });
   const publicKey = pair.public.trim();

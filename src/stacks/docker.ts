@@ -4,7 +4,9 @@
  * (unix://, tcp://, with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH as docker-modem reads them) and
  * otherwise uses /var/run/docker.sock. A missing engine is one clear error (E4101).
  *
- * Heavy: imports dockerode. CLI commands load this module lazily.
+ * dockerode (about 0.8 s to load here) is required inside `dockerClient()` only: the endpoint
+ * and the error helpers serve `doctor` and messages without it, and the module stays cheap to
+ * import for any caller.
  */
 import type Docker from "dockerode";
 import { DstackError, ExitCode } from "../diagnostics";
@@ -47,7 +49,7 @@ export function dockerClient(env: NodeJS.ProcessEnv = process.env, timeoutMs = 5
   const key = dockerEndpoint(env);
   if (cached && cached.key === key) return cached.client;
   const client = (async () => {
-    const DockerClass = require("dockerode") as typeof Docker;
+    const DockerClass = require("dockerode") as typeof Docker; // lazy: see the header
     // dockerode (docker-modem) reads DOCKER_HOST itself; pass it explicitly when env is not process.env.
     const docker = env === process.env ? new DockerClass() : new DockerClass(modemOptions(env));
     let timer: NodeJS.Timeout | undefined;

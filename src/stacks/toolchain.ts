@@ -16,8 +16,12 @@
  * @pulumi/pulumi dynamic provider instead, so dynamic providers work from any directory. It is
  * rewritten whenever its content differs (dstack moved or upgraded).
  *
- * `pulumiEnv()`: PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION and PATH
- * with the CLI's and the plugin's folders first. Used by src/stacks/workspace.ts.
+ * What was found is returned (`PulumiBinary`: the binary, its folder, the plugin's path), never
+ * kept aside: `engineEnv(bin)` in src/stacks/state.ts turns it into the engine's environment.
+ *
+ * The Automation API (`@pulumi/pulumi/automation`, about 2 s to load here) is imported only
+ * inside `ensurePulumi` and the install path: `dstack setup` and `doctor` use this module
+ * through `ensurePulumiBinary` and must not pay for it.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -25,7 +29,7 @@ import * as os from "os";
 import * as path from "path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
-import { homePaths, packageRoot } from "../paths";
+import { findOnPath, homePaths, packageRoot } from "../paths";
 import { runScript } from "./script";
 
 export const PINNED_PULUMI_VERSION = "3.248.0";
@@ -54,20 +58,6 @@ export function pulumiVersionOf(binary: string): Promise<string | null> {
   });
 }
 
-function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
 export interface PulumiCandidate {
   binary: string;
   version: string | null;
@@ -80,7 +70,7 @@ export interface PulumiCandidate {
 export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env): Promise<PulumiCandidate[]> {
   const seen = new Set<string>();
   const list: { binary: string; source: PulumiCandidate["source"] }[] = [];
-  const add = (binary: string | null, source: PulumiCandidate["source"]) => {
+  const add = (binary: string | undefined, source: PulumiCandidate["source"]) => {
     if (!binary || !fs.existsSync(binary)) return;
     const real = fs.realpathSync(binary);
     if (seen.has(real)) return;
@@ -89,7 +79,7 @@ export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env)
   };
   add(path.join(homePaths(env).pulumiBin, "pulumi"), "dstack-home");
   add(path.join(os.homedir(), ".dstack", "pulumi", "bin", "pulumi"), "user-home");
-  add(onPath("pulumi", env), "path");
+  add(findOnPath("pulumi", env), "path");
   const out: PulumiCandidate[] = [];
   for (const c of list) {
     const version = await pulumiVersionOf(c.binary);
@@ -105,14 +95,21 @@ export function dynamicProviderScript(): string {
 }
 
 /**
- * Preloaded into the provider process: makes `require("typescript")` lazy. @pulumi/pulumi's
+ * Preloaded into the provider process. It makes the engine's log reachable: the engine passes
+ * its address as the plugin's first argument, and PULUMI_NODEJS_ENGINE (the variable Pulumi's
+ * language host sets for a program; Pulumi's own component-provider server does the same with
+ * that argument) lets `pulumi.log` inside a dynamic provider send diagnostics to the engine,
+ * which streams them as engine events (src/compiler/backends/local/image.ts logs its build
+ * output so). And it makes `require("typescript")` lazy. @pulumi/pulumi's
  * runtime loads TypeScript (for closure serialization, which only the program's process does)
  * at start; in the provider process that is 1.5 s of a 2.2 s start on this machine, paid by
  * every up / preview / destroy that touches a dynamic resource. The real module is loaded on
  * first use, so nothing changes if it is ever needed.
  */
 export const PROVIDER_PRELOAD = `"use strict";
-// Written by dstack (src/stacks/toolchain.ts): defer loading TypeScript in the dynamic-provider process.
+// Written by dstack (src/stacks/toolchain.ts): the engine's address for pulumi.log, and defer
+// loading TypeScript in the dynamic-provider process.
+if (process.argv[2]) process.env.PULUMI_NODEJS_ENGINE = process.argv[2];
 const Module = require("module");
 const path = require("path");
 try {
@@ -198,10 +195,29 @@ export interface PulumiToolchain extends PulumiBinary {
   command: PulumiCommand;
 }
 
-let ensuredBinary: Promise<PulumiBinary> | undefined;
-let ensured: Promise<PulumiToolchain> | undefined;
-let pluginDir: string | undefined;
-let chosenBinDir: string | undefined;
+/**
+ * Memos of the two lookups, keyed by what the lookup reads from `env` (DSTACK_HOME's
+ * pulumi/bin and PATH): the same inputs give the same toolchain, so it is found once per process.
+ */
+const binaries = new Map<string, Promise<PulumiBinary>>();
+const toolchains = new Map<string, Promise<PulumiToolchain>>();
+
+function memoKey(env: NodeJS.ProcessEnv): string {
+  return JSON.stringify([homePaths(env).pulumiBin, env.PATH ?? ""]);
+}
+
+function memoized<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = memo.get(key);
+  if (!p) {
+    p = make();
+    memo.set(key, p);
+    // a failure is not remembered: the next call tries again
+    p.catch(() => {
+      if (memo.get(key) === p) memo.delete(key);
+    });
+  }
+  return p;
+}
 
 export interface EnsureOptions {
   env?: NodeJS.ProcessEnv;
@@ -212,33 +228,26 @@ export interface EnsureOptions {
 }
 
 /**
- * The Pulumi CLI (found, else built, else installed) and the nodejs plugin beside it.
- * Memoized per process. Throws E4201 when none can be had. Used by the Automation API
- * workspace (src/stacks/workspace.ts).
+ * The Pulumi CLI (found, else built, else installed), the nodejs plugin beside it, and the
+ * Automation API's PulumiCommand for it. Memoized per process and inputs. Throws E4201 when
+ * none can be had. Used by the Automation API workspace (src/stacks/stack.ts).
  */
 export function ensurePulumi(opts: EnsureOptions = {}): Promise<PulumiToolchain> {
-  if (!ensured) {
-    ensured = (async () => {
-      const bin = await ensurePulumiBinary(opts);
-      const { PulumiCommand } = await import("@pulumi/pulumi/automation");
-      const command = await PulumiCommand.get({ root: path.dirname(bin.binDir), skipVersionCheck: true });
-      return { ...bin, command };
-    })();
-    ensured.catch(() => (ensured = undefined));
-  }
-  return ensured;
+  return memoized(toolchains, memoKey(opts.env ?? process.env), async () => {
+    const bin = await ensurePulumiBinary(opts);
+    // Lazy: the Automation API is heavy, and ensurePulumiBinary's users never need it (see the header).
+    const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+    const command = await PulumiCommand.get({ root: path.dirname(bin.binDir), skipVersionCheck: true });
+    return { ...bin, command };
+  });
 }
 
 /**
  * The same without loading the Automation API (`dstack setup` / `doctor` stay fast).
- * Memoized per process.
+ * Memoized per process and inputs.
  */
 export function ensurePulumiBinary(opts: EnsureOptions = {}): Promise<PulumiBinary> {
-  if (!ensuredBinary) {
-    ensuredBinary = ensurePulumiBinaryUncached(opts);
-    ensuredBinary.catch(() => (ensuredBinary = undefined));
-  }
-  return ensuredBinary;
+  return memoized(binaries, memoKey(opts.env ?? process.env), () => ensurePulumiBinaryUncached(opts));
 }
 
 async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBinary> {
@@ -248,12 +257,14 @@ async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBi
   let how: PulumiBinary["how"] = "found";
   let usable = (await findPulumiCandidates(env)).find((c) => c.ok);
   if (!usable && !opts.noInstall) {
-    if (onPath("go", env) || fs.existsSync("/usr/local/go/bin/go")) {
+    if (findOnPath("go", env) || fs.existsSync("/usr/local/go/bin/go")) {
       log(`building Pulumi v${PINNED_PULUMI_VERSION} from the Go module proxy (scripts/build-pulumi.sh; minutes the first time)`);
       await withBuildLock(home.pulumiBin, () => runBuildScript(env, log));
       how = "built";
     } else {
       log(`installing Pulumi v${PINNED_PULUMI_VERSION} (PulumiCommand.install) into ${path.dirname(home.pulumiBin)}`);
+      // Lazy: only this install path (with internet) needs the Automation API, and the semver
+      // it expects is @pulumi/pulumi's own copy, resolved from its folder.
       const { PulumiCommand } = await import("@pulumi/pulumi/automation");
       const semver = require(require.resolve("semver", { paths: [path.dirname(dynamicProviderScript())] })) as typeof import("semver");
       await PulumiCommand.install({ root: path.dirname(home.pulumiBin), version: new semver.SemVer(PINNED_PULUMI_VERSION) });
@@ -281,8 +292,6 @@ async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBi
   } catch {
     plugin = installNodejsPlugin(home.pulumiBin);
   }
-  pluginDir = path.dirname(plugin);
-  chosenBinDir = binDir;
   return { binary: usable.binary, binDir, version: usable.version, how, plugin };
 }
 
@@ -328,19 +337,4 @@ async function runBuildScript(env: NodeJS.ProcessEnv, log: (line: string) => voi
       ExitCode.Prerequisite,
     );
   }
-}
-
-/**
- * Environment for the Pulumi CLI and its plugins: no update check, no plugin downloads, PATH
- * with the CLI's folder and the nodejs plugin's folder first. Call after `ensurePulumi()`
- * (before it, PATH has $DSTACK_HOME/pulumi/bin first).
- */
-export function pulumiEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const dirs = [chosenBinDir, pluginDir, homePaths(env).pulumiBin].filter((d): d is string => Boolean(d));
-  const unique = [...new Set(dirs)];
-  return {
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PATH: [...unique, env.PATH ?? ""].filter(Boolean).join(path.delimiter),
-  };
 }

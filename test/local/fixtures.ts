@@ -52,7 +52,8 @@ export interface TestStack {
 /** A stack of the local program in a fresh file backend under `home`, run from `workDir`. */
 export async function localStack(home: string, name: string, initial: Plan): Promise<TestStack> {
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-  const { ensurePulumi, pulumiEnv } = await import("../../src/stacks/toolchain");
+  const { ensurePulumi } = await import("../../src/stacks/toolchain");
+  const { engineEnv } = await import("../../src/stacks/state");
   const { localProgram } = await import("../../src/compiler/backends/local");
   const tc = await ensurePulumi({ noInstall: true });
   let current = initial;
@@ -62,17 +63,13 @@ export async function localStack(home: string, name: string, initial: Plan): Pro
   const workDir = path.join(home, "ws");
   fs.mkdirSync(state, { recursive: true });
   fs.mkdirSync(workDir, { recursive: true });
-  const env = pulumiEnv();
+  const pulumiHome = path.join(home, "pulumi-home");
   const workspace = await LocalWorkspace.create({
     workDir,
-    pulumiHome: path.join(home, "pulumi-home"),
+    pulumiHome,
     pulumiCommand: tc.command,
     program,
-    envVars: {
-      ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === "string")),
-      PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
-      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-    },
+    envVars: { ...engineEnv(tc, process.env, { passphrase: "test-passphrase" }), PULUMI_HOME: pulumiHome },
     secretsProvider: "passphrase",
     projectSettings: { name: "dstack", runtime: "nodejs", backend: { url: `file://${state}` } },
   });

@@ -6,7 +6,8 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { compareVersions, dynamicProviderScript, ensurePulumiBinary, findPulumiCandidates, installNodejsPlugin, expectedNodejsPlugin, PINNED_PULUMI_VERSION, pulumiEnv } from "../../src/stacks/toolchain";
+import { compareVersions, dynamicProviderScript, ensurePulumiBinary, findPulumiCandidates, installNodejsPlugin, expectedNodejsPlugin, PINNED_PULUMI_VERSION } from "../../src/stacks/toolchain";
+import { engineEnv } from "../../src/stacks/state";
 import { describeWhen, setupPulumiCli } from "../support/requirements";
 import { tempDir } from "./fixtures";
 
@@ -33,11 +34,11 @@ describeWhen(setupPulumiCli, "Pulumi CLI discovery", () => {
     expect(compareVersions(found[1].version!, PINNED_PULUMI_VERSION)).toBeGreaterThanOrEqual(0);
   });
 
-  it("ensurePulumiBinary finds it without building, writes the plugin beside it, and pulumiEnv puts it first on PATH", async () => {
+  it("ensurePulumiBinary finds it without building, writes the plugin beside it, and engineEnv puts it first on PATH", async () => {
     const r = await ensurePulumiBinary({ noInstall: true });
     expect(r.how).toBe("found");
     expect(fs.readFileSync(r.plugin, "utf8")).toBe(expectedNodejsPlugin(path.dirname(r.plugin)));
-    const env = pulumiEnv();
+    const env = engineEnv(r, process.env, {});
     expect(env.PULUMI_SKIP_UPDATE_CHECK).toBe("true");
     expect(env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION).toBe("true");
     expect(env.PATH!.split(path.delimiter)[0]).toBe(r.binDir);

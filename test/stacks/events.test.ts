@@ -1,65 +1,16 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { collectChanges, maskSecrets, ProgressDisplay, progressMode, renderChanges, toProgress, urnName } from "../../src/stacks/events";
+import { collectChanges, maskSecrets, toProgress, urnName } from "../../src/stacks/events";
+import { renderChanges } from "../../src/cli/progress";
 
 const urn = (name: string) => `urn:pulumi:run1::dstack::pulumi-nodejs:dynamic:Resource::${name}`;
 const pre = (op: string, name: string, extra: Record<string, unknown> = {}): EngineEvent =>
   ({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: { op, urn: urn(name), type: "pulumi-nodejs:dynamic:Resource", provider: "", ...extra } } }) as EngineEvent;
-const outs = (op: string, name: string): EngineEvent =>
-  ({ sequence: 2, timestamp: 0, resOutputsEvent: { metadata: { op, urn: urn(name), type: "pulumi-nodejs:dynamic:Resource", provider: "" } } }) as EngineEvent;
-
-class Sink {
-  text = "";
-  write(s: string) {
-    this.text += s;
-    return true;
-  }
-}
 
 test("urn names and internal resources", () => {
   expect(urnName(urn("run1-container"))).toBe("run1-container");
   expect(toProgress({ sequence: 0, timestamp: 0, resourcePreEvent: { metadata: { op: "create", urn: "urn:pulumi:r::dstack::pulumi:pulumi:Stack::dstack-r", type: "pulumi:pulumi:Stack", provider: "" } } } as EngineEvent)).toBeNull();
   expect(toProgress(pre("create", "c"))).toMatchObject({ kind: "step-start", op: "create", name: "c" });
   expect(toProgress({ sequence: 0, timestamp: 0, diagnosticEvent: { message: "<{%reset%}>hello<{%reset%}>\n", color: "raw", severity: "info" } })).toEqual({ kind: "log", severity: "info", message: "hello" });
-});
-
-test("progress modes", () => {
-  expect(progressMode({ isTTY: true, ci: false })).toBe("live");
-  expect(progressMode({ isTTY: false, ci: false })).toBe("plain");
-  expect(progressMode({ isTTY: true, ci: true })).toBe("quiet");
-  expect(progressMode({ isTTY: true, ci: false, json: true })).toBe("plain");
-});
-
-test("plain display prints one line per step, quiet prints only warnings", () => {
-  let t = 0;
-  const sink = new Sink();
-  const d = new ProgressDisplay("plain", sink as unknown as NodeJS.WritableStream, () => t);
-  d.onEvent(pre("create", "vol"));
-  t = 1500;
-  d.onEvent(outs("create", "vol"));
-  d.onEvent(pre("same", "img"));
-  d.onEvent({ sequence: 3, timestamp: 0, diagnosticEvent: { message: "careful", color: "raw", severity: "warning", urn: urn("vol") } });
-  d.phase("waiting for sshd");
-  t = 2000;
-  d.finish();
-  expect(sink.text.split("\n")).toEqual(["creating vol", "created vol (1.5s)", "warning: vol: careful", "waiting for sshd…", "waiting for sshd: done (0.5s)", ""]);
-
-  const q = new Sink();
-  const dq = new ProgressDisplay("quiet", q as unknown as NodeJS.WritableStream);
-  dq.onEvent(pre("create", "vol"));
-  dq.onEvent({ sequence: 3, timestamp: 0, diagnosticEvent: { message: "careful", color: "raw", severity: "warning" } });
-  dq.finish();
-  expect(q.text).toBe("warning: careful\n");
-});
-
-test("live display redraws in place and ends with the final table", () => {
-  const sink = new Sink();
-  const d = new ProgressDisplay("live", sink as unknown as NodeJS.WritableStream, () => 0);
-  d.onEvent(pre("create", "c"));
-  d.onEvent(outs("create", "c"));
-  d.finish();
-  expect(sink.text).toContain("\x1b[1A\x1b[J");
-  // eslint-disable-next-line no-control-regex
-  expect(sink.text.trimEnd().split("\n").pop()).toMatch(/^(\x1b\[\d+A\x1b\[J)?✓ created\s+c\s+0\.0s$/);
 });
 
 test("collectChanges groups replace steps and shows property values, secrets masked", () => {

@@ -17,8 +17,11 @@
  * and a re-tagged one (new image_id).
  *
  * `buildPrebuiltImage()` is the one build routine, used in-process by `dstack build` and
- * `dstack up --build` (streaming output to the caller) and inside the provider (output to the
- * provider's stderr, which the engine shows as diagnostics).
+ * `dstack up --build` (streaming output to the caller) and inside the provider, where each
+ * output line goes to the engine's log (`pulumi.log.info`, no stream written): the engine
+ * streams it as a diagnostic event, which the CLI renders with the rest of the progress. The
+ * engine's address reaches the provider process through dstack's nodejs plugin wrapper
+ * (src/stacks/toolchain.ts, PROVIDER_PRELOAD).
  *
  * Closure serialization: see container.ts.
  */
@@ -26,6 +29,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
+/** @pulumi/pulumi by absolute path, for its engine log inside the provider process (the same copy the provider runs). */
+const PULUMI = require.resolve("@pulumi/pulumi");
 
 export interface PrebuiltSpec {
   /** Image to build from. */
@@ -158,7 +163,13 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
         if (!inputs.build_allowed) {
           throw new Error(`the prebuilt image ${inputs.ref} for build: does not exist: run \`dstack build\` or add --build`);
         }
-        id = await buildPrebuiltImage(inputs.build, (line) => process.stderr.write(`[build] ${line}\n`));
+        const log = (require(PULUMI) as typeof pulumi).log;
+        let logged: Promise<void> = Promise.resolve();
+        try {
+          id = await buildPrebuiltImage(inputs.build, (line) => (logged = log.info(`[build] ${line}`)));
+        } finally {
+          await logged; // log calls are sent in order: the last one done means all are
+        }
       }
     }
     if (!id) throw new Error(`image ${inputs.ref} not found after pull`);

@@ -1,0 +1,69 @@
+/**
+ * Pulumi's state files read directly: the DIY file backend's checkpoints
+ * (`.pulumi/stacks/<project>/<stack>.json[.gz]`, Pulumi's documented layout), so that reading a
+ * run's outputs or listing the runs needs no CLI. Also the serialized-secret signature, which
+ * is the same in checkpoints and in engine events, and the one way dstack masks secrets.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { diyStacksDir } from "./state";
+
+/** The key that marks a serialized secret value (`{"4dabf…": "1b47…", ciphertext | value}`). */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Secret values (however the engine encodes them) never leave as plaintext (pure). */
+export function maskSecrets(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(maskSecrets);
+  const o = v as Record<string, unknown>;
+  if (SECRET_SIG in o) return "[secret]";
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = maskSecrets(x);
+  return out;
+}
+
+/** A checkpoint's stack outputs with secrets masked (pure). */
+export function outputsOfCheckpoint(doc: unknown): Record<string, unknown> {
+  const latest = (doc as { checkpoint?: { latest?: { resources?: { type?: string; outputs?: Record<string, unknown> }[] } } })?.checkpoint?.latest;
+  const root = latest?.resources?.find((r) => r.type === "pulumi:pulumi:Stack");
+  return (maskSecrets(root?.outputs ?? {}) as Record<string, unknown>) ?? {};
+}
+
+/**
+ * Fast path for the DIY file backend: the stack's checkpoint file read directly, no CLI.
+ * Returns `undefined` when it cannot tell (another backend, an unknown layout), null for no stack.
+ */
+export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | null | undefined {
+  const dir = diyStacksDir(env);
+  if (!dir) return undefined;
+  const plain = path.join(dir, `${runName}.json`);
+  const gz = `${plain}.gz`;
+  try {
+    const text = fs.existsSync(plain)
+      ? fs.readFileSync(plain, "utf8")
+      : fs.existsSync(gz)
+        ? zlib.gunzipSync(fs.readFileSync(gz)).toString("utf8")
+        : null;
+    if (text === null) return null;
+    return outputsOfCheckpoint(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run names in the DIY file backend (no CLI), or undefined for other backends. */
+export function listStacksFromFiles(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const dir = diyStacksDir(env);
+  if (!dir) return undefined;
+  try {
+    return fs
+      .readdirSync(dir)
+      .map((f) => /^(.+)\.json(\.gz)?$/.exec(f)?.[1])
+      .filter((n): n is string => !!n)
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    return undefined;
+  }
+}
