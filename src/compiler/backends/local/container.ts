@@ -34,14 +34,16 @@
  * stack's state and runs it in the pulumi-resource-pulumi-nodejs process, whose `require`
  * resolves from the workspace directory. So the provider code references nothing but its
  * arguments, Node built-ins required inside the functions, the absolute module paths below
- * (captured as strings when the program runs), and the self-contained helpers of this file.
+ * (captured as strings when the program runs), the self-contained helpers of this file, and
+ * src/ssh/keygen's generateEd25519KeyPair (node:crypto only; it replaced ssh2's generator, which
+ * wrote an invalid host key about once in 256 — test/ssh/keygen.test.ts serializes it).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { generateEd25519KeyPair } from "../../../ssh/keygen";
 
 /** Absolute paths, captured at serialization time (the provider process runs from anywhere). */
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
-const SSH2 = require.resolve("ssh2");
 
 export interface ContainerMount {
   /** `volume`: a named Docker volume; `bind`: a host path. */
@@ -322,7 +324,6 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   async create(inputs: LocalContainerInputs): Promise<pulumi.dynamic.CreateResult<LocalContainerOutputs>> {
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
-    const ssh2 = require(SSH2) as typeof import("ssh2");
     // A container left over by an interrupted run under the same name would block the create.
     try {
       const old = await docker.getContainer(inputs.name).inspect();
@@ -332,8 +333,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       if (!isNotFound(e)) throw e;
     }
     const sshPort = await chooseSshPort(docker, inputs.name);
-    const keys = ssh2.utils.generateKeyPairSync("ed25519", { comment: `dstack-${inputs.name}` });
-    const hostKey = { private: keys.private, public: keys.public.trim() };
+    const keys = generateEd25519KeyPair(`dstack-${inputs.name}`);
+    const hostKey = { private: keys.privateKey, public: keys.publicKey };
     const now = new Date();
     const createdAt = now.toISOString();
     const expiresAt = inputs.max_duration != null ? new Date(now.getTime() + inputs.max_duration * 1000).toISOString() : null;
