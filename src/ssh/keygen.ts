@@ -16,8 +16,10 @@
  * - public key: one line `ssh-ed25519 AAAA… comment`.
  *
  * Self-contained (node:crypto only), so the local backend's dynamic provider can make the
- * container's host key with it inside the engine's provider process. Module-level constants are
- * strings, not Buffers: Pulumi's closure serialization does not rebuild a captured Buffer.
+ * container's host key with it inside the engine's provider process. For that closure
+ * serialization, module-level constants are strings, not Buffers (a captured Buffer is not
+ * rebuilt), and none is exported (tsc compiles a reference to an exported const to
+ * `exports.NAME`, which is not captured); test/ssh/keygen.test.ts checks both compilers' output.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "crypto";
 
@@ -36,7 +38,7 @@ export interface Ed25519KeyParts {
   comment: string;
 }
 
-export const ED25519_KEY_TYPE = "ssh-ed25519";
+const KEY_TYPE = "ssh-ed25519";
 const MAGIC = "openssh-key-v1\0";
 const PEM_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
 const PEM_END = "-----END OPENSSH PRIVATE KEY-----";
@@ -82,14 +84,14 @@ export function ed25519PublicKeyOf(seed: Buffer): Buffer {
 
 /** The public key blob: string "ssh-ed25519", string key (32 bytes). */
 function publicBlob(publicKey: Buffer): Buffer {
-  return Buffer.concat([sshString(ED25519_KEY_TYPE), sshString(publicKey)]);
+  return Buffer.concat([sshString(KEY_TYPE), sshString(publicKey)]);
 }
 
 /** The `ssh-ed25519 AAAA… comment` line of a 32-byte public key. */
 export function openSshPublicKeyLine(publicKey: Buffer, comment = ""): string {
   if (publicKey.length !== 32) throw new Error(`an ed25519 public key is 32 bytes, got ${publicKey.length}`);
   checkComment(comment);
-  const line = `${ED25519_KEY_TYPE} ${publicBlob(publicKey).toString("base64")}`;
+  const line = `${KEY_TYPE} ${publicBlob(publicKey).toString("base64")}`;
   return comment ? `${line} ${comment}` : line;
 }
 
@@ -104,7 +106,7 @@ export function openSshPrivateKey(parts: Ed25519KeyParts, checkInt: number = ran
   const section = Buffer.concat([
     uint32(checkInt),
     uint32(checkInt),
-    sshString(ED25519_KEY_TYPE),
+    sshString(KEY_TYPE),
     sshString(publicKey),
     sshString(Buffer.concat([seed, publicKey])),
     sshString(comment),
@@ -175,7 +177,7 @@ class Reader {
 function readPublicBlob(blob: Buffer): Buffer {
   const r = new Reader(blob);
   const type = r.text();
-  if (type !== ED25519_KEY_TYPE) throw new Error(`not an ed25519 key: ${JSON.stringify(type)}`);
+  if (type !== KEY_TYPE) throw new Error(`not an ed25519 key: ${JSON.stringify(type)}`);
   const key = r.bytes();
   if (key.length !== 32) throw new Error(`the public key is ${key.length} bytes, not 32`);
   if (!r.done) throw new Error("trailing bytes after the public key");
@@ -204,7 +206,7 @@ export function parseOpenSshEd25519PrivateKey(text: string): Ed25519KeyParts {
   if (section.length % BLOCK !== 0) throw new Error("the private section is not padded to 8 bytes");
   const s = new Reader(section);
   if (s.uint32() !== s.uint32()) throw new Error("the check integers differ");
-  if (s.text() !== ED25519_KEY_TYPE) throw new Error("the private key is not ed25519");
+  if (s.text() !== KEY_TYPE) throw new Error("the private key is not ed25519");
   const publicKey = Buffer.from(s.bytes());
   const priv = s.bytes();
   const comment = s.text();
@@ -222,7 +224,7 @@ export function parseOpenSshEd25519PrivateKey(text: string): Ed25519KeyParts {
 /** The 32-byte key of an `ssh-ed25519 AAAA… [comment]` line; throws when it is not one. */
 export function parseOpenSshEd25519PublicKey(line: string): Buffer {
   const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/s.exec(line);
-  if (!m || m[1] !== ED25519_KEY_TYPE) throw new Error("not an ssh-ed25519 public key line");
+  if (!m || m[1] !== KEY_TYPE) throw new Error("not an ssh-ed25519 public key line");
   return readPublicBlob(Buffer.from(m[2]!, "base64"));
 }
 

@@ -137,18 +137,50 @@ describe("generated keys load in OpenSSH and ssh2", () => {
     expect(openSshPublicKeys(files)).toEqual(pairs.map((p) => p.publicKey));
   }, 120000);
 
-  it("survives Pulumi's closure serialization (the local container provider's host keys)", async () => {
-    const pulumi = await import("@pulumi/pulumi");
-    const fn = await pulumi.runtime.serializeFunction(() => generateEd25519KeyPair, { allowSecrets: false });
-    const file = path.join(tmp, "serialized.js");
-    fs.writeFileSync(file, fn.text);
-    const out = spawnSync(process.execPath, ["-e", `process.stdout.write(JSON.stringify(require(${JSON.stringify(file)}).handler()("dstack-host")))`], { encoding: "utf8" });
-    expect(out.stderr).toBe("");
-    const pair = JSON.parse(out.stdout) as { privateKey: string; publicKey: string };
+  /**
+   * keygen.ts compiled to CommonJS by swc (as jest runs it) or tsc (dist/, what dstack runs; it
+   * compiles a reference to an exported const to `exports.NAME`, which the serializer misses).
+   */
+  async function compiledKeygen(compiler: "swc" | "tsc"): Promise<string> {
+    const source = fs.readFileSync(path.join(__dirname, "..", "..", "src", "ssh", "keygen.ts"), "utf8");
+    let js: string;
+    if (compiler === "tsc") {
+      const ts = await import("typescript");
+      js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    } else {
+      const swc = await import("@swc/core");
+      js = swc.transformSync(source, { filename: "keygen.ts", jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }).code;
+    }
+    const file = path.join(tmp, `keygen-${compiler}.js`);
+    fs.writeFileSync(file, js);
+    return file;
+  }
+
+  /**
+   * Serializes the module's generateEd25519KeyPair with Pulumi in a plain node process (as the
+   * local program does for the container provider), then runs the result in another.
+   */
+  function runSerialized(moduleFile: string): { privateKey: string; publicKey: string } {
+    const serialized = `${moduleFile}.serialized.js`;
+    const serialize = [
+      `const pulumi = require(${JSON.stringify(require.resolve("@pulumi/pulumi"))});`,
+      `const keygen = require(${JSON.stringify(moduleFile)});`,
+      "pulumi.runtime.serializeFunction(() => keygen.generateEd25519KeyPair, { allowSecrets: false })",
+      `  .then((f) => require("fs").writeFileSync(${JSON.stringify(serialized)}, f.text), (e) => { console.error(e); process.exit(1); });`,
+    ].join("\n");
+    const made = spawnSync(process.execPath, ["-e", serialize], { encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`serializing ${moduleFile} failed:\n${made.stderr}`);
+    const out = spawnSync(process.execPath, ["-e", `process.stdout.write(JSON.stringify(require(${JSON.stringify(serialized)}).handler()("dstack-host")))`], { encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`the serialized generator of ${moduleFile} failed:\n${out.stderr}`);
+    return JSON.parse(out.stdout) as { privateKey: string; publicKey: string };
+  }
+
+  it.each(["swc", "tsc"] as const)("survives Pulumi's closure serialization (the local container provider's host keys), compiled by %s", async (compiler) => {
+    const pair = runSerialized(await compiledKeygen(compiler));
     expect(ed25519KeyPairProblem(pair.privateKey, pair.publicKey)).toBeNull();
     expect(pair.publicKey).toMatch(/^ssh-ed25519 AAAA\S+ dstack-host$/);
-    if (requireSshKeygen()) expect(openSshPublicKeys([writeKey("serialized-key", pair.privateKey)])).toEqual([pair.publicKey]);
-  }, 60000);
+    if (requireSshKeygen()) expect(openSshPublicKeys([writeKey(`serialized-${compiler}-key`, pair.privateKey)])).toEqual([pair.publicKey]);
+  }, 90000);
 });
 
 describe("flawed keys are detected", () => {
