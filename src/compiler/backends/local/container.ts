@@ -22,7 +22,8 @@
  *   (files rewritten, container restarted: setup runs again only when it changed),
  *   ssh_public_key (authorized_keys rewritten), cpus, memory (`docker update`),
  *   run_type / keep_running, and drift: a dev-environment container found stopped by
- *   `refresh` is started again.
+ *   `refresh` is started again; a host key sshd refuses (see soundHostKey) is replaced
+ *   (new key injected, container restarted, `host_key` output changed).
  * - `read` (refresh) reports the container's state, image and existence: a container removed
  *   by hand disappears from state, so the next `up` creates it again.
  *
@@ -309,6 +310,18 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+/**
+ * Whether a host key line is a well-formed ssh-ed25519 key. ssh2's generator (used before
+ * src/ssh/keygen.ts) wrote about one key in 256 with a 31-byte public key, which sshd refuses:
+ * such a container is given a new host key by the next `up` (diff reports `host_key`).
+ */
+export function soundHostKey(line: string | undefined): boolean {
+  const m = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(\s|$)/.exec(line ?? "");
+  if (!m) return false;
+  const blob = Buffer.from(m[1]!, "base64");
+  return blob.length === 51 && blob.readUInt32BE(0) === 11 && blob.subarray(4, 15).toString() === "ssh-ed25519" && blob.readUInt32BE(15) === 32;
+}
+
 export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerInputs, LocalContainerOutputs> = {
   async diff(_id: string, olds: LocalContainerOutputs, news: LocalContainerInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACE_KEYS.filter((k) => !same(olds[k as keyof LocalContainerOutputs], news[k as keyof LocalContainerInputs]));
@@ -318,6 +331,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     );
     // Drift seen by refresh: a dev environment that should run but does not.
     if (news.keep_running && olds.state && olds.state !== "running") updates.push("state");
+    if (olds.host_key !== undefined && !soundHostKey(olds.host_key)) updates.push("host_key");
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
@@ -399,9 +413,12 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       const mem = news.memory != null ? Math.round(news.memory * GB) : 0;
       await container.update({ NanoCpus: news.cpus != null ? Math.round(news.cpus * 1e9) : 0, Memory: mem, MemorySwap: mem ? mem : -1 });
     }
-    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, null)), { path: "/" });
+    // a host key sshd refuses (see soundHostKey) is replaced; sshd reads it when it starts
+    const keys = soundHostKey(olds.host_key) ? null : generateEd25519KeyPair(`dstack-${news.name}`);
+    const hostKey = keys ? { private: keys.privateKey, public: keys.publicKey } : null;
+    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, hostKey)), { path: "/" });
     // A restart reruns start.sh (init, then sshd; a finished task runs its commands again).
-    const restart = RESTART_KEYS.some(changed);
+    const restart = RESTART_KEYS.some(changed) || hostKey !== null;
     let state = (await container.inspect()).State.Status;
     if (restart) await container.restart({ t: 2 });
     else if (news.keep_running && state !== "running") await container.start();
@@ -416,7 +433,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
         labels: { ...news.labels, ...Object.fromEntries(Object.entries(olds.labels ?? {}).filter(([k]) => PROVIDER_LABELS.includes(k))) },
         container_id: id,
         ssh_port: olds.ssh_port,
-        host_key: olds.host_key,
+        host_key: hostKey?.public ?? olds.host_key,
         state,
         created_at: olds.created_at,
         expires_at: expiresAt,
