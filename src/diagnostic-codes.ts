@@ -62,6 +62,7 @@ export const DIAGNOSTIC_CODES = {
   E1023: { exit: ExitCode.Usage, meaning: "Invalid CPU spec", fix: "`4`, `2..`, `x86:8..`, `arm:4`" },
   E1024: { exit: ExitCode.Usage, meaning: "Invalid disk spec", fix: "`100GB`, `100GB..`, `{size: 100GB..}`" },
   E1025: { exit: ExitCode.Usage, meaning: "Invalid duration (negative, fractional, unknown unit), or `utilization_policy.time_window` < 5m", fix: "`90`, `30s`, `15m`, `2h`, `1d`, `1w`, `off`" },
+  E1026: { exit: ExitCode.Usage, meaning: "A value above its upper bound, in a configuration, a profile or a run flag: a duration over `365d`, a size over `4096TB`, a GPU count over 1024, a CPU count over 4096, `nodes` over 1024, a price over 10000 $/h, a compute capability part over 99 (docs/configuration.md, \"Bounds\")", fix: "a value within the bound (`off` for no duration limit)" },
   E1030: { exit: ExitCode.Usage, meaning: "Mutually exclusive properties: `image`/`python`, `image`/`docker`, `python`/`docker`, `nvcc`/`docker`, `image`/`nvcc`", fix: "drop one" },
   E1031: { exit: ExitCode.Usage, meaning: "A task without `commands` and without `image`", fix: "add `commands:`" },
   E1032: { exit: ExitCode.Usage, meaning: "Unsupported `python` version", fix: "`\"3.9\"` … `\"3.13\"` (quote it)" },

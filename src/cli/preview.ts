@@ -29,6 +29,7 @@ export async function preview(dir: string | undefined, opts: { json?: boolean; [
   const lc = await import("../runs/lifecycle");
   const { renderChanges } = await import("./progress");
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings: { force_build: false, delete_volumes: false } });
+  if (planned.key.replaced) process.stderr.write(`warning: ${planned.key.replaced}\n`);
   await inputs.preflight(planned.plan, { python: spec.python, forceBuild: false });
   // a run whose instance stopped or vanished is previewed with a refresh, as `up` will run it
   const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";

@@ -128,6 +128,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("./progress");
   const settings = { force_build: spec.force_build, delete_volumes: false };
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
+  if (planned.key.replaced) process.stderr.write(`warning: ${planned.key.replaced}\n`);
   const include = opts.sshConfig !== false;
   const display = new ProgressDisplay(defaultProgressMode(json));
 

@@ -6,6 +6,16 @@
  * callers turn it into a `Diagnostic` with the YAML position of the value.
  */
 import type { CpuArch, GpuSpec, GpuVendor, Range } from "./runspec";
+import {
+  BOUND_CODE,
+  MAX_COMPUTE_CAPABILITY_PART,
+  MAX_CPU_COUNT,
+  MAX_DURATION_SECONDS,
+  MAX_DURATION_TEXT,
+  MAX_GPU_COUNT,
+  MAX_SIZE_GB,
+  MAX_SIZE_TEXT,
+} from "./bounds";
 
 export class GrammarError extends Error {
   constructor(
@@ -15,6 +25,20 @@ export class GrammarError extends Error {
     super(message);
     this.name = "GrammarError";
   }
+}
+
+/** A well-formed value above its upper bound (./bounds): reported as E1026, whatever the grammar. */
+export class BoundError extends GrammarError {
+  readonly code = BOUND_CODE;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = "BoundError";
+  }
+}
+
+/** The same bound error with `prefix: ` before its message. */
+function within(prefix: string, e: BoundError): BoundError {
+  return new BoundError(`${prefix}: ${e.message}`, e.hint);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -39,14 +63,19 @@ function tidy(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
+function sizeBound(v: unknown, gb: number): number {
+  if (gb > MAX_SIZE_GB) throw new BoundError(`size ${show(v)} is too large: expected at most ${MAX_SIZE_TEXT} (4 PB)`, `write a size up to ${MAX_SIZE_TEXT}, e.g. 100GB or 2TB`);
+  return gb;
+}
+
 /**
  * A memory size in GB: `512MB`, `24GB`, `1TB` (case-insensitive, spaces ignored), or a bare
- * number meaning GB. Negative and malformed sizes throw.
+ * number meaning GB. Negative and malformed sizes throw; sizes above 4096TB throw a BoundError.
  */
 export function parseMemory(v: unknown): number {
   if (typeof v === "number") {
     if (!Number.isFinite(v) || v < 0) throw new GrammarError(`invalid memory size ${show(v)}: expected a non-negative size`);
-    return v;
+    return sizeBound(v, v);
   }
   if (typeof v !== "string") throw new GrammarError(`invalid memory size ${show(v)}: expected a size like 512MB, 24GB or 1TB`);
   const s = v.replace(/\s+/g, "").toLowerCase();
@@ -58,9 +87,9 @@ export function parseMemory(v: unknown): number {
     throw new GrammarError(`invalid memory size ${show(v)}`, hint);
   }
   const n = Number(num);
-  if (unit === "tb") return tidy(n * 1024);
-  if (unit === "mb") return tidy(n / 1024);
-  return n;
+  if (unit === "tb") return sizeBound(v, tidy(n * 1024));
+  if (unit === "mb") return sizeBound(v, tidy(n / 1024));
+  return sizeBound(v, n);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,14 +132,23 @@ export function parseRangeOf(v: unknown, scalar: Scalar): Range {
   throw new GrammarError(`invalid range ${show(v)}: expected a value, a range like 2..8, or {min, max}`);
 }
 
-/** A non-negative integer count (`2`, `"8"`). */
-export function parseCount(v: unknown): number {
-  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
-  if (typeof v === "string" && /^\s*\d+\s*$/.test(v)) return Number(v.trim());
-  throw new GrammarError(`invalid count ${show(v)}: expected a non-negative whole number`);
+/**
+ * A non-negative integer count (`2`, `"8"`) of at most `max` (a BoundError above it; `what`
+ * names the count in that message, e.g. "GPU count").
+ */
+export function parseCount(v: unknown, max: number = Number.MAX_SAFE_INTEGER, what = "count"): number {
+  let n: number | undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) n = v;
+  else if (typeof v === "string" && /^\s*\d+\s*$/.test(v)) n = Number(v.trim());
+  if (n === undefined) throw new GrammarError(`invalid count ${show(v)}: expected a non-negative whole number`);
+  if (n > max) throw new BoundError(`${what} ${show(v)} is too large: expected at most ${max}`, `write a ${what} up to ${max}`);
+  return n;
 }
 
-export const parseCountRange = (v: unknown): Range => parseRangeOf(v, parseCount);
+/** A count range (`2..8`, `4`, `{min, max}`), each end at most `max` (see parseCount). */
+export function parseCountRange(v: unknown, max?: number, what?: string): Range {
+  return parseRangeOf(v, (x) => parseCount(x, max, what));
+}
 export const parseMemoryRange = (v: unknown): Range => parseRangeOf(v, parseMemory);
 
 /** Formats a range the way users write it (`2..`, `..8`, `4`). */
@@ -132,16 +170,23 @@ const DURATION_UNITS: Record<string, number> = {
   w: 604800, week: 604800, weeks: 604800,
 };
 
+function durationBound(v: unknown, seconds: number): number {
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw new BoundError(`duration ${show(v)} is too long: expected at most ${MAX_DURATION_TEXT} (one year)`, `write a duration up to ${MAX_DURATION_TEXT}, e.g. 72h or 30d`);
+  }
+  return seconds;
+}
+
 /**
  * A duration in seconds: an integer (seconds) or `90`, `30s`, `15m`, `2h`, `1d`, `1w`.
- * Negative, fractional and malformed values throw.
+ * Negative, fractional and malformed values throw; durations above 365d throw a BoundError.
  */
 export function parseDuration(v: unknown): number {
   if (typeof v === "number") {
     if (!Number.isInteger(v) || v < 0) {
       throw new GrammarError(`invalid duration ${show(v)}: expected a whole, non-negative number of seconds`, "e.g. 90, 30s, 15m, 2h, 1d, 1w");
     }
-    return v;
+    return durationBound(v, v);
   }
   if (typeof v !== "string") throw new GrammarError(`invalid duration ${show(v)}: expected e.g. 90, 30s, 15m, 2h, 1d or 1w`);
   const s = v.trim().toLowerCase();
@@ -151,7 +196,7 @@ export function parseDuration(v: unknown): number {
   const unit = m[3] ?? "";
   const mult = unit === "" ? 1 : DURATION_UNITS[unit];
   if (mult === undefined) throw new GrammarError(`invalid duration ${show(v)}: unknown unit ${show(unit)}`, "units: s, m, h, d, w");
-  return Number(m[2]) * mult;
+  return durationBound(v, Number(m[2]) * mult);
 }
 
 /**
@@ -161,7 +206,12 @@ export function parseDuration(v: unknown): number {
 export function parseOffDuration(v: unknown): number | null | undefined {
   if (v === false || v === "off" || v === "Off" || v === "OFF") return null;
   if (v === true) return undefined;
-  return parseDuration(v);
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    if (e instanceof BoundError) throw new BoundError(e.message, `${e.hint}, or off for no limit`);
+    throw e;
+  }
 }
 
 /** `3600` -> `1h`, `5400` -> `90m`, `0` -> `0s`. */
@@ -240,6 +290,9 @@ export function parseComputeCapability(v: unknown): [number, number] {
   if (parts.length !== 2) throw new GrammarError(`invalid compute capability ${show(v)}: expected major.minor, e.g. 7.5`);
   const nums = parts.map((p) => (typeof p === "number" ? p : typeof p === "string" && /^\d+$/.test(p) ? Number(p) : NaN));
   if (nums.some((n) => !Number.isInteger(n) || n < 0)) throw new GrammarError(`invalid compute capability ${show(v)}: expected major.minor, e.g. 7.5`);
+  if (nums.some((n) => n > MAX_COMPUTE_CAPABILITY_PART)) {
+    throw new BoundError(`compute capability ${show(v)} is too large: expected major.minor of at most ${MAX_COMPUTE_CAPABILITY_PART} each`, "e.g. 7.5, 8.0 or 9.0");
+  }
   return [nums[0]!, nums[1]!];
 }
 
@@ -261,13 +314,15 @@ function gpuFromString(text: string): GpuParts {
       try {
         spec.memory = parseMemoryRange(token);
       } catch (e) {
+        if (e instanceof BoundError) throw within(`GPU spec ${show(text)}`, e);
         throw new GrammarError(`GPU spec ${show(text)}: invalid memory token ${show(token)}`, e instanceof GrammarError ? e.hint ?? e.message : undefined);
       }
     } else {
       if (spec.count) throw new GrammarError(`GPU spec ${show(text)}: count ${show(token)} conflicts with an earlier count token`);
       try {
-        spec.count = parseCountRange(token);
+        spec.count = parseCountRange(token, MAX_GPU_COUNT, "GPU count");
       } catch (e) {
+        if (e instanceof BoundError) throw within(`GPU spec ${show(text)}`, e);
         throw new GrammarError(`GPU spec ${show(text)}: invalid count token ${show(token)}`, e instanceof GrammarError ? e.hint ?? e.message : undefined);
       }
     }
@@ -288,7 +343,7 @@ function gpuFromObject(v: Record<string, unknown>): GpuParts {
     spec.vendor = vendor;
   }
   if (v.name !== undefined && v.name !== null) spec.name = parseGpuNames(v.name);
-  if (v.count !== undefined && v.count !== null) spec.count = parseCountRange(v.count);
+  if (v.count !== undefined && v.count !== null) spec.count = parseCountRange(v.count, MAX_GPU_COUNT, "GPU count");
   if (v.memory !== undefined && v.memory !== null) spec.memory = parseMemoryRange(v.memory);
   if (v.total_memory !== undefined && v.total_memory !== null) spec.total_memory = parseMemoryRange(v.total_memory);
   if (v.compute_capability !== undefined && v.compute_capability !== null) spec.compute_capability = parseComputeCapability(v.compute_capability);
@@ -303,7 +358,7 @@ function gpuFromObject(v: Record<string, unknown>): GpuParts {
 export function parseGpuSpec(v: unknown): GpuSpec {
   let parts: GpuParts;
   if (typeof v === "number") {
-    parts = { count: parseCountRange(v) };
+    parts = { count: parseCountRange(v, MAX_GPU_COUNT, "GPU count") };
   } else if (typeof v === "string") {
     parts = gpuFromString(v);
   } else if (isRecord(v)) {
@@ -347,7 +402,7 @@ function archFromString(s: string): CpuArch | undefined {
 
 /** `cpu: 4`, `2..`, `x86:8..`, `arm:4..16`, or `{arch, count}`. */
 export function parseCpuSpec(v: unknown): { arch: CpuArch | null; count: Range } {
-  if (typeof v === "number") return { arch: null, count: parseCountRange(v) };
+  if (typeof v === "number") return { arch: null, count: parseCountRange(v, MAX_CPU_COUNT, "CPU count") };
   if (typeof v === "string") {
     let arch: CpuArch | null = null;
     let count: Range | null = null;
@@ -363,7 +418,7 @@ export function parseCpuSpec(v: unknown): { arch: CpuArch | null; count: Range }
         throw new GrammarError(`CPU spec ${show(v)}: unknown token ${show(token)}`, "the CPU arch is x86 or arm; the count is a number or a range");
       } else {
         if (count) throw new GrammarError(`CPU spec ${show(v)}: count ${show(token)} conflicts with an earlier count`);
-        count = parseCountRange(token);
+        count = parseCountRange(token, MAX_CPU_COUNT, "CPU count");
       }
     }
     return { arch, count: count ?? { min: 2, max: null } };
@@ -378,7 +433,7 @@ export function parseCpuSpec(v: unknown): { arch: CpuArch | null; count: Range }
       if (!a) throw new GrammarError(`invalid CPU arch ${show(v.arch)}`, "arch is x86 or arm");
       arch = a;
     }
-    const count = v.count === undefined || v.count === null ? { min: 2, max: null } : parseCountRange(v.count);
+    const count = v.count === undefined || v.count === null ? { min: 2, max: null } : parseCountRange(v.count, MAX_CPU_COUNT, "CPU count");
     return { arch, count };
   }
   throw new GrammarError(`invalid CPU spec ${show(v)}`, "e.g. 4, 2.., x86:8.., or {arch, count}");

@@ -1,6 +1,6 @@
 /** Collects positioned diagnostics while a configuration, profile or flag set is normalized. */
 import type { Diagnostic } from "../diagnostics";
-import { GrammarError } from "./grammar";
+import { BoundError, GrammarError } from "./grammar";
 import { formatPath, type Path, type YamlSource } from "./source";
 
 export class Issues {
@@ -36,7 +36,10 @@ export class Issues {
     this.diagnostics.push(d);
   }
 
-  /** Runs a grammar parser; a `GrammarError` becomes a diagnostic at `path` and the result `undefined`. */
+  /**
+   * Runs a grammar parser; a `GrammarError` becomes a diagnostic at `path` (with `code`, or
+   * E1026 for a value above its bound) and the result `undefined`.
+   */
   parse<T>(path: Path, code: string, value: unknown, parser: (v: unknown) => T, prefix = ""): T | undefined {
     if (this.isBad(path)) return undefined;
     try {
@@ -44,7 +47,7 @@ export class Issues {
     } catch (e) {
       if (e instanceof GrammarError) {
         const where = prefix || (path.length ? formatPath(path) : "");
-        this.error(path, code, where ? `${where}: ${e.message}` : e.message, e.hint);
+        this.error(path, e instanceof BoundError ? e.code : code, where ? `${where}: ${e.message}` : e.message, e.hint);
         return undefined;
       }
       throw e;

@@ -6,7 +6,8 @@
  */
 import type { CpuArch, GpuSpec, Range, ResourcesSpec, RetryEvent, RetrySpec, SpotPolicy, ValueSource } from "./runspec";
 import { DEFAULT_RESOURCES } from "./runspec";
-import { GrammarError, parseCpuSpec, parseDiskSpec, parseDuration, parseGpuSpec, parseMemory, parseMemoryRange, parseOffDuration } from "./grammar";
+import { BOUND_CODE, MAX_PRICE } from "./bounds";
+import { BoundError, GrammarError, parseCpuSpec, parseDiskSpec, parseDuration, parseGpuSpec, parseMemory, parseMemoryRange, parseOffDuration } from "./grammar";
 import type { Diagnostic } from "../diagnostics";
 import type { RunFlags } from "./flags";
 import type { Issues } from "./issues";
@@ -164,8 +165,9 @@ export function readLayer(raw: Record<string, unknown>, issues: Issues, path: Pa
   }
   if (raw.idle_duration === undefined && raw.termination_policy === "dont-destroy") out.idle_duration = null;
   if (typeof raw.max_price === "number") {
-    if (Number.isFinite(raw.max_price)) out.max_price = raw.max_price;
-    else issues.error([...path, "max_price"], "E1014", `max_price: ${String(raw.max_price)} is not a price`, "a positive number of dollars per hour, e.g. 0.5");
+    if (!Number.isFinite(raw.max_price)) issues.error([...path, "max_price"], "E1014", `max_price: ${String(raw.max_price)} is not a price`, "a positive number of dollars per hour, e.g. 0.5");
+    else if (raw.max_price > MAX_PRICE) issues.error([...path, "max_price"], BOUND_CODE, `max_price: ${raw.max_price} is too high: expected at most ${MAX_PRICE} dollars per hour`, "max_price is dollars per hour per instance, e.g. 2.5");
+    else out.max_price = raw.max_price;
   }
   for (const key of ["backends", "regions", "availability_zones", "instance_types", "fleets"] as const) {
     const list = strList(raw[key]);
@@ -207,7 +209,7 @@ export function readLayer(raw: Record<string, unknown>, issues: Issues, path: Pa
 }
 
 function flagError(issues: Diagnostic[], flag: string, e: unknown): void {
-  if (e instanceof GrammarError) issues.push({ code: "E1090", severity: "error", message: `${flag}: ${e.message}`, ...(e.hint ? { hint: e.hint } : {}) });
+  if (e instanceof GrammarError) issues.push({ code: e instanceof BoundError ? e.code : "E1090", severity: "error", message: `${flag}: ${e.message}`, ...(e.hint ? { hint: e.hint } : {}) });
   else throw e;
 }
 
@@ -249,7 +251,9 @@ export function readFlagLayer(flags: LayerFlags, issues: Diagnostic[], lower: Re
   if (flags.max_price !== undefined) {
     const p = typeof flags.max_price === "number" ? flags.max_price : /^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/.test(flags.max_price) ? Number(flags.max_price) : NaN;
     if (!Number.isFinite(p) || p <= 0) fail(`--max-price: invalid price ${JSON.stringify(flags.max_price)}`, "a positive number of dollars per hour, e.g. --max-price 0.5");
-    else out.max_price = p;
+    else if (p > MAX_PRICE) {
+      issues.push({ code: BOUND_CODE, severity: "error", message: `--max-price: ${JSON.stringify(flags.max_price)} is too high: expected at most ${MAX_PRICE} dollars per hour`, hint: "the price is dollars per hour per instance, e.g. --max-price 2.5" });
+    } else out.max_price = p;
   }
   if (flags.max_duration !== undefined) {
     const d = flagParse(issues, "--max-duration", flags.max_duration, parseOffDuration);

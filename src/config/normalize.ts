@@ -7,13 +7,14 @@ import * as path from "path";
 import type { Diagnostic } from "../diagnostics";
 import type { MountSpec, PortSpec, RegistryAuth, RunSpec, RunSpecBase, VolumeSpec } from "./runspec";
 import type { RunFlags } from "./flags";
+import { BOUND_CODE, MAX_NODES } from "./bounds";
 import { parseMemory, parseOffDuration } from "./grammar";
 import { Issues } from "./issues";
 import { mergeLayers, readFlagLayer, readLayer, readResources, resourcesOf, type Layer } from "./layer";
 import { generatedRunName, repoIdOf, RESOURCE_NAME_RE } from "./names";
 import { localPythonVersion } from "./python";
 import { PYTHON_VERSIONS } from "./schema/definitions";
-import type { Path } from "./source";
+import { formatPath, type Path } from "./source";
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const given = (v: unknown): boolean => v !== undefined && v !== null;
@@ -312,6 +313,13 @@ function pythonVersion(raw: unknown, issues: Issues): string | null | undefined 
   return v;
 }
 
+/** `nodes` (schema: an integer ≥ 1) at most MAX_NODES. */
+function checkNodes(v: unknown, issues: Issues, p: Path): void {
+  if (typeof v === "number" && v > MAX_NODES) {
+    issues.error(p, BOUND_CODE, `${formatPath(p)}: ${v} is too many nodes: expected at most ${MAX_NODES}`, `write nodes: ${MAX_NODES} or fewer`);
+  }
+}
+
 export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[]): RunSpec {
   const { raw, issues, type } = input;
   const list: Unsupported = [];
@@ -410,12 +418,14 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   if (Array.isArray(raw.groups)) {
     raw.groups.forEach((g, i) => {
       if (!isObj(g)) return;
+      checkNodes(g.nodes, issues, ["groups", i, "nodes"]);
       readResources(g.resources, issues, ["groups", i, "resources"], {});
       readPorts(g.ports, issues, ["groups", i]);
       readVolumes(g.volumes, issues, workingDir, list, ["groups", i]);
       if (g.python !== undefined && g.python !== null && g.image !== undefined) issues.error(["groups", i, "python"], "E1030", "image and python are mutually exclusive", "drop one of them");
     });
   }
+  checkNodes(raw.nodes, issues, ["nodes"]);
   const nodes = typeof raw.nodes === "number" ? raw.nodes : 1;
   if (type === "task" && nodes > 1) unsupported(list, issues, "nodes", ["nodes"], `only single-node tasks can run for now (nodes: ${nodes})`);
 
@@ -498,7 +508,7 @@ export function normalizeVolume(raw: Record<string, unknown>, issues: Issues, co
   let size: number | null = null;
   if (given(raw.size)) size = issues.parse(["size"], "E1021", raw.size, parseMemory) ?? null;
   if (size !== null && size <= 0) issues.error(["size"], "E1021", "size must be greater than 0", "e.g. size: 100GB");
-  if (size === null && !given(raw.volume_id) && !issues.isBad(["size"])) {
+  if (size === null && !given(raw.size) && !given(raw.volume_id) && !issues.isBad(["size"])) {
     issues.error(["type"], "E1095", "a new volume needs a size (or a volume_id to register an existing one)", "e.g. size: 100GB");
   }
   return {

@@ -1,11 +1,14 @@
 /**
  * Per-run SSH key pairs: `$DSTACK_HOME/ssh/id_<run>` (private, OpenSSH format, 0600) and
  * `id_<run>.pub`. One key per run, so that `dstack down` can revoke exactly one run's access.
+ * Keys are ed25519 from ./keygen (node:crypto); a stored key that does not load — e.g. one of
+ * the ~0.4% that ssh2's generator wrote with a 31-byte public key — is replaced on first use.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { DstackError, ExitCode } from "../diagnostics";
 import { homePaths } from "../paths";
+import { ed25519KeyPairProblem, generateEd25519KeyPair } from "./keygen";
 
 export interface RunKey {
   /** Absolute path of the private key (the IdentityFile). */
@@ -15,6 +18,11 @@ export interface RunKey {
   privateKey: string;
   /** The `ssh-ed25519 AAAA… dstack:<run>` line. */
   publicKey: string;
+  /**
+   * Set when `ensureRunKey` found a stored key that does not load and replaced it: why (for a
+   * warning; the run's instance gets the new public key on this `up`).
+   */
+  replaced?: string;
 }
 
 /** Run names are dstack names (lowercase letters, digits, dashes); anything else cannot be a file name here. */
@@ -54,6 +62,24 @@ export function writeFileAtomic(file: string, data: string, mode: number): void 
   fs.renameSync(tmp, file);
 }
 
+/**
+ * Why a stored private key and `.pub` line cannot be used, or null: the strict OpenSSH parse of
+ * ./keygen (structure, 32-byte keys, the seed derives the public key), then ssh2's own parser
+ * (the library that connects with it) and its public key against the `.pub` line.
+ */
+export function storedKeyProblem(privateKey: string, publicKey: string): string | null {
+  const problem = ed25519KeyPairProblem(privateKey, publicKey);
+  if (problem) return problem;
+  const { utils } = require("ssh2") as typeof import("ssh2");
+  const parsed = utils.parseKey(privateKey);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) return `ssh2 cannot load the private key${key instanceof Error ? `: ${key.message}` : ""}`;
+  const blob = publicKey.trim().split(/\s+/)[1] ?? "";
+  if (key.getPublicSSH().toString("base64") !== blob) return "the public key file does not match the private key";
+  return null;
+}
+
+/** The stored pair when both files are there and look like keys (not checked further). */
 function readKey(privateKeyPath: string, publicKeyPath: string): RunKey | null {
   if (!fs.existsSync(privateKeyPath) || !fs.existsSync(publicKeyPath)) return null;
   const privateKey = fs.readFileSync(privateKeyPath, "utf8");
@@ -63,25 +89,30 @@ function readKey(privateKeyPath: string, publicKeyPath: string): RunKey | null {
 }
 
 /**
- * The run's key pair, generated on first use (ed25519 through ssh2, OpenSSH format).
- * Returns the same key on every later call, so a re-`up` does not change the plan.
+ * The run's key pair, generated on first use (ed25519, OpenSSH format). Returns the same key on
+ * every later call, so a re-`up` does not change the plan. A stored pair that does not load
+ * (see `storedKeyProblem`), or half a pair, is replaced by a new one, and `replaced` says why.
  */
 export function ensureRunKey(run: string, env: NodeJS.ProcessEnv = process.env): RunKey {
   const { privateKeyPath, publicKeyPath } = runKeyPaths(run, env);
   const existing = readKey(privateKeyPath, publicKeyPath);
-  if (existing) return existing;
+  let problem: string | null = null;
+  if (existing) {
+    problem = storedKeyProblem(existing.privateKey, existing.publicKey);
+    if (!problem) return existing;
+  } else if (fs.existsSync(privateKeyPath) || fs.existsSync(publicKeyPath)) {
+    problem = "the pair is incomplete or not an ed25519 key";
+  }
   ensureSshDir(env);
-  // Lazy on purpose: ssh2 takes about 0.4 s to load, and this module is reached (through
-  // src/runs/lifecycle.ts) by `ps`, `down` and `compile`, which only read or delete keys.
-  const { utils } = require("ssh2") as typeof import("ssh2");
-  const pair = utils.generateKeyPairSync("ed25519", { comment: `dstack:${run}` });
-  const publicKey = pair.public.trim();
-  writeFileAtomic(privateKeyPath, pair.private.endsWith("\n") ? pair.private : pair.private + "\n", 0o600);
-  writeFileAtomic(publicKeyPath, publicKey + "\n", 0o600);
-  return { privateKeyPath, publicKeyPath, privateKey: pair.private, publicKey };
+  const pair = generateEd25519KeyPair(`dstack:${run}`);
+  writeFileAtomic(privateKeyPath, pair.privateKey, 0o600);
+  writeFileAtomic(publicKeyPath, pair.publicKey + "\n", 0o600);
+  const key: RunKey = { privateKeyPath, publicKeyPath, privateKey: pair.privateKey, publicKey: pair.publicKey };
+  if (problem) key.replaced = `the SSH key of run ${run} (${privateKeyPath}) could not be used (${problem}); a new key was generated`;
+  return key;
 }
 
-/** The run's key pair if it exists, else null (never generates). */
+/** The run's key pair if it exists, else null (never generates, nor checks that it loads). */
 export function readRunKey(run: string, env: NodeJS.ProcessEnv = process.env): RunKey | null {
   const { privateKeyPath, publicKeyPath } = runKeyPaths(run, env);
   return readKey(privateKeyPath, publicKeyPath);

@@ -104,6 +104,18 @@ describe("dstack config", () => {
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: "E1031", exit_code: 2 });
   });
 
+  it("a duration past its bound (max_duration: 99999999999999999999999d): E1026 at FILE:LINE:COL, exit 2", async () => {
+    const dir = tempDir({ ".dstack.yml": `${TASK}max_duration: 99999999999999999999999d\n` });
+    const r = await run(["config", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")[0]).toMatch(/\.dstack\.yml:4:15: error: max_duration: duration "99999999999999999999999d" is too long: expected at most 365d \(one year\) \[E1026\]$/);
+    expect(r.stderr).toMatch(/hint: write a duration up to 365d/);
+    const flag = await run(["config", tempDir({ ".dstack.yml": TASK }), "--max-duration", "99999999999999999999999d", "--json"]);
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stdout).error).toMatchObject({ code: "E1026", exit_code: 2 });
+  });
+
   it("flag errors exit 2", async () => {
     const dir = tempDir({ ".dstack.yml": TASK });
     expect((await run(["config", dir, "--spot", "--on-demand"])).code).toBe(2);

@@ -9,7 +9,8 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type Docker from "dockerode";
-import { containerProvider, type LocalContainerInputs, type LocalContainerOutputs } from "../../src/compiler/backends/local/container";
+import { containerProvider, soundHostKey, type LocalContainerInputs, type LocalContainerOutputs } from "../../src/compiler/backends/local/container";
+import { generateEd25519KeyPair } from "../../src/ssh/keygen";
 import { imageProvider, type LocalImageInputs } from "../../src/compiler/backends/local/image";
 import { volumeProvider } from "../../src/compiler/backends/local/volume";
 import { startScriptPath } from "../../src/compiler/backends/local";
@@ -202,6 +203,30 @@ describeWhen(dockerEngine, "LocalContainer", () => {
     await containerProvider.delete!(c.id, uo); // already gone: fine
   });
 
+  it("a host key sshd refuses (ssh2's 31-byte keys) is replaced by the next update, and sshd presents the new one", async () => {
+    const key = clientKey(home);
+    const inp = inputs(key.publicKey);
+    const c = await containerProvider.create!(inp);
+    const out = c.outs as LocalContainerOutputs;
+    await waitForBanner(out.ssh_port);
+    expect(soundHostKey(out.host_key)).toBe(true);
+    // what a container made with ssh2's generator may hold: the public key with its leading zero byte stripped
+    const blob = Buffer.from(out.host_key.split(" ")[1]!, "base64");
+    const stripped = Buffer.concat([blob.subarray(0, 15), Buffer.from([0, 0, 0, 31]), blob.subarray(20)]);
+    const bad = { ...out, host_key: `ssh-ed25519 ${stripped.toString("base64")} dstack-old` };
+    expect(await containerProvider.diff!(c.id, out, inp)).toMatchObject({ changes: false });
+    expect(await containerProvider.diff!(c.id, bad, inp)).toMatchObject({ changes: true, replaces: [] });
+    const u = await containerProvider.update!(c.id, bad, inp);
+    const uo = u.outs as LocalContainerOutputs;
+    expect(soundHostKey(uo.host_key)).toBe(true);
+    expect(uo.host_key).not.toBe(out.host_key);
+    expect([uo.container_id, uo.ssh_port]).toEqual([out.container_id, out.ssh_port]);
+    await waitForBanner(out.ssh_port);
+    expect(await keyscan(out.ssh_port)).toContain(uo.host_key.split(" ").slice(0, 2).join(" "));
+    expect((await sshRun(key, out.ssh_port, uo.host_key, home, "echo ok")).stdout).toBe("ok\n");
+    await containerProvider.delete!(c.id, uo);
+  });
+
   it("an image without sshd and without apt-get fails with a clear message", async () => {
     const build = await docker.buildImage(
       { context: tempDirWithDockerfile(`FROM ${baseImageRef()}\nRUN rm -f /usr/sbin/sshd /usr/bin/apt-get\n`), src: ["Dockerfile"] },
@@ -309,3 +334,12 @@ function tempDirWithDockerfile(text: string): string {
   fs.writeFileSync(path.join(dir, "Dockerfile"), text);
   return dir;
 }
+
+describe("LocalContainer host keys (no Docker)", () => {
+  it("soundHostKey: keygen's keys are sound; ssh2's stripped 31-byte keys, other types and garbage are not", () => {
+    for (let i = 0; i < 50; i++) expect(soundHostKey(generateEd25519KeyPair(`dstack-h${i}`).publicKey)).toBe(true);
+    const blob = Buffer.from(generateEd25519KeyPair().publicKey.split(" ")[1]!, "base64");
+    const stripped = Buffer.concat([blob.subarray(0, 15), Buffer.from([0, 0, 0, 31]), blob.subarray(20)]);
+    for (const line of [`ssh-ed25519 ${stripped.toString("base64")}`, "ssh-rsa AAAAB3NzaC1yc2E", "ssh-ed25519 AAAA", "", undefined]) expect(soundHostKey(line)).toBe(false);
+  });
+});

@@ -7,6 +7,7 @@
  * Property names and semantics follow dstack 0.21 (configurations.py, profiles.py,
  * resources.py), plus the older forms still found in real configurations.
  */
+import { MAX_COMPUTE_CAPABILITY_PART, MAX_CPU_COUNT, MAX_DURATION_SECONDS, MAX_GPU_COUNT, MAX_NODES, MAX_PRICE, MAX_SIZE_GB } from "../bounds";
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -444,10 +445,12 @@ const int = { type: "integer" };
 const bool = { type: "boolean" };
 const string = { type: "string" };
 const strings = { type: "array", items: string };
-const seconds = nullable({ type: "integer", minimum: 0 });
+const seconds = nullable({ type: "integer", minimum: 0, maximum: MAX_DURATION_SECONDS });
 
 export function runSpecSchema(): JsonSchema {
-  const range = obj({ min: nullable({ type: "number", minimum: 0 }), max: nullable({ type: "number", minimum: 0 }) });
+  // every duration, size, count and price within src/config/bounds.ts
+  const rangeUpTo = (maximum: number, type = "number") => obj({ min: nullable({ type, minimum: 0, maximum }), max: nullable({ type, minimum: 0, maximum }) });
+  const sizes = rangeUpTo(MAX_SIZE_GB);
   const source = { enum: ["cli", "configuration", "profile", "default"] };
   const base: Record<string, JsonSchema> = {
     configuration_path: string,
@@ -479,18 +482,18 @@ export function runSpecSchema(): JsonSchema {
       },
     },
     resources: obj({
-      cpu: obj({ arch: nullable({ enum: ["x86", "arm"] }), count: range }),
-      memory: range,
-      shm_size: nullable(num),
+      cpu: obj({ arch: nullable({ enum: ["x86", "arm"] }), count: rangeUpTo(MAX_CPU_COUNT, "integer") }),
+      memory: sizes,
+      shm_size: nullable({ ...num, minimum: 0, maximum: MAX_SIZE_GB }),
       gpu: obj({
         vendor: nullable({ enum: ["nvidia", "amd", "intel", "google", "tenstorrent"] }),
         name: nullable({ ...strings, minItems: 1 }),
-        count: range,
-        memory: nullable(range),
-        total_memory: nullable(range),
-        compute_capability: nullable({ type: "array", items: int, minItems: 2, maxItems: 2 }),
+        count: rangeUpTo(MAX_GPU_COUNT, "integer"),
+        memory: nullable(sizes),
+        total_memory: nullable(sizes),
+        compute_capability: nullable({ type: "array", items: { ...int, minimum: 0, maximum: MAX_COMPUTE_CAPABILITY_PART }, minItems: 2, maxItems: 2 }),
       }),
-      disk: nullable(obj({ size: range })),
+      disk: nullable(obj({ size: sizes })),
     }),
     build: strings,
     setup: strings,
@@ -498,7 +501,7 @@ export function runSpecSchema(): JsonSchema {
     spot_policy: { enum: SPOT_POLICIES },
     retry: obj({ enabled: bool, on_events: { type: "array", items: { enum: RETRY_EVENTS }, uniqueItems: true }, duration: seconds }),
     max_duration: seconds,
-    max_price: nullable({ type: "number", exclusiveMinimum: 0 }),
+    max_price: nullable({ type: "number", exclusiveMinimum: 0, maximum: MAX_PRICE }),
     backends: nullable({ type: "array", items: { enum: BACKENDS } }),
     regions: nullable(strings),
     availability_zones: nullable(strings),
@@ -510,7 +513,7 @@ export function runSpecSchema(): JsonSchema {
     tags: { type: "object", additionalProperties: string },
     reservation: nullable(string),
     priority: nullable({ type: "integer", minimum: 0, maximum: 100 }),
-    utilization_policy: nullable(obj({ min_gpu_utilization: { type: "integer", minimum: 0, maximum: 100 }, time_window: { type: "integer", minimum: 300 } })),
+    utilization_policy: nullable(obj({ min_gpu_utilization: { type: "integer", minimum: 0, maximum: 100 }, time_window: { type: "integer", minimum: 300, maximum: MAX_DURATION_SECONDS } })),
     schedule: nullable(obj({ cron: { ...strings, minItems: 1 } })),
     force_build: bool,
     profile: obj({ name: nullable(string), path: nullable(string), sources: { type: "object", additionalProperties: source } }),
@@ -525,7 +528,7 @@ export function runSpecSchema(): JsonSchema {
     title: "dstack RunSpec (dstack config --json)",
     oneOf: [
       obj({ type: { const: "dev-environment" }, ...base, ide: nullable({ enum: IDES }), version: nullable(string), inactivity_duration: seconds }),
-      obj({ type: { const: "task" }, ...base, commands: strings, nodes: { type: "integer", minimum: 1 } }),
+      obj({ type: { const: "task" }, ...base, commands: strings, nodes: { type: "integer", minimum: 1, maximum: MAX_NODES } }),
     ],
   };
 }

@@ -22,7 +22,8 @@
  *   (files rewritten, container restarted: setup runs again only when it changed),
  *   ssh_public_key (authorized_keys rewritten), cpus, memory (`docker update`),
  *   run_type / keep_running, and drift: a dev-environment container found stopped by
- *   `refresh` is started again.
+ *   `refresh` is started again; a host key sshd refuses (see soundHostKey) is replaced
+ *   (new key injected, container restarted, `host_key` output changed).
  * - `read` (refresh) reports the container's state, image and existence: a container removed
  *   by hand disappears from state, so the next `up` creates it again.
  *
@@ -34,14 +35,16 @@
  * stack's state and runs it in the pulumi-resource-pulumi-nodejs process, whose `require`
  * resolves from the workspace directory. So the provider code references nothing but its
  * arguments, Node built-ins required inside the functions, the absolute module paths below
- * (captured as strings when the program runs), and the self-contained helpers of this file.
+ * (captured as strings when the program runs), the self-contained helpers of this file, and
+ * src/ssh/keygen's generateEd25519KeyPair (node:crypto only; it replaced ssh2's generator, which
+ * wrote an invalid host key about once in 256 — test/ssh/keygen.test.ts serializes it).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { generateEd25519KeyPair } from "../../../ssh/keygen";
 
 /** Absolute paths, captured at serialization time (the provider process runs from anywhere). */
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
-const SSH2 = require.resolve("ssh2");
 
 export interface ContainerMount {
   /** `volume`: a named Docker volume; `bind`: a host path. */
@@ -307,6 +310,18 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+/**
+ * Whether a host key line is a well-formed ssh-ed25519 key. ssh2's generator (used before
+ * src/ssh/keygen.ts) wrote about one key in 256 with a 31-byte public key, which sshd refuses:
+ * such a container is given a new host key by the next `up` (diff reports `host_key`).
+ */
+export function soundHostKey(line: string | undefined): boolean {
+  const m = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(\s|$)/.exec(line ?? "");
+  if (!m) return false;
+  const blob = Buffer.from(m[1]!, "base64");
+  return blob.length === 51 && blob.readUInt32BE(0) === 11 && blob.subarray(4, 15).toString() === "ssh-ed25519" && blob.readUInt32BE(15) === 32;
+}
+
 export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerInputs, LocalContainerOutputs> = {
   async diff(_id: string, olds: LocalContainerOutputs, news: LocalContainerInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACE_KEYS.filter((k) => !same(olds[k as keyof LocalContainerOutputs], news[k as keyof LocalContainerInputs]));
@@ -316,13 +331,13 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     );
     // Drift seen by refresh: a dev environment that should run but does not.
     if (news.keep_running && olds.state && olds.state !== "running") updates.push("state");
+    if (olds.host_key !== undefined && !soundHostKey(olds.host_key)) updates.push("host_key");
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
   async create(inputs: LocalContainerInputs): Promise<pulumi.dynamic.CreateResult<LocalContainerOutputs>> {
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
-    const ssh2 = require(SSH2) as typeof import("ssh2");
     // A container left over by an interrupted run under the same name would block the create.
     try {
       const old = await docker.getContainer(inputs.name).inspect();
@@ -332,8 +347,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       if (!isNotFound(e)) throw e;
     }
     const sshPort = await chooseSshPort(docker, inputs.name);
-    const keys = ssh2.utils.generateKeyPairSync("ed25519", { comment: `dstack-${inputs.name}` });
-    const hostKey = { private: keys.private, public: keys.public.trim() };
+    const keys = generateEd25519KeyPair(`dstack-${inputs.name}`);
+    const hostKey = { private: keys.privateKey, public: keys.publicKey };
     const now = new Date();
     const createdAt = now.toISOString();
     const expiresAt = inputs.max_duration != null ? new Date(now.getTime() + inputs.max_duration * 1000).toISOString() : null;
@@ -398,9 +413,12 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       const mem = news.memory != null ? Math.round(news.memory * GB) : 0;
       await container.update({ NanoCpus: news.cpus != null ? Math.round(news.cpus * 1e9) : 0, Memory: mem, MemorySwap: mem ? mem : -1 });
     }
-    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, null)), { path: "/" });
+    // a host key sshd refuses (see soundHostKey) is replaced; sshd reads it when it starts
+    const keys = soundHostKey(olds.host_key) ? null : generateEd25519KeyPair(`dstack-${news.name}`);
+    const hostKey = keys ? { private: keys.privateKey, public: keys.publicKey } : null;
+    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, hostKey)), { path: "/" });
     // A restart reruns start.sh (init, then sshd; a finished task runs its commands again).
-    const restart = RESTART_KEYS.some(changed);
+    const restart = RESTART_KEYS.some(changed) || hostKey !== null;
     let state = (await container.inspect()).State.Status;
     if (restart) await container.restart({ t: 2 });
     else if (news.keep_running && state !== "running") await container.start();
@@ -415,7 +433,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
         labels: { ...news.labels, ...Object.fromEntries(Object.entries(olds.labels ?? {}).filter(([k]) => PROVIDER_LABELS.includes(k))) },
         container_id: id,
         ssh_port: olds.ssh_port,
-        host_key: olds.host_key,
+        host_key: hostKey?.public ?? olds.host_key,
         state,
         created_at: olds.created_at,
         expires_at: expiresAt,
