@@ -17,7 +17,7 @@ describe("JSON Schemas", () => {
     }
   });
 
-  it("the precompiled validators are up to date (node dist/src/config/schema/generate.js)", () => {
+  it("the precompiled validators are up to date (npm run schemas)", () => {
     expect(fs.readFileSync(path.join(repoRoot, "src", "config", "schema", "validators.generated.ts"), "utf8")).toBe(validatorsSource());
   });
 

@@ -1,6 +1,6 @@
 /**
  * The JSON Schemas of `.dstack.yml` and `profiles.yml`, built from shared definitions.
- * `npm run build && node dist/src/config/schema/generate.js` writes them to schemas/ and
+ * `npm run schemas` writes them to schemas/ and
  * regenerates the ajv standalone validators (src/config/schema/validators.generated.ts);
  * a test checks that both are up to date.
  *

@@ -1,12 +1,10 @@
 /**
  * Regenerates schemas/*.json and the ajv standalone validators from definitions.ts:
- *   npm run build && node dist/src/config/schema/generate.js
+ *   npm run schemas (scripts/gen-schemas.ts)
  * Precompiled validators keep ajv's compile step (tens of ms) out of every `dstack` start.
  */
 import Ajv from "ajv";
 import standaloneCode from "ajv/dist/standalone";
-import * as fs from "fs";
-import * as path from "path";
 import { configurationSchema, CONFIGURATION_SCHEMA_ID, profilesSchema, PROFILES_SCHEMA_ID, runSpecSchema } from "./definitions";
 
 export const AJV_OPTIONS = { allErrors: true, allowUnionTypes: true, discriminator: true, strictRequired: false, inlineRefs: false, code: { source: true, optimize: true } } as const;
@@ -38,13 +36,3 @@ export function validatorsSource(): string {
     "",
   ].join("\n");
 }
-
-function main(): void {
-  const root = path.resolve(__dirname, "..", "..", "..", "..");
-  const repo = fs.existsSync(path.join(root, "package.json")) ? root : path.resolve(__dirname, "..", "..", "..");
-  for (const [name, text] of Object.entries(schemaFiles())) fs.writeFileSync(path.join(repo, "schemas", name), text);
-  fs.writeFileSync(path.join(repo, "src", "config", "schema", "validators.generated.ts"), validatorsSource());
-  process.stdout.write(`wrote schemas/ and src/config/schema/validators.generated.ts under ${repo}\n`);
-}
-
-if (require.main === module) main();
