@@ -7,10 +7,23 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { findOnPath, homePaths } from "../paths";
+import { homePaths } from "../paths";
 import { PYTHON_VERSIONS } from "./schema/definitions";
 
 export const FALLBACK_PYTHON = "3.11";
+
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
 
 function supported(v: string | undefined): string | undefined {
   return v && PYTHON_VERSIONS.includes(v) ? v : undefined;
