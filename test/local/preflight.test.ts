@@ -5,7 +5,8 @@
  */
 import * as fs from "fs";
 import type Docker from "dockerode";
-import { checkLocalPlanStatic, localPreflight, pythonProvided } from "../../src/compiler/backends/local/preflight";
+import { checkLocalPlanStatic, pythonProvided } from "../../src/compiler/backends/local/preflight";
+import { localPreflight } from "../../src/runs/local-preflight";
 import { DstackError } from "../../src/diagnostics";
 import { baseImageRef } from "../../src/stacks/base-image";
 import { makePlan, runSpec, tempDir } from "./fixtures";
