@@ -7,8 +7,7 @@
  * `{"image", "image_id", "built", "seconds"}`).
  */
 import type { Command } from "commander";
-import { ConfigError } from "../diagnostics";
-import { addRunFlags, runSpecFromCommand } from "./run-flags";
+import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface BuildResult {
   image: string;
@@ -28,27 +27,15 @@ export function register(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (dir: string | undefined, opts: Record<string, unknown>) => {
       const json = opts.json === true;
-      const { resolveLocalPython } = await import("../runs/inputs");
-      const spec = await resolveLocalPython(runSpecFromCommand(dir, opts), "local", (m) => process.stderr.write(`warning: ${m}\n`));
-      if (spec.build.length === 0) {
-        throw new ConfigError({
-          code: "E4115",
-          severity: "error",
-          message: `nothing to build: ${spec.configuration_path} has no build: commands`,
-          hint: "add build: commands (run once into a prebuilt image), or use setup:/init: for per-run commands",
-          file: spec.configuration_path,
-        });
-      }
-      const { baseImageRef } = await import("../stacks/base-image");
-      const { plan } = await import("../compiler/plan");
-      const { machineOffer } = await import("../runs/inputs");
-      const os = await import("os");
-      const p = plan(spec, await machineOffer(), { sshPublicKey: "", owner: os.userInfo().username, now: Date.now(), baseImage: baseImageRef() });
-      const started = Date.now();
-      const onLine = (l: string) => process.stderr.write(`[build] ${l}\n`);
-      const { localPreflight } = await import("../compiler/backends/local/preflight");
-      const r = await localPreflight(p, { python: spec.python, forceBuild: true, rebuild: opts.force === true, onBuildOutput: onLine });
-      const result: BuildResult = { image: r.image, image_id: r.image_id, built: r.built, seconds: (Date.now() - started) / 1000 };
+      const input = runInputFromCommand(dir, opts);
+      const { prepareRun } = await import("../runs/prepare");
+      const r = await prepareRun(input, {
+        purpose: "build",
+        rebuild: opts.force === true,
+        onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+        onBuildOutput: (l) => process.stderr.write(`[build] ${l}\n`),
+      });
+      const result: BuildResult = { image: r.image.image, image_id: r.image.image_id, built: r.image.built, seconds: r.seconds };
       if (json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
       else
         process.stdout.write(

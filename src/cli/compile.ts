@@ -16,10 +16,7 @@ import type { Command } from "commander";
 import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 import type { GraphResource, ResourceGraph } from "../compiler/mock-engine";
-import { addRunFlags, runSpecFromCommand } from "./run-flags";
-
-/** Public key used when the run has no key yet (`dstack up` creates the run's own). */
-const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
+import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface CompileOptions {
   json?: boolean;
@@ -38,45 +35,11 @@ function offerIndex(v: string | undefined): number {
 /** Compiles a configuration to its resource graph (the command's core; also used by bench and tests). */
 export async function compile(dir: string | undefined, opts: CompileOptions, env: NodeJS.ProcessEnv = process.env): Promise<{ graph: ResourceGraph; offers: Offer[]; index: number }> {
   const index = offerIndex(opts.offer);
-  const spec = runSpecFromCommand(dir, opts, env);
-  const { knownBackends, loadBackend } = await import("../compiler/backends/index");
-  const { findOffers, noOffersError } = await import("../offers/find");
-  const inputs = await import("../runs/inputs");
-  const programs = new Set(knownBackends());
-  const wantsLocal = !spec.backends || spec.backends.includes("local");
-  const result = findOffers(spec, { allBackends: true, local: wantsLocal ? await inputs.machineOffer() : undefined });
-  if (result.total === 0) throw noOffersError(result);
-  const offers = result.offers.filter((o) => programs.has(o.backend));
-  if (offers.length === 0) {
-    throw new DstackError(
-      {
-        code: "E3021",
-        severity: "error",
-        message: `no matching offer is on a backend with a program (${[...programs].join(", ")}); the cheapest is ${result.offers[0].backend} ${result.offers[0].instance_type}`,
-        hint: "add --backend aws (or gcp, azure, local)",
-      },
-      ExitCode.NoOffers,
-    );
-  }
-  if (index > offers.length)
-    throw new DstackError({ code: "E3020", severity: "error", message: `--offer ${index}: only ${offers.length} offer(s) match`, hint: `use --offer 1..${offers.length}` }, ExitCode.Usage);
-  const offer = offers[index - 1];
-
-  const { plan } = await import("../compiler/plan");
-  const { readRunKey } = await import("../ssh/keys");
-  const { ownerName } = await import("../runs/lifecycle");
-  const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
-  const p = plan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: await inputs.baseImageFor(offer.backend) });
-
-  let settings: Record<string, unknown> = {};
-  if (offer.backend !== "local") {
-    const { backendSettings } = await import("../offers/backends-config");
-    settings = backendSettings(offer.backend, { env });
-  }
-  const { runUnderMocks } = await import("../compiler/mock-engine");
-  const program = await loadBackend(offer.backend);
-  const graph = await runUnderMocks(program, p, { settings });
-  return { graph, offers, index };
+  const input = runInputFromCommand(dir, opts, env);
+  const { prepareRun } = await import("../runs/prepare");
+  const prepared = await prepareRun(input, { purpose: "compile", offer: index });
+  const { compileGraph } = await import("../runs/compile");
+  return { graph: await compileGraph(prepared), offers: prepared.offers, index };
 }
 
 function short(v: unknown, max = 72): string {

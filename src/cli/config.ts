@@ -4,8 +4,10 @@
  * readable summary. Volume configurations print their VolumeSpec. Nothing is changed.
  */
 import type { Command } from "commander";
+import * as path from "path";
+import { loadConfiguration } from "../config";
 import type { RunSpec, VolumeSpec } from "../config/runspec";
-import { addRunFlags, profileFromOptions, runFlagsFromOptions } from "./run-flags";
+import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 function rangeText(r: { min: number | null; max: number | null } | null, unit = ""): string {
   if (!r) return "-";
@@ -22,7 +24,6 @@ function durationText(s: number | null): string {
 
 /** The readable summary of a RunSpec (what `dstack config` prints without --json). */
 export function summarizeRunSpec(spec: RunSpec, cwd = process.cwd()): string {
-  const path = require("path") as typeof import("path");
   const shown = (p: string) => {
     const rel = path.relative(cwd, p);
     return rel === "" ? "." : rel.startsWith("..") ? p : rel;
@@ -104,8 +105,7 @@ export function register(program: Command): void {
     .option("--json", "print the RunSpec as JSON")
     .option("--show-secrets", "print secret values (registry_auth.password, env values from your environment or -e) instead of ***")
     .action((dir: string | undefined, opts: Record<string, unknown>) => {
-      const { loadConfiguration } = require("../config") as typeof import("../config");
-      const spec = loadConfiguration({ dir, file: typeof opts.file === "string" ? opts.file : undefined, profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts) });
+      const spec = loadConfiguration(runInputFromCommand(dir, opts));
       if (opts.json) {
         const printable = spec.type === "volume" || opts.showSecrets ? spec : maskSecrets(spec);
         process.stdout.write(JSON.stringify(printable, null, 2) + "\n");

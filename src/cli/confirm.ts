@@ -1,4 +1,5 @@
 /** Confirmation prompts of `dstack up` / `dstack down` (stderr), and the non-interactive rules. */
+import * as readline from "readline";
 import { DstackError, ExitCode } from "../diagnostics";
 
 /** CI=true (or 1/yes): non-interactive. */
@@ -8,7 +9,6 @@ export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
 
 /** Asks a yes/no question on stderr; resolves false on anything but y/yes (or on end of input). */
 export async function confirm(question: string): Promise<boolean> {
-  const readline = await import("readline");
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await new Promise<string>((resolve) => {

@@ -3,6 +3,7 @@
  * its ssh Host entry, its host-key pin and its key pair. Named volumes are kept unless --volumes.
  */
 import type { Command } from "commander";
+import { assertRunName } from "../config/names";
 import { DstackError, ExitCode } from "../diagnostics";
 import { confirm, requireConfirmable } from "./confirm";
 
@@ -13,7 +14,6 @@ export interface DownJson {
 }
 
 export async function down(name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean }): Promise<DownJson> {
-  const { assertRunName } = await import("../ssh/keys");
   assertRunName(name);
   if (!opts.yes) {
     requireConfirmable(`deleting ${name}`);

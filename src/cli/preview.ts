@@ -4,8 +4,7 @@
  * from a Pulumi preview. Nothing is changed (a preview of a new run leaves no stack behind).
  */
 import type { Command } from "commander";
-import { addRunFlags, runSpecFromCommand } from "./run-flags";
-import { ConfigError } from "../diagnostics";
+import { addRunFlags, runInputFromCommand } from "./run-flags";
 import type { ResourceChange } from "../stacks/events";
 import { renderPlanTable } from "./up";
 
@@ -19,20 +18,12 @@ export interface PreviewJson {
 }
 
 export async function preview(dir: string | undefined, opts: { json?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
-  const inputs = await import("../runs/inputs");
-  const given = runSpecFromCommand(dir, opts);
-  const { chosen, next } = await inputs.offersFor(given);
-  const spec = await inputs.resolveLocalPython(given, chosen.backend, (m) => process.stderr.write(`warning: ${m}\n`));
-  const { unsupportedDiagnostics } = await import("../runs/choose");
-  const unsupported = unsupportedDiagnostics(spec, chosen.backend);
-  if (unsupported.length) throw new ConfigError(unsupported);
+  const input = runInputFromCommand(dir, opts);
+  const { prepareRun } = await import("../runs/prepare");
+  const { spec, offer: chosen, next, planned, drifted } = await prepareRun(input, { purpose: "preview", onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
   const lc = await import("../runs/lifecycle");
   const { renderChanges } = await import("./progress");
-  const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings: { force_build: false, delete_volumes: false } });
-  if (planned.key.replaced) process.stderr.write(`warning: ${planned.key.replaced}\n`);
-  await inputs.preflight(planned.plan, { python: spec.python, forceBuild: false });
-  // a run whose instance stopped or vanished is previewed with a refresh, as `up` will run it
-  const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";
+  // drifted: the run's instance stopped or vanished; it is previewed with a refresh, as `up` will run it
   const changes = await lc.previewRun(planned, { refresh: drifted });
   const summary: Record<string, number> = {};
   for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;

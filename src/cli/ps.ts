@@ -2,15 +2,13 @@
  * `dstack ps [--json]`: the runs (one per stack) with backend, resources, price, status and age.
  * `--json`: `[{"name", "backend", "status", "price", "resources", "created_at", "ssh_host"}]`.
  */
+import Table from "cli-table3";
 import type { Command } from "commander";
 import { formatPrice } from "../offers/format";
-import type { RunRecord } from "../runs/record";
+import { formatAge, type RunRecord } from "../runs/record";
 
 export function renderRuns(runs: RunRecord[], now = Date.now()): string {
   if (runs.length === 0) return "No runs. `dstack up` starts one.";
-   
-  const Table = require("cli-table3") as typeof import("cli-table3");
-  const { formatAge } = require("../runs/record") as typeof import("../runs/record");
   const blank = { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " };
   const t = new Table({ head: ["NAME", "BACKEND", "RESOURCES", "PRICE", "STATUS", "AGE"], style: { head: [], border: [], compact: true, "padding-left": 0, "padding-right": 0 }, chars: blank });
   for (const r of runs) t.push([r.name, r.backend, r.resources ?? "-", r.price == null ? "-" : `${formatPrice(r.price)}/h`, r.status, formatAge(r.created_at, now)]);

@@ -3,6 +3,7 @@
  * one function that turns a command's `[DIR]` and options into a RunSpec.
  *
  *   addRunFlags(cmd)                      adds -f/--file, --profile/--no-profile, resources, …
+ *   runInputFromCommand(dir, cmd.opts())  -> LoadOptions (what `prepareRun` in src/runs loads)
  *   runSpecFromCommand(dir, cmd.opts())   -> RunSpec, or throws ConfigError (exit code 2)
  *
  * commander's negations: `--profile NAME` and `--no-profile` are declared in that order, so
@@ -11,6 +12,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError, type Diagnostic } from "../diagnostics";
+import { loadRunSpec, type LoadOptions } from "../config";
 import type { RunFlags } from "../config/flags";
 import type { RunSpec } from "../config/runspec";
 
@@ -86,8 +88,12 @@ export function profileFromOptions(opts: Record<string, unknown>): string | null
   return typeof opts.profile === "string" ? opts.profile : undefined;
 }
 
+/** What to load for a command's `[DIR]` and its options (throws ConfigError on conflicting flags). */
+export function runInputFromCommand(dir: string | undefined, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): LoadOptions {
+  return { dir, file: str(opts.file), profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts), env };
+}
+
 /** The RunSpec for a command's `[DIR]` and its options (synchronous; throws ConfigError). */
 export function runSpecFromCommand(dir: string | undefined, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): RunSpec {
-  const { loadRunSpec } = require("../config") as typeof import("../config");
-  return loadRunSpec({ dir, file: str(opts.file), profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts), env });
+  return loadRunSpec(runInputFromCommand(dir, opts, env));
 }

@@ -4,7 +4,10 @@
  * the RunSpec that `dstack config --json` prints, for scripts.
  */
 import type { Command } from "commander";
+import * as fs from "fs";
+import * as path from "path";
 import { ConfigError } from "../diagnostics";
+import { packageRoot } from "../paths";
 
 export const SCHEMA_FILES: Record<string, string> = {
   configuration: "dstack-configuration.schema.json",
@@ -23,9 +26,6 @@ export function register(program: Command): void {
       if (!file) {
         throw new ConfigError({ code: "E1090", severity: "error", message: `unknown schema ${JSON.stringify(which)}`, hint: `one of: ${Object.keys(SCHEMA_FILES).join(", ")}` });
       }
-      const fs = require("fs") as typeof import("fs");
-      const path = require("path") as typeof import("path");
-      const { packageRoot } = require("../paths") as typeof import("../paths");
       const full = path.join(packageRoot(), "schemas", file);
       process.stdout.write(opts.path ? `${full}\n` : fs.readFileSync(full, "utf8"));
     });

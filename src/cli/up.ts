@@ -9,15 +9,17 @@
  * Ctrl-C: the engine is asked to cancel (it finishes the operations in flight and saves the
  * state), so nothing leaks and `dstack up` / `dstack down` can continue from there.
  */
+import Table from "cli-table3";
 import type { Command } from "commander";
+import * as path from "path";
 import type { RunSpec } from "../config/runspec";
-import { ConfigError, DstackError, ExitCode } from "../diagnostics";
+import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 import type { RunRecord } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
-import { addRunFlags, runSpecFromCommand } from "./run-flags";
+import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface UpOptions {
   yes?: boolean;
@@ -30,9 +32,7 @@ export interface UpOptions {
 
 /** The plan table: run, configuration, backend, resources, spot, price, max duration; then the next offers. */
 export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd = process.cwd()): string {
-   
-  const Table = require("cli-table3") as typeof import("cli-table3");
-  const rel = require("path").relative(cwd, spec.configuration_path) || spec.configuration_path;
+  const rel = path.relative(cwd, spec.configuration_path) || spec.configuration_path;
   const t = new Table({ style: { head: [], border: [], compact: true }, chars: { top: "", "top-mid": "", "top-left": "", "top-right": "", bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "", left: " ", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  " } });
   const rows: [string, string][] = [
     ["Run", spec.name],
@@ -113,36 +113,28 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
 
 export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
   const json = !!opts.json;
-  let spec: RunSpec = runSpecFromCommand(dir, opts);
-  // Load the Automation API and find the CLI while offers and the plan are worked out.
-  const lcPromise = import("../runs/lifecycle");
-  void import("../stacks/workspace").then((w) => w.prefetchEngine());
-  const inputs = await import("../runs/inputs");
-  const { chosen, next } = await inputs.offersFor(spec);
-  spec = await inputs.resolveLocalPython(spec, chosen.backend, (m) => process.stderr.write(`warning: ${m}\n`));
-  const { unsupportedDiagnostics } = await import("../runs/choose");
-  const unsupported = unsupportedDiagnostics(spec, chosen.backend);
-  if (unsupported.length) throw new ConfigError(unsupported);
-
-  const lc = await lcPromise;
+  const input = runInputFromCommand(dir, opts);
+  const { prepareRun } = await import("../runs/prepare");
   const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("./progress");
-  const settings = { force_build: spec.force_build, delete_volumes: false };
-  const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
-  if (planned.key.replaced) process.stderr.write(`warning: ${planned.key.replaced}\n`);
-  const include = opts.sshConfig !== false;
   const display = new ProgressDisplay(defaultProgressMode(json));
+  const prepared = await prepareRun(input, {
+    purpose: "up",
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
+  });
+  const { spec, offer: chosen, next, planned, drifted } = prepared;
+  const lc = await import("../runs/lifecycle");
+  const include = opts.sshConfig !== false;
 
-  if (await lc.isUnchanged(planned)) {
+  if (prepared.unchanged) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
     say(json, `${spec.name} is up to date (no changes).`);
     say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(planned.previous)));
     return lc.getRun(spec.name);
   }
 
-  await inputs.preflight(planned.plan, { python: spec.python, forceBuild: spec.force_build, onLog: (l) => display.handle({ kind: "log", severity: "info", message: l }) });
   say(json, renderPlanTable(spec, chosen, next) + "\n");
 
-  const drifted = planned.previous !== null && (await lc.probeInstance(planned.previous)) !== "running";
   if (planned.previous) {
     const changes = await lc.previewRun(planned, { refresh: drifted });
     say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);

@@ -4,6 +4,7 @@
  * configuration path, so `dstack up` twice on the same directory reaches the same run.
  */
 import { createHash } from "crypto";
+import { DstackError, ExitCode } from "../diagnostics";
 
 const ADJECTIVES = [
   "able", "bold", "brave", "bright", "brisk", "calm", "clever", "cool", "crisp", "curly",
@@ -48,3 +49,22 @@ export function generatedRunName(repoDir: string, configurationPath: string): st
 
 /** dstack's rule for run and volume names. */
 export const RESOURCE_NAME_RE = /^[a-z][a-z0-9-]{1,40}$/;
+
+/**
+ * A run name given outside a configuration (`dstack down NAME`, and the guard of every file
+ * named after a run: its key pair, its ssh config) follows the configuration's rule, so a
+ * name `dstack up` can create is exactly a name the rest accepts. Throws E5001.
+ */
+export function assertRunName(run: string): void {
+  if (!RESOURCE_NAME_RE.test(run)) {
+    throw new DstackError(
+      {
+        code: "E5001",
+        severity: "error",
+        message: `invalid run name ${JSON.stringify(run)}: expected 2-41 lowercase letters, digits and dashes, starting with a letter`,
+        hint: "set `name:` in the configuration or pass -n NAME",
+      },
+      ExitCode.Usage,
+    );
+  }
+}

@@ -2,6 +2,7 @@
  * Pure decisions `dstack up` makes before touching anything: which offer to run on, and
  * whether the chosen backend can honour every property of the RunSpec.
  */
+import { unsupportedDiagnostics as unsupportedInConfig } from "../config";
 import type { RunSpec } from "../config/runspec";
 import type { Diagnostic } from "../diagnostics";
 import type { Offer } from "../offers/offer";
@@ -38,8 +39,7 @@ export function chooseOffer(offers: Offer[], alternatives = 3): { chosen: Offer 
  * error: silently ignoring `files:` or `nodes: 2` would give a run that is not what was asked.
  */
 export function unsupportedDiagnostics(spec: RunSpec, backend: string): Diagnostic[] {
-  const { unsupportedDiagnostics: fromConfig } = require("../config") as typeof import("../config");
-  const out: Diagnostic[] = fromConfig(spec, "error").map((d) => ({ ...d, message: `${d.message} (backend ${backend})` }));
+  const out: Diagnostic[] = unsupportedInConfig(spec, "error").map((d) => ({ ...d, message: `${d.message} (backend ${backend})` }));
   const listed = new Set(spec.unsupported.map((u) => u.property));
   if (spec.type === "task" && spec.nodes > 1 && backend === "local" && !listed.has("nodes")) {
     out.push({

@@ -1,17 +1,26 @@
 /**
- * What `dstack up` / `dstack preview` gather from the other stages before planning: the ranked
- * offers (catalogs plus this machine), the chosen provisionable one, the default image of its
- * backend, and the backend's preflight checks. Thin glue over src/offers and the local backend.
+ * What a run gathers from the other stages before planning: this machine's offer, the ranked
+ * offers (catalogs plus this machine) and the chosen provisionable one, the default image of
+ * its backend, and the backend's preflight checks. Thin glue over src/offers, src/stacks and
+ * the local backend; `prepareRun` (prepare.ts) composes these steps.
  */
 import type { RunSpec } from "../config/runspec";
 import type { Plan } from "../compiler/plan";
+import { CLOUD_DEFAULT_IMAGE } from "../compiler/backends/cloud/images";
+import { pythonProvided } from "../compiler/backends/local/preflight";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
+import { configuredBackends } from "../offers/backends-config";
+import { findOffers, noOffersError, offerViolations } from "../offers/find";
+import { localOffer } from "../offers/local";
+import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
+import { baseImageInfo, baseImageRef } from "../stacks/base-image";
+import { dockerClient } from "../stacks/docker";
 import { chooseOffer } from "./choose";
+import { localPreflight, type PreflightResult } from "./local-preflight";
 
 /** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
-  const { localOffer } = await import("../offers/local");
   return localOffer();
 }
 
@@ -23,9 +32,6 @@ export async function machineOffer(): Promise<Offer> {
  */
 export async function resolveLocalPython(spec: RunSpec, backend: string, warn: (message: string) => void): Promise<RunSpec> {
   if (backend !== "local" || !spec.python_defaulted || !spec.python) return spec;
-  const { dockerClient } = await import("../stacks/docker");
-  const { baseImageInfo, baseImageRef } = await import("../stacks/base-image");
-  const { pythonProvided } = await import("../compiler/backends/local/preflight");
   const base = await baseImageInfo(await dockerClient(), baseImageRef());
   if (!base.present || base.python.length === 0 || pythonProvided(spec.python, base.python)) return spec;
   warn(
@@ -44,8 +50,6 @@ export interface OfferChoice {
 
 /** The cheapest offer on a backend this machine can provision, and the next few offers. */
 export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
-  const { findOffers, noOffersError, offerViolations } = await import("../offers/find");
-  const { configuredBackends } = await import("../offers/backends-config");
   const local = await machineOffer();
   // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
   const result = findOffers(spec, { local, limit: 50, ...configuredBackends() });
@@ -54,7 +58,6 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   if (!chosen) {
     const cheapest = next[0];
     const breaks = offerViolations(spec, local);
-    const { offerResources } = await import("../offers/format");
     throw new DstackError(
       {
         code: "E6105",
@@ -71,20 +74,25 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
 }
 
 /** The default image of a backend's runs (the local base image for `local`). */
-export async function baseImageFor(backend: string): Promise<string> {
-  if (backend === "local") {
-    const { baseImageRef } = await import("../stacks/base-image");
-    return baseImageRef();
-  }
-  return "dstackai/base:py3.12-0.7-cuda-12.1";
+export function baseImageFor(backend: string): string {
+  return backend === "local" ? baseImageRef() : CLOUD_DEFAULT_IMAGE;
+}
+
+export interface RunPreflightOptions {
+  python?: string | null;
+  /** `--build`: build a missing prebuilt image. */
+  forceBuild?: boolean;
+  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  rebuild?: boolean;
+  onBuildOutput?: (line: string) => void;
 }
 
 /**
  * The backend's checks before the engine runs (local: base image present, python available,
- * prebuilt image present or built with `--build`). Throws a DstackError with what to do.
+ * prebuilt image present or built with `--build`; see local-preflight.ts). Throws a DstackError
+ * with what to do. Returns the image the run will use, or null for backends without checks.
  */
-export async function preflight(p: Plan, o: { python?: string | null; forceBuild?: boolean; onLog?: (line: string) => void }): Promise<void> {
-  if (p.backend !== "local") return;
-  const { localPreflight } = await import("../compiler/backends/local/preflight");
-  await localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, onBuildOutput: o.onLog });
+export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<PreflightResult | null> {
+  if (p.backend !== "local") return null;
+  return localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
 }

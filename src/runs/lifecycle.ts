@@ -13,6 +13,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan";
 import { loadBackend } from "../compiler/backends";
 import { DstackError, ExitCode } from "../diagnostics";
 import { collectChanges, type ResourceChange } from "../stacks/events";
+import { containerStatus, dockerClient, removeVolumes } from "../stacks/docker";
 import * as ws from "../stacks/workspace";
 import { ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
 import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
@@ -82,11 +83,6 @@ export async function probeInstance(outputs: Record<string, unknown> | null): Pr
     const status = (e as { statusCode?: number }).statusCode;
     return status === 404 ? "missing" : "unknown";
   }
-}
-
-async function dockerClient(): Promise<import("dockerode")> {
-  const { dockerClient: client } = await import("../stacks/docker");
-  return client();
 }
 
 /**
@@ -219,7 +215,6 @@ function instanceCheck(name: string, outputs: Record<string, unknown>): (() => P
   if ((meta?.backend ?? outputs.backend) !== "local" || typeof outputs.instance_id !== "string") return undefined;
   const id = outputs.instance_id;
   return async () => {
-    const { containerStatus } = await import("../stacks/docker");
     const st = await containerStatus(id);
     if (st.running) return null;
     if (st.exists && st.exit_code === 0 && meta?.run_type === "task") return { done: `the task finished (exit code 0)` };
@@ -285,7 +280,6 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
 async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {
   const names = Array.isArray(outputs.volumes) ? outputs.volumes.filter((v): v is string => typeof v === "string") : [];
   if (names.length === 0) return [];
-  const { removeVolumes } = await import("../stacks/docker");
   return (await removeVolumes(names)).removed;
 }
 

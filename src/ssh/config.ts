@@ -12,7 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import { DstackError, ExitCode } from "../diagnostics";
 import { homePaths } from "../paths";
-import { assertRunName, ensureSshDir, writeFileAtomic } from "./keys";
+import { assertRunName } from "../config/names";
+import { ensureSshDir, writeFileAtomic } from "./keys";
 
 export interface HostEntry {
   run: string;

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DstackError, ExitCode } from "../diagnostics";
+import { assertRunName } from "../config/names";
 import { homePaths } from "../paths";
 import { ed25519KeyPairProblem, generateEd25519KeyPair } from "./keygen";
 
@@ -23,21 +23,6 @@ export interface RunKey {
    * warning; the run's instance gets the new public key on this `up`).
    */
   replaced?: string;
-}
-
-/** Run names are dstack names (lowercase letters, digits, dashes); anything else cannot be a file name here. */
-export function assertRunName(run: string): void {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(run)) {
-    throw new DstackError(
-      {
-        code: "E5001",
-        severity: "error",
-        message: `invalid run name ${JSON.stringify(run)}: expected letters, digits and dashes, starting with a letter or digit`,
-        hint: "set `name:` in the configuration or pass -n NAME",
-      },
-      ExitCode.Usage,
-    );
-  }
 }
 
 export function runKeyPaths(run: string, env: NodeJS.ProcessEnv = process.env): { privateKeyPath: string; publicKeyPath: string } {

@@ -4,7 +4,8 @@
  * rule (missing without --build is E4111; with --build it is built once, then reused).
  */
 import type Docker from "dockerode";
-import { checkLocalPlanStatic, localPreflight, pythonProvided } from "../../src/compiler/backends/local/preflight";
+import { checkLocalPlanStatic, pythonProvided } from "../../src/compiler/backends/local/preflight";
+import { localPreflight } from "../../src/runs/local-preflight";
 import { DstackError } from "../../src/diagnostics";
 import { baseImageRef } from "../../src/stacks/base-image";
 import { describeWhen, dockerEngine } from "../support/requirements";

@@ -2,8 +2,8 @@
  * The `local` backend's Pulumi program: the Plan as a LocalImage, one LocalVolume per named
  * volume and a LocalContainer (dynamic providers over the Docker Engine API, see ./local/*).
  *
- * Interface with the engine side (src/stacks, src/cli/up):
- * - Call `localPreflight(plan, …)` from ./local/preflight before running the engine: it fails
+ * Interface with the engine side (src/stacks, src/runs):
+ * - `localPreflight(plan, …)` (src/runs/local-preflight.ts) runs before the engine: it fails
  *   fast (no stack touched) on a missing base image, a missing prebuilt image without
  *   `--build`, or a `python:` the base image cannot provide, and builds with `--build`.
  * - `EmitOptions.settings` (all optional):

@@ -6,8 +6,15 @@
  *   TPU VMs use a TPU runtime version instead.
  * - Azure: NVIDIA's GPU-optimized VMI from the marketplace, version `latest` (Azure resolves it).
  * `os_image` in the backend settings overrides each.
+ * Also the run container's default image on every cloud (`CLOUD_DEFAULT_IMAGE`).
  */
 import type { CpuArch } from "../../../config/runspec";
+
+/**
+ * The container image of a cloud run whose configuration names none (no `image:`, no
+ * `docker: true`): dstack's CUDA base image, pulled on the instance by boot.sh.
+ */
+export const CLOUD_DEFAULT_IMAGE = "dstackai/base:py3.12-0.7-cuda-12.1";
 
 export const AWS_DLAMI_OWNER = "amazon";
 

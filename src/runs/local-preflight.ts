@@ -1,0 +1,101 @@
+/**
+ * The local backend's checks before the engine runs, so that a doomed `dstack up` changes
+ * nothing and says what to do (`dstack up` / `dstack preview` through `prepareRun`, and
+ * `dstack build`): the plan-only checks of the compiler (src/compiler/backends/local/preflight.ts),
+ * then Docker queries — base image present, `python:` among those the base image provides,
+ * prebuilt image present; with `forceBuild` (`--build`) a missing prebuilt image is built here,
+ * streaming its output to `onBuildOutput`. Returns the image the container will use.
+ *
+ * Codes: E4110 base image missing, E4111 prebuilt image missing (run `dstack build` or add
+ * `--build`), E4112 python version not provided, E4113 nvcc on the local base image, E4114 the
+ * build failed.
+ */
+import type Docker from "dockerode";
+import type { Plan } from "../compiler/plan";
+import { checkLocalPlanStatic, derivesFromBase, pythonProvided } from "../compiler/backends/local/preflight";
+import { DstackError, ExitCode } from "../diagnostics";
+import { baseImageInfo, baseImageRef } from "../stacks/base-image";
+import { dockerClient, imageIdOf } from "../stacks/docker";
+
+export interface PreflightOptions {
+  /** RunSpec.python (the Plan keeps it only for prebuilt images). */
+  python?: string | null;
+  /** `--build` (RunSpec.force_build): build a missing prebuilt image. */
+  forceBuild?: boolean;
+  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  rebuild?: boolean;
+  onBuildOutput?: (line: string) => void;
+  docker?: Docker;
+}
+
+export interface PreflightResult {
+  image: string;
+  image_id: string;
+  /** The prebuilt image was built by this call. */
+  built: boolean;
+  /** Build seconds when built. */
+  build_seconds: number | null;
+}
+
+export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): Promise<PreflightResult> {
+  const docker = opts.docker ?? (await dockerClient());
+  const baseRef = baseImageRef();
+  const errors = checkLocalPlanStatic(plan, baseRef);
+  if (errors.length) throw new DstackError(errors, ExitCode.Usage);
+
+  if (derivesFromBase(plan, baseRef)) {
+    const base = await baseImageInfo(docker, baseRef);
+    if (!base.present) {
+      throw new DstackError(
+        { code: "E4110", severity: "error", message: `the local base image ${baseRef} is not built yet`, hint: "run `dstack setup`" },
+        ExitCode.Prerequisite,
+      );
+    }
+    const python = plan.image.build?.python ?? opts.python ?? null;
+    if (python && !pythonProvided(python, base.python)) {
+      throw new DstackError(
+        {
+          code: "E4112",
+          severity: "error",
+          message: `python: ${python} is not available on the local base image (it provides ${base.python.join(", ") || "none"})`,
+          hint:
+            `use python: "${base.python[0] ?? "3.11"}", or set image: to an image with Python ${python}` +
+            ` (without python: in the configuration it defaults to this machine's python3; DSTACK_LOCAL_PYTHON=${base.python[0] ?? "3.11"} overrides that)`,
+        },
+        ExitCode.Usage,
+      );
+    }
+  }
+
+  const ref = plan.image.ref;
+  const existing = opts.rebuild && plan.image.kind === "prebuilt" ? null : await imageIdOf(docker, ref);
+  if (existing) return { image: ref, image_id: existing, built: false, build_seconds: null };
+  if (plan.image.kind !== "prebuilt" || !plan.image.build) {
+    // `base` was checked above; a `user` image is pulled by the engine (LocalImage).
+    return { image: ref, image_id: "", built: false, build_seconds: null };
+  }
+  if (!opts.forceBuild && !opts.rebuild) {
+    throw new DstackError(
+      {
+        code: "E4111",
+        severity: "error",
+        message: `the configuration has build: commands and its prebuilt image ${ref} does not exist`,
+        hint: "run `dstack build` first, or add --build to build it now",
+      },
+      ExitCode.Usage,
+    );
+  }
+  // Loaded only when an image is to be built: the module brings @pulumi/pulumi (seconds to
+  // load), which `dstack build` of an existing image never needs.
+  const { buildPrebuiltImage } = await import("../compiler/backends/local/image");
+  const started = Date.now();
+  try {
+    const id = await buildPrebuiltImage({ ...plan.image.build, ref }, opts.onBuildOutput ?? (() => undefined));
+    return { image: ref, image_id: id, built: true, build_seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    throw new DstackError(
+      { code: "E4114", severity: "error", message: (e as Error).message, hint: "fix the build: commands (the output above shows the failing step)" },
+      ExitCode.Provisioning,
+    );
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Preparing a run: the one use case under `dstack up`, `preview`, `compile` and `build`.
+ *
+ *   configuration (src/config) → offers (src/offers) → plan (src/compiler) → preflight → warnings
+ *
+ * Every purpose takes these steps in this order, each with its own rule:
+ *
+ *   purpose  offers                                         plan                             preflight
+ *   up       configured backends; cheapest provisionable    planRun: the run's key, its      local checks, builds with --build;
+ *            one, and the next three                        previous outputs                 none when the run is unchanged
+ *   preview  as up                                          as up                            checks only (never builds)
+ *   compile  every catalog, backends with a program; N-th   plan() with the run's key if     none (runs under the mock engine)
+ *                                                           any; the backend's settings
+ *   build    this machine                                   plan() without a key             builds the prebuilt image
+ *
+ * `up`, `preview` and `build` also replace a defaulted python the local base image lacks
+ * (resolveLocalPython), and `up` / `preview` refuse what the backend cannot honour
+ * (unsupportedDiagnostics). Warnings go to `onWarning` when they arise; the CLI prints them.
+ * Nothing here prints.
+ */
+import { loadRunSpec, type LoadOptions } from "../config";
+import type { RunSpec } from "../config/runspec";
+import { knownBackends } from "../compiler/backends/index";
+import { plan as makePlan, type Plan } from "../compiler/plan";
+import { ConfigError, DstackError, ExitCode } from "../diagnostics";
+import { backendSettings } from "../offers/backends-config";
+import { findOffers, noOffersError } from "../offers/find";
+import type { Offer } from "../offers/offer";
+import { readRunKey } from "../ssh/keys";
+import { prefetchEngine } from "../stacks/workspace";
+import { unsupportedDiagnostics } from "./choose";
+import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
+import { isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import { localPreflight, type PreflightResult } from "./local-preflight";
+
+/** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
+const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
+
+export interface PrepareUp {
+  purpose: "up";
+  /** A warning to show now (e.g. the base image's python replaces this machine's). */
+  onWarning?: (message: string) => void;
+  /** Output of a prebuilt image built with `--build`. */
+  onBuildOutput?: (line: string) => void;
+}
+
+export interface PreparePreview {
+  purpose: "preview";
+  onWarning?: (message: string) => void;
+}
+
+export interface PrepareCompile {
+  purpose: "compile";
+  /** The N-th cheapest matching offer on a backend with a program (1 = the cheapest). */
+  offer: number;
+}
+
+export interface PrepareBuild {
+  purpose: "build";
+  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  rebuild?: boolean;
+  onWarning?: (message: string) => void;
+  onBuildOutput?: (line: string) => void;
+}
+
+export type PrepareOptions = PrepareUp | PreparePreview | PrepareCompile | PrepareBuild;
+
+/** What every purpose returns: the RunSpec as it will run, the offer, and the plan. */
+export interface PreparedRun {
+  spec: RunSpec;
+  offer: Offer;
+  plan: Plan;
+}
+
+/** A run for the engine (`up`, `preview`). */
+export interface PreparedEngineRun extends PreparedRun {
+  /** The next cheapest offers (any backend), for the plan table. */
+  next: Offer[];
+  planned: PlannedRun;
+  /** The run exists and its instance is not running: the engine refreshes before it acts. */
+  drifted: boolean;
+}
+
+export interface PreparedUp extends PreparedEngineRun {
+  /**
+   * The run exists, was brought up with this very plan, and its instance runs: `up` needs no
+   * engine run (no preflight was made, and `drifted` is false).
+   */
+  unchanged: boolean;
+}
+
+export interface PreparedCompile extends PreparedRun {
+  /** Every matching offer on a backend with a program, cheapest first. */
+  offers: Offer[];
+  index: number;
+  /** The backend's settings from its entry in DSTACK_HOME/config.yml (none for `local`). */
+  settings: Record<string, unknown>;
+}
+
+export interface PreparedBuild extends PreparedRun {
+  /** The prebuilt image (built now, or reused). */
+  image: PreflightResult;
+  /** Seconds the check and the build took. */
+  seconds: number;
+}
+
+export function prepareRun(input: LoadOptions, o: PrepareUp): Promise<PreparedUp>;
+export function prepareRun(input: LoadOptions, o: PreparePreview): Promise<PreparedEngineRun>;
+export function prepareRun(input: LoadOptions, o: PrepareCompile): Promise<PreparedCompile>;
+export function prepareRun(input: LoadOptions, o: PrepareBuild): Promise<PreparedBuild>;
+export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise<PreparedUp | PreparedEngineRun | PreparedCompile | PreparedBuild> {
+  const spec = loadRunSpec(input);
+  switch (o.purpose) {
+    case "up":
+      // Find the Pulumi CLI while offers and the plan are worked out.
+      prefetchEngine();
+      return prepareEngineRun(spec, input.env, o);
+    case "preview":
+      return prepareEngineRun(spec, input.env, o);
+    case "compile":
+      return prepareCompile(spec, input.env ?? process.env, o.offer);
+    case "build":
+      return prepareBuild(spec, o);
+  }
+}
+
+async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefined, o: PrepareUp | PreparePreview): Promise<PreparedUp> {
+  const warn = o.onWarning ?? (() => undefined);
+  const { chosen, next } = await offersFor(given);
+  const spec = await resolveLocalPython(given, chosen.backend, warn);
+  const unsupported = unsupportedDiagnostics(spec, chosen.backend);
+  if (unsupported.length) throw new ConfigError(unsupported);
+
+  // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
+  const forceBuild = o.purpose === "up" ? spec.force_build : false;
+  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
+  if (planned.key.replaced) warn(planned.key.replaced);
+  const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
+  if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
+
+  await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+  // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
+  const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
+  return { ...prepared, drifted, unchanged: false };
+}
+
+async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: number): Promise<PreparedCompile> {
+  const programs = new Set(knownBackends());
+  const wantsLocal = !spec.backends || spec.backends.includes("local");
+  // every catalog: a cloud need not be configured to be reviewed
+  const result = findOffers(spec, { allBackends: true, local: wantsLocal ? await machineOffer() : undefined });
+  if (result.total === 0) throw noOffersError(result);
+  const offers = result.offers.filter((o) => programs.has(o.backend));
+  if (offers.length === 0) {
+    throw new DstackError(
+      {
+        code: "E3021",
+        severity: "error",
+        message: `no matching offer is on a backend with a program (${[...programs].join(", ")}); the cheapest is ${result.offers[0].backend} ${result.offers[0].instance_type}`,
+        hint: "add --backend aws (or gcp, azure, local)",
+      },
+      ExitCode.NoOffers,
+    );
+  }
+  if (index > offers.length)
+    throw new DstackError({ code: "E3020", severity: "error", message: `--offer ${index}: only ${offers.length} offer(s) match`, hint: `use --offer 1..${offers.length}` }, ExitCode.Usage);
+  const offer = offers[index - 1];
+
+  const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
+  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend) });
+  let settings: Record<string, unknown> = {};
+  if (offer.backend !== "local") {
+    settings = backendSettings(offer.backend, { env });
+  }
+  return { spec, offer, plan, offers, index, settings };
+}
+
+async function prepareBuild(given: RunSpec, o: PrepareBuild): Promise<PreparedBuild> {
+  const spec = await resolveLocalPython(given, "local", o.onWarning ?? (() => undefined));
+  if (spec.build.length === 0) {
+    throw new ConfigError({
+      code: "E4115",
+      severity: "error",
+      message: `nothing to build: ${spec.configuration_path} has no build: commands`,
+      hint: "add build: commands (run once into a prebuilt image), or use setup:/init: for per-run commands",
+      file: spec.configuration_path,
+    });
+  }
+  const offer = await machineOffer();
+  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local") });
+  const started = Date.now();
+  const image = await localPreflight(plan, { python: spec.python, forceBuild: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
+  return { spec, offer, plan, image, seconds: (Date.now() - started) / 1000 };
+}
