@@ -16,6 +16,7 @@ import type { Offer } from "../offers/offer";
 import type { RunRecord } from "../runs/record";
 import { formatDuration, formatPrice, offerResources } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
+import { printNotice } from "./errors";
 import { addRunFlags, runSpecFromCommand } from "./run-flags";
 
 export interface UpOptions {
@@ -24,6 +25,10 @@ export interface UpOptions {
   /** commander's `--no-ssh-config` sets `sshConfig: false`. */
   sshConfig?: boolean;
   detach?: boolean;
+  /** Wait for another command's lock on the run instead of failing (E4504). */
+  wait?: boolean;
+  /** Break the run's locks whatever holds them. */
+  forceUnlock?: boolean;
   [flag: string]: unknown;
 }
 
@@ -111,10 +116,9 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
 }
 
 export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
-  const json = !!opts.json;
   let spec: RunSpec = runSpecFromCommand(dir, opts);
   // Load the Automation API and find the CLI while offers and the plan are worked out.
-  const lcPromise = import("../runs/lifecycle");
+  void import("../runs/lifecycle").catch(() => undefined);
   void import("../stacks/workspace").then((w) => w.prefetchEngine());
   const inputs = await import("../runs/inputs");
   const { chosen, next } = await inputs.offersFor(spec);
@@ -123,7 +127,21 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
 
-  const lc = await lcPromise;
+  // The run's lock, from before planning (which reads the run's state) to the end: two
+  // commands on one run serialize (src/stacks/run-lock.ts).
+  const { acquireRunLock } = await import("../stacks/run-lock");
+  const lock = await acquireRunLock(spec.name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
+  try {
+    return await upLocked(spec, chosen, next, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function upLocked(spec: RunSpec, chosen: Offer, next: Offer[], opts: UpOptions): Promise<RunRecord> {
+  const json = !!opts.json;
+  const inputs = await import("../runs/inputs");
+  const lc = await import("../runs/lifecycle");
   const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("../stacks/events");
   const settings = { force_build: spec.force_build, delete_volumes: false };
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
@@ -188,6 +206,8 @@ export function register(program: Command): void {
     .option("--json", "print the run record as JSON once it is up")
     .option("--no-ssh-config", "do not add the Include line to ~/.ssh/config")
     .option("-d, --detach", "do not wait for sshd")
+    .option("--wait", "if another command is updating the run, wait for it instead of failing")
+    .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
     .action(async (dir: string | undefined, opts: UpOptions) => {
       const record = await up(dir, opts);
       if (opts.json) process.stdout.write(JSON.stringify(record, null, 2) + "\n");

@@ -30,6 +30,8 @@ import type {
 import { DstackError, ExitCode } from "../diagnostics";
 import { DSTACK_PROJECT } from "../compiler/plan";
 import { homePaths, packageRoot } from "../paths";
+import { beingUpdatedError, engineLockDirOf, isLockConflict, judgeOnThisHost, parseLockHolders, removeLockFiles, withEngineLock, type LockHolder } from "./locks";
+import { writeProjectFile } from "./project-file";
 
 /** The state backend URL: DSTACK_STATE_URL, else file://$DSTACK_HOME/state. */
 export function stateBackendUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -72,6 +74,8 @@ export function workspaceDir(env: NodeJS.ProcessEnv = process.env): string {
 interface BinaryToolchain {
   /** Absolute path of the pulumi binary. */
   binary: string;
+  /** The engine guard that runs it (src/stacks/engine-guard.ts): what dstack spawns. */
+  guard: string;
   binDir: string;
   env: Record<string, string>;
 }
@@ -88,10 +92,10 @@ function binaryToolchain(env: NodeJS.ProcessEnv = process.env): Promise<BinaryTo
   if (!binaryPromise) {
     binaryPromise = (async () => {
       const tc = await import("./toolchain");
-      const { binary, binDir } = await tc.ensurePulumiBinary({ env });
+      const { binary, binDir, guard } = await tc.ensurePulumiBinary({ env });
       const out: Record<string, string> = {};
       for (const [k, v] of Object.entries(tc.pulumiEnv(env))) if (typeof v === "string") out[k] = v;
-      return { binary, binDir, env: out };
+      return { binary, binDir, guard, env: out };
     })();
     binaryPromise.catch(() => (binaryPromise = undefined));
   }
@@ -131,6 +135,8 @@ export async function engineEnv(env: NodeJS.ProcessEnv = process.env): Promise<R
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    // The engine guard ends the engine when this process is gone (src/stacks/engine-guard.ts).
+    DSTACK_ENGINE_PARENT: String(process.pid),
     // The nodejs dynamic-provider plugin resolves @pulumi/pulumi from its working directory;
     // NODE_PATH lets it find dstack's own copy from any directory.
     NODE_PATH: [path.join(packageRoot(), "node_modules"), env.NODE_PATH].filter(Boolean).join(path.delimiter),
@@ -150,6 +156,10 @@ async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.Proce
   if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const workDir = workspaceDir(env);
   fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  // Pulumi.yaml is shared by every run: written here atomically and only when it differs, and
+  // not passed as projectSettings, which LocalWorkspace would rewrite in place on every open
+  // (a concurrent open of another run then read a torn file: "expected project to be an object").
+  writeProjectFile(workDir, DSTACK_PROJECT, url);
   const envVars = await engineEnv(env);
   fs.mkdirSync(envVars.PULUMI_HOME, { recursive: true, mode: 0o700 });
   return {
@@ -159,7 +169,6 @@ async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.Proce
     program,
     envVars,
     secretsProvider: "passphrase",
-    projectSettings: { name: DSTACK_PROJECT, runtime: "nodejs", backend: { url } },
   };
 }
 
@@ -167,23 +176,29 @@ async function automation(): Promise<typeof import("@pulumi/pulumi/automation")>
   return import("@pulumi/pulumi/automation");
 }
 
-/** Wraps a Pulumi CLI failure as a DstackError (E4501), keeping the engine's own message. */
-export function engineError(e: unknown, what: string): DstackError {
+/**
+ * Wraps a Pulumi CLI failure as a DstackError (E4501), keeping the engine's own message. A lock
+ * conflict that reached here (operations on a run go through `withEngineLock`, which reports
+ * E4504) is E4504 when the engine named the holder, else E4502; both exit with ExitCode.Busy.
+ */
+export function engineError(e: unknown, what: string, runName?: string): DstackError {
   if (e instanceof DstackError) return e;
   const err = e as { message?: string; commandResult?: { stderr?: string; stdout?: string }; name?: string };
   const stderr = err.commandResult?.stderr?.trim() ?? "";
   const stdout = err.commandResult?.stdout ?? "";
   const text = stderr || err.message || String(e);
-  const locked = /locked by|stack is currently locked|ConcurrentUpdateError/i.test(text) || err.name === "ConcurrentUpdateError";
+  const locked = isLockConflict(text) || err.name === "ConcurrentUpdateError";
   if (locked) {
+    const holders = parseLockHolders(text);
+    if (runName && holders.length) return beingUpdatedError(runName, judgeOnThisHost(holders[0]).holder);
     return new DstackError(
       {
         code: "E4502",
         severity: "error",
-        message: `${what}: the run's stack is locked by another dstack (or an interrupted one)`,
-        hint: "wait for the other command to finish; if none runs, remove the lock file under $DSTACK_HOME/state/.pulumi/locks/",
+        message: `${what}: the run's stack is locked by another command (or an interrupted one)`,
+        hint: `wait for the other command to finish (or pass --wait); if none runs: \`dstack unlock ${runName ?? "NAME"}\``,
       },
-      ExitCode.Provisioning,
+      ExitCode.Busy,
     );
   }
   // The engine prints resource errors in stdout's "Diagnostics:" section.
@@ -219,11 +234,11 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
   const args = { projectName: DSTACK_PROJECT, stackName: runName, program };
   try {
     if (opts.create === false || opts.exists === true) return await auto.LocalWorkspace.selectStack(args, wsOpts);
-    if (opts.exists === false) return await auto.LocalWorkspace.createStack(args, wsOpts);
-    return await auto.LocalWorkspace.createOrSelectStack(args, wsOpts);
+    const create = opts.exists === false ? auto.LocalWorkspace.createStack : auto.LocalWorkspace.createOrSelectStack;
+    return await withEngineLock(runName, () => create.call(auto.LocalWorkspace, args, wsOpts), { breakLocks: engineLockBreaker(runName, env), creating: opts.exists === false });
   } catch (e) {
     if (opts.create === false && /no stack named|not found/i.test(String((e as Error).message ?? e))) throw runNotFound(runName);
-    throw engineError(e, `opening stack ${runName}`);
+    throw engineError(e, `opening stack ${runName}`, runName);
   }
 }
 
@@ -233,7 +248,7 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout:
   const cwd = ensureWorkspaceDir(env);
   const { execFile } = await import("child_process");
   return new Promise((resolve, reject) => {
-    execFile(bin.binary, [...args, "--non-interactive"], { cwd, env: { ...env, ...envVars }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(bin.guard, [...args, "--non-interactive"], { cwd, env: { ...env, ...envVars }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { commandResult: { stdout, stderr } }));
       else resolve({ stdout, stderr });
     });
@@ -248,7 +263,9 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout:
  * (Pulumi.<run>.yaml with the passphrase salt) as LocalWorkspace.createStack.
  */
 async function openStackFast(runName: string, program: PulumiFn, exists: boolean, env: NodeJS.ProcessEnv): Promise<Stack> {
-  const init = exists ? Promise.resolve(null) : runCli(["stack", "init", runName, "--secrets-provider", "passphrase", "--no-select"], env);
+  const init = exists
+    ? Promise.resolve(null)
+    : withEngineLock(runName, () => runCli(["stack", "init", runName, "--secrets-provider", "passphrase", "--no-select"], env), { breakLocks: engineLockBreaker(runName, env), creating: true });
   init.catch(() => undefined);
   try {
     const auto = await automation();
@@ -258,7 +275,31 @@ async function openStackFast(runName: string, program: PulumiFn, exists: boolean
     (workspace as unknown as { selectStack: (name: string) => Promise<void> }).selectStack = async () => undefined;
     return await auto.Stack.select(runName, workspace);
   } catch (e) {
-    throw engineError(e, `opening stack ${runName}`);
+    throw engineError(e, `opening stack ${runName}`, runName);
+  }
+}
+
+/**
+ * Breaks Pulumi's locks of a run held by these holders: on file://, exactly their files; on
+ * any other DIY backend `pulumi cancel`, which removes every lock of the stack.
+ */
+export async function breakEngineLocks(runName: string, holders: LockHolder[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const stacks = diyStacksDir(env);
+  if (!removeLockFiles(stacks ? engineLockDirOf(stacks, runName) : null, holders)) await cancelStackLocks(runName, env);
+}
+
+function engineLockBreaker(runName: string, env: NodeJS.ProcessEnv): (holders: LockHolder[]) => Promise<void> {
+  return (holders) => breakEngineLocks(runName, holders, env);
+}
+
+/** `pulumi cancel`: removes every lock of the run's stack, on any DIY backend (diyBackend.CancelCurrentUpdate). */
+export async function cancelStackLocks(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await runCli(["cancel", "--yes", "--stack", runName], env);
+  } catch (e) {
+    const text = `${(e as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? ""} ${(e as Error).message ?? ""}`;
+    if (/no stack named|not found|does not exist/i.test(text)) return;
+    throw engineError(e, `unlocking ${runName}`);
   }
 }
 
@@ -396,12 +437,16 @@ export async function readOutputs(runName: string, env: NodeJS.ProcessEnv = proc
 export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSummary };
 
 /** Destroys the stack's resources and removes the stack (history and settings included). */
-export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: import("@pulumi/pulumi/automation").EngineEvent) => void; signal?: AbortSignal } = {}): Promise<DestroyResult> {
+export async function destroyAndRemove(
+  stack: Stack,
+  opts: { onEvent?: (e: import("@pulumi/pulumi/automation").EngineEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<DestroyResult> {
   try {
     // `pulumi destroy --remove`: one engine run destroys and removes the stack.
-    return await stack.destroy({ onEvent: opts.onEvent, signal: opts.signal, remove: true });
+    const env = opts.env ?? process.env;
+    return await withEngineLock(stack.name, () => stack.destroy({ onEvent: opts.onEvent, signal: opts.signal, remove: true }), { breakLocks: engineLockBreaker(stack.name, env) });
   } catch (e) {
-    throw engineError(e, `destroying ${stack.name}`);
+    throw engineError(e, `destroying ${stack.name}`, stack.name);
   }
 }
 
@@ -412,8 +457,7 @@ function ensureWorkspaceDir(env: NodeJS.ProcessEnv): string {
   if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const dir = workspaceDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const project = path.join(dir, "Pulumi.yaml");
-  if (!fs.existsSync(project)) fs.writeFileSync(project, `name: ${DSTACK_PROJECT}\nruntime: nodejs\nbackend:\n  url: ${stateBackendUrl(env)}\n`);
+  writeProjectFile(dir, DSTACK_PROJECT, url);
   return dir;
 }
 
@@ -443,8 +487,8 @@ export async function destroyWithCli(
   const cwd = ensureWorkspaceDir(env);
   const { spawn } = await import("child_process");
   const args = ["destroy", "--yes", "--skip-preview", "--remove", "--stack", runName, "--non-interactive", "--color", "never"];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(bin.binary, args, { cwd, env: { ...env, ...envVars }, stdio: ["ignore", "pipe", "pipe"] });
+  const once = () => new Promise<void>((resolve, reject) => {
+    const child = spawn(bin.guard, args, { cwd, env: { ...env, ...envVars }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let pending = "";
@@ -466,9 +510,14 @@ export async function destroyWithCli(
     child.on("close", (code) => {
       o.signal?.removeEventListener("abort", abort);
       if (code === 0) resolve();
-      else reject(engineError({ message: stderr.trim() || `pulumi destroy exited ${code}`, commandResult: { stdout, stderr } }, `destroying ${runName}`));
+      else reject({ message: stderr.trim() || `pulumi destroy exited ${code}`, commandResult: { stdout, stderr } });
     });
   });
+  try {
+    await withEngineLock(runName, once, { breakLocks: engineLockBreaker(runName, env) });
+  } catch (e) {
+    throw engineError(e, `destroying ${runName}`, runName);
+  }
 }
 
 export interface UpStackResult {
@@ -504,7 +553,7 @@ export async function upStack(
     patched.outputs = async () => ({});
     patched.info = async () => undefined;
   }
-  const res = await stack.up({ onEvent, signal: o.signal, refresh: o.refresh });
+  const res = await withEngineLock(stack.name, () => stack.up({ onEvent, signal: o.signal, refresh: o.refresh }), { breakLocks: engineLockBreaker(stack.name, env) });
   if (!fast) {
     for (const [k, v] of Object.entries(res.summary?.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
     return { outputs: plainOutputs(res.outputs), changes };
