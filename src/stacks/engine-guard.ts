@@ -4,7 +4,7 @@
  * a cancelled CI job) leaves no engine or plugin process behind.
  *
  * The script starts `pulumi` in a session of its own (`setsid`) and watches its own parent
- * (dstack, or DSTACK_ENGINE_PARENT) twice a second. When dstack is gone it sends SIGINT to
+ * (dstack) and the process DSTACK_ENGINE_PARENT names (dstack's pid) twice a second. When dstack is gone it sends SIGINT to
  * pulumi — the engine then cancels gracefully: finishes the operations in flight, saves the
  * state and releases its lock — and after a grace period SIGKILLs every process left in that
  * session. A session rather than a process group: the engine starts each plugin in a process
@@ -33,10 +33,14 @@ export function engineGuardScript(pulumiBinary: string, graceSeconds = GUARD_GRA
 # Written by dstack (src/stacks/engine-guard.ts): runs the Pulumi CLI in a session of its own and
 # ends that session when dstack disappears (SIGINT to pulumi, SIGKILL to the rest after ${graceSeconds} s).
 pulumi=${shellQuote(pulumiBinary)}
-parent=\${DSTACK_ENGINE_PARENT:-$PPID}
+# dstack is alive while the guard's parent is the one it started with (a parent that dies
+# makes the kernel reparent the guard at once, even before the parent is reaped) and the
+# process DSTACK_ENGINE_PARENT names (dstack's pid, for a guard started through another process) exists.
+parent=$PPID
 ppid_of_guard() { read -r s < /proc/$$/stat 2>/dev/null || return 1; s=\${s##*) }; set -- $s; echo "$2"; }
 parent_alive() {
-  if [ -r /proc/$$/stat ]; then [ "$(ppid_of_guard)" = "$parent" ]; else kill -0 "$parent" 2>/dev/null; fi
+  if [ -r /proc/$$/stat ]; then [ "$(ppid_of_guard)" = "$parent" ] || return 1; else kill -0 "$parent" 2>/dev/null || return 1; fi
+  [ -z "$DSTACK_ENGINE_PARENT" ] || kill -0 "$DSTACK_ENGINE_PARENT" 2>/dev/null
 }
 kill_session() {
   for f in /proc/[0-9]*/stat; do
