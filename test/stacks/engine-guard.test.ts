@@ -97,7 +97,9 @@ suite("engine guard", () => {
     const mark = `kill-${process.pid}-${Date.now()}`;
     // the stand-in for dstack: a shell that starts the guard and waits
     const parent = spawn("sh", ["-c", `${JSON.stringify(guard)} stubborn ${JSON.stringify(log)} & wait`], { env: { ...process.env, GUARD_TEST: mark }, stdio: "ignore" });
-    expect(await until(() => processesMarked(mark).length >= 4, 10_000)).toBe(true); // sh, guard, pulumi, plugin (+ watchdog)
+    // running: sh, guard, watchdog, pulumi (with its SIGINT handler: it logged "started") and its plugin
+    const running = () => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("started") && processesMarked(mark).length >= 5;
+    expect(await until(running, 20_000)).toBe(true);
     const before = processesMarked(mark).filter((p) => p !== parent.pid);
     process.kill(parent.pid as number, "SIGKILL");
     const t = Date.now();
