@@ -38,7 +38,7 @@ suite("concurrent commands (real engine)", () => {
 
   test(`${ROUNDS} rounds of two simultaneous up of one new run: one succeeds, the other exits 8 (E4504)`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const results = await Promise.all([upAsync(sb, []), upAsync(sb, [])]);
+      const results = await Promise.all([upAsync(sb, ["-f", ".dstack.yml"]), upAsync(sb, ["-f", ".dstack.yml"])]);
       const codes = results.map((r) => r.code).sort();
       const detail = results.map((r) => `exit ${r.code}\n${r.stderr}`).join("\n---\n");
       expect({ round, codes, detail: codes.join() === "0,8" ? "" : detail }).toEqual({ round, codes: [0, 8], detail: "" });

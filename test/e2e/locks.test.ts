@@ -72,7 +72,7 @@ suite("locks and engine processes after a crash (real engine)", () => {
   afterAll(() => cleanup(sb, [run, killed]));
 
   test("a stale Pulumi lock (its process is gone): the next down breaks it with a warning and succeeds", () => {
-    ok(dstack(sb, ["up", "-y", "-d"]), "dstack up");
+    ok(dstack(sb, ["up", "-y", "-d", "-f", ".dstack.yml"]), "dstack up");
     const lock = writePulumiLock(sb, run, DEAD_PID, "2025-01-01T00:00:00Z");
     const r = dstack(sb, ["down", run, "-y"]);
     ok(r, "dstack down");
@@ -84,10 +84,10 @@ suite("locks and engine processes after a crash (real engine)", () => {
   test("a stale dstack run lock: the next up breaks it with a warning and succeeds", () => {
     const dir = path.join(sb.dstackHome, "locks");
     // the lock folder is per state URL: take it from a lock dstack itself takes
-    ok(dstack(sb, ["up", "-y", "-d"]), "dstack up");
+    ok(dstack(sb, ["up", "-y", "-d", "-f", ".dstack.yml"]), "dstack up");
     const [hash] = fs.readdirSync(dir);
     fs.writeFileSync(path.join(dir, hash, `${run}.json`), JSON.stringify({ pid: DEAD_PID, hostname: os.hostname(), username: "u", since: "2025-01-01T00:00:00.000Z", command: "dstack up" }));
-    const r = dstack(sb, ["up", "-y", "-d"]);
+    const r = dstack(sb, ["up", "-y", "-d", "-f", ".dstack.yml"]);
     ok(r, "dstack up (no-op)");
     expect(r.stderr).toContain(`removed a stale lock taken by pid ${DEAD_PID}`);
     expect(r.stderr).toContain("(dstack up): process");
