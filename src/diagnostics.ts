@@ -20,6 +20,8 @@ export const ExitCode = {
   NotFound: 6,
   /** The user declined a confirmation. */
   Aborted: 7,
+  /** The run is being updated by another command (its lock is held by a live process or another host). */
+  Busy: 8,
   /** Interrupted by a signal (SIGINT). */
   Interrupted: 130,
 } as const;

@@ -11,6 +11,7 @@ import { register as doctorCommand } from "./doctor";
 import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
+import { register as unlockCommand } from "./unlock";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -27,4 +28,5 @@ export const commands: RegisterCommand[] = [
   buildCommand,
   offerCommand,
   compileCommand,
+  unlockCommand,
 ];

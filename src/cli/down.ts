@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { assertRunName } from "../config/names";
 import { DstackError, ExitCode } from "../diagnostics";
 import { confirm, requireConfirmable } from "./confirm";
+import { printNotice } from "./errors";
 
 export interface DownJson {
   name: string;
@@ -13,7 +14,7 @@ export interface DownJson {
   volumes_removed: string[];
 }
 
-export async function down(name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean }): Promise<DownJson> {
+export async function down(name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean; wait?: boolean; forceUnlock?: boolean }): Promise<DownJson> {
   assertRunName(name);
   if (!opts.yes) {
     requireConfirmable(`deleting ${name}`);
@@ -22,6 +23,8 @@ export async function down(name: string, opts: { yes?: boolean; volumes?: boolea
   }
   const lc = await import("../runs/lifecycle");
   const { defaultProgressMode, ProgressDisplay } = await import("./progress");
+  const { acquireRunLock } = await import("../stacks/run-lock");
+  const lock = await acquireRunLock(name, { command: "dstack down", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
   const display = new ProgressDisplay(defaultProgressMode(opts.json));
   let res: { removedVolumes: string[] };
   try {
@@ -37,6 +40,7 @@ export async function down(name: string, opts: { yes?: boolean; volumes?: boolea
     });
   } finally {
     display.finish();
+    lock.release();
   }
   if (!opts.json) {
     process.stdout.write(`${name} deleted.${res.removedVolumes.length ? ` Volumes removed: ${res.removedVolumes.join(", ")}.` : ""}\n`);
@@ -52,7 +56,9 @@ export function register(program: Command): void {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--volumes", "also delete the run's named volumes")
     .option("--json", "print the result as JSON")
-    .action(async (name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean }) => {
+    .option("--wait", "if another command is updating the run, wait for it instead of failing")
+    .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
+    .action(async (name: string, opts: { yes?: boolean; volumes?: boolean; json?: boolean; wait?: boolean; forceUnlock?: boolean }) => {
       const result = await down(name, opts);
       if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     });

@@ -42,6 +42,11 @@ export function errorJson(err: unknown): { error: { code: string; message: strin
   return { error: { code: "E0000", message, exit_code: ExitCode.Failure, diagnostics: [{ code: "E0000", severity: "error", message }] } };
 }
 
+/** Prints a warning or notice diagnostic on stderr (e.g. a stale lock broken, waiting for a lock). */
+export function printNotice(d: Diagnostic): void {
+  process.stderr.write(formatDiagnostic(d) + "\n");
+}
+
 /** Prints the error (text or JSON) and returns the exit code to use. */
 export function reportError(err: unknown, opts: { json?: boolean } = {}): number {
   const debug = process.env.DSTACK_DEBUG === "1";

@@ -19,6 +19,7 @@ import type { RunRecord } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
+import { printNotice } from "./errors";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface UpOptions {
@@ -27,6 +28,10 @@ export interface UpOptions {
   /** commander's `--no-ssh-config` sets `sshConfig: false`. */
   sshConfig?: boolean;
   detach?: boolean;
+  /** Wait for another command's lock on the run instead of failing (E4504). */
+  wait?: boolean;
+  /** Break the run's locks whatever holds them. */
+  forceUnlock?: boolean;
   [flag: string]: unknown;
 }
 
@@ -117,11 +122,32 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   const { prepareRun } = await import("../runs/prepare");
   const { defaultProgressMode, ProgressDisplay, renderChanges } = await import("./progress");
   const display = new ProgressDisplay(defaultProgressMode(json));
-  const prepared = await prepareRun(input, {
-    purpose: "up",
-    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-    onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
-  });
+  // The run's lock, from before planning (which reads the run's state) to the end: two
+  // commands on one run serialize (src/stacks/run-lock.ts).
+  let lock: { release(): void } | undefined;
+  try {
+    const prepared = await prepareRun(input, {
+      purpose: "up",
+      onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
+      beforePlan: async (name) => {
+        const { acquireRunLock } = await import("../stacks/run-lock");
+        lock = await acquireRunLock(name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
+      },
+    });
+    return await upPrepared(prepared, opts, display, renderChanges);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function upPrepared(
+  prepared: import("../runs/prepare").PreparedUp,
+  opts: UpOptions,
+  display: import("./progress").ProgressDisplay,
+  renderChanges: typeof import("./progress").renderChanges,
+): Promise<RunRecord> {
+  const json = !!opts.json;
   const { spec, offer: chosen, next, planned, drifted } = prepared;
   const lc = await import("../runs/lifecycle");
   const include = opts.sshConfig !== false;
@@ -182,6 +208,8 @@ export function register(program: Command): void {
     .option("--json", "print the run record as JSON once it is up")
     .option("--no-ssh-config", "do not add the Include line to ~/.ssh/config")
     .option("-d, --detach", "do not wait for sshd")
+    .option("--wait", "if another command is updating the run, wait for it instead of failing")
+    .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
     .action(async (dir: string | undefined, opts: UpOptions) => {
       const record = await up(dir, opts);
       if (opts.json) process.stdout.write(JSON.stringify(record, null, 2) + "\n");

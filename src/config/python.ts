@@ -72,7 +72,10 @@ export function localPythonVersion(env: NodeJS.ProcessEnv = process.env): string
   memo.set(key, version);
   try {
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-    fs.writeFileSync(cacheFile, JSON.stringify({ key, version }) + "\n");
+    // shared by concurrent commands: written aside, then renamed over
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ key, version }) + "\n");
+    fs.renameSync(tmp, cacheFile);
   } catch {
     // a read-only home is fine: we just ask again next time
   }

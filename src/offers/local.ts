@@ -150,7 +150,10 @@ export async function cachedDockerRootDir(socketPath: string, env: NodeJS.Proces
   if (root) {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify({ socket: socketPath, root, at: Date.now() }));
+      // shared by concurrent commands: written aside, then renamed over
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify({ socket: socketPath, root, at: Date.now() }));
+      fs.renameSync(tmp, file);
     } catch {
       // the cache is an optimisation only
     }

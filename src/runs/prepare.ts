@@ -42,6 +42,11 @@ export interface PrepareUp {
   onWarning?: (message: string) => void;
   /** Output of a prebuilt image built with `--build`. */
   onBuildOutput?: (line: string) => void;
+  /**
+   * Called with the run's name once the configuration and the offer are settled, before the
+   * run's state is read (planning): where `up` takes the run's lock.
+   */
+  beforePlan?: (runName: string) => Promise<void>;
 }
 
 export interface PreparePreview {
@@ -133,6 +138,7 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
 
   // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
   const forceBuild = o.purpose === "up" ? spec.force_build : false;
+  if (o.purpose === "up") await o.beforePlan?.(spec.name);
   const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
   if (planned.key.replaced) warn(planned.key.replaced);
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };

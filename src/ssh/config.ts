@@ -14,6 +14,7 @@ import { DstackError, ExitCode } from "../diagnostics";
 import { homePaths } from "../paths";
 import { assertRunName } from "../config/names";
 import { ensureSshDir, writeFileAtomic } from "./keys";
+import { withFileLock } from "./file-lock";
 
 export interface HostEntry {
   run: string;
@@ -158,8 +159,9 @@ export function writeRunSshConfig(entry: Omit<HostEntry, "knownHostsFile">, host
   const env = opts.env ?? process.env;
   const p = homePaths(env);
   ensureSshDir(env);
-  if (hostKey) writeFileAtomic(p.knownHosts, withKnownHost(readText(p.knownHosts), entry.run, hostKey), 0o600);
-  writeFileAtomic(p.sshConfig, upsertBlock(readText(p.sshConfig), { ...entry, knownHostsFile: p.knownHosts }), 0o600);
+  // shared by every run: read-modify-write under a short lock, so that concurrent runs keep each other's entries
+  if (hostKey) withFileLock(p.knownHosts, () => writeFileAtomic(p.knownHosts, withKnownHost(readText(p.knownHosts), entry.run, hostKey), 0o600));
+  withFileLock(p.sshConfig, () => writeFileAtomic(p.sshConfig, upsertBlock(readText(p.sshConfig), { ...entry, knownHostsFile: p.knownHosts }), 0o600));
   if (opts.include !== false) ensureUserInclude(p.sshConfig, env);
   return p.sshConfig;
 }
@@ -179,10 +181,14 @@ export function ensureUserInclude(dstackConfigPath: string, env: NodeJS.ProcessE
 export function removeRunSshConfig(run: string, env: NodeJS.ProcessEnv = process.env): void {
   assertRunName(run);
   const p = homePaths(env);
-  const cfg = readText(p.sshConfig);
-  if (cfg) writeFileAtomic(p.sshConfig, removeBlock(cfg, run), 0o600);
-  const kh = readText(p.knownHosts);
-  if (kh) writeFileAtomic(p.knownHosts, withoutKnownHost(kh, run), 0o600);
+  withFileLock(p.sshConfig, () => {
+    const cfg = readText(p.sshConfig);
+    if (cfg) writeFileAtomic(p.sshConfig, removeBlock(cfg, run), 0o600);
+  });
+  withFileLock(p.knownHosts, () => {
+    const kh = readText(p.knownHosts);
+    if (kh) writeFileAtomic(p.knownHosts, withoutKnownHost(kh, run), 0o600);
+  });
 }
 
 /** Runs that have a Host entry in dstack's ssh config. */

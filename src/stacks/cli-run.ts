@@ -6,15 +6,19 @@
  */
 import { execFile } from "child_process";
 import { engineError } from "./errors";
+import { engineLockDirOf, removeLockFiles, withEngineLock, type LockHolder } from "./locks";
 import { isInternal } from "./events";
 import { runLines } from "./script";
-import { engineEnv, ensureWorkspaceProject } from "./state";
+import { diyStacksDir, engineEnv, ensureWorkspaceProject } from "./state";
 import { ensurePulumiBinary } from "./toolchain";
 
-/** The CLI's binary and the environment every engine invocation gets. */
+/**
+ * What to spawn for the CLI and the environment every engine invocation gets: `binary` is the
+ * engine guard (src/stacks/engine-guard.ts) that runs pulumi, so a killed dstack leaves no engine behind.
+ */
 export async function engineProcess(env: NodeJS.ProcessEnv): Promise<{ binary: string; env: Record<string, string> }> {
   const bin = await ensurePulumiBinary({ env });
-  return { binary: bin.binary, env: engineEnv(bin, env) };
+  return { binary: bin.guard, env: engineEnv(bin, env) };
 }
 
 /**
@@ -62,7 +66,7 @@ export async function destroyWithCli(runName: string, o: { env?: NodeJS.ProcessE
   const engine = await engineProcess(env);
   const cwd = ensureWorkspaceProject(env);
   const args = ["destroy", "--yes", "--skip-preview", "--remove", "--stack", runName, "--non-interactive", "--color", "never"];
-  const r = await runLines(engine.binary, args, {
+  const once = () => runLines(engine.binary, args, {
     cwd,
     env: { ...env, ...engine.env },
     keepOutput: true,
@@ -73,7 +77,40 @@ export async function destroyWithCli(runName: string, o: { env?: NodeJS.ProcessE
       if (step) o.onStep?.(step);
     },
   });
-  if (r.code !== 0) {
-    throw engineError({ message: r.stderr.trim() || `pulumi destroy exited ${r.code}`, commandResult: { stdout: r.stdout, stderr: r.stderr } }, `destroying ${runName}`);
+  try {
+    await withEngineLock(
+      runName,
+      async () => {
+        const r = await once();
+        if (r.code !== 0) throw { message: r.stderr.trim() || `pulumi destroy exited ${r.code}`, commandResult: { stdout: r.stdout, stderr: r.stderr } };
+      },
+      { breakLocks: engineLockBreaker(runName, env) },
+    );
+  } catch (e) {
+    throw engineError(e, `destroying ${runName}`, runName);
+  }
+}
+
+/**
+ * Breaks Pulumi's locks of a run held by these holders: on file://, exactly their files; on
+ * any other DIY backend `pulumi cancel`, which removes every lock of the stack.
+ */
+export async function breakEngineLocks(runName: string, holders: LockHolder[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const stacks = diyStacksDir(env);
+  if (!removeLockFiles(stacks ? engineLockDirOf(stacks, runName) : null, holders)) await cancelStackLocks(runName, env);
+}
+
+export function engineLockBreaker(runName: string, env: NodeJS.ProcessEnv): (holders: LockHolder[]) => Promise<void> {
+  return (holders) => breakEngineLocks(runName, holders, env);
+}
+
+/** `pulumi cancel`: removes every lock of the run's stack, on any DIY backend (diyBackend.CancelCurrentUpdate). */
+export async function cancelStackLocks(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await runCli(["cancel", "--yes", "--stack", runName], env);
+  } catch (e) {
+    const text = `${(e as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? ""} ${(e as Error).message ?? ""}`;
+    if (/no stack named|not found|does not exist/i.test(text)) return;
+    throw engineError(e, `unlocking ${runName}`);
   }
 }

@@ -24,9 +24,10 @@ import type {
 } from "@pulumi/pulumi/automation";
 import { DSTACK_PROJECT } from "../project";
 import { listStacksFromFiles, readOutputsFromFile } from "./checkpoint";
-import { runCli } from "./cli-run";
+import { engineLockBreaker, runCli } from "./cli-run";
 import { engineError, runNotFound } from "./errors";
-import { diyStacksDir, engineEnv, ensureWorkspaceDirs, projectSettings } from "./state";
+import { withEngineLock } from "./locks";
+import { diyStacksDir, engineEnv, ensureWorkspaceProject } from "./state";
 import { ensurePulumi } from "./toolchain";
 
 export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSummary };
@@ -37,7 +38,9 @@ async function automation(): Promise<typeof import("@pulumi/pulumi/automation")>
 
 async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.ProcessEnv): Promise<LocalWorkspaceOptions> {
   const tc = await ensurePulumi({ env });
-  const workDir = ensureWorkspaceDirs(env);
+  // Pulumi.yaml is written by dstack (atomically, only when it differs) and not passed as
+  // projectSettings, which LocalWorkspace would rewrite in place on every open.
+  const workDir = ensureWorkspaceProject(env);
   const envVars = engineEnv(tc, env);
   fs.mkdirSync(envVars.PULUMI_HOME, { recursive: true, mode: 0o700 });
   return {
@@ -47,7 +50,6 @@ async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.Proce
     program,
     envVars,
     secretsProvider: "passphrase",
-    projectSettings: projectSettings(env),
   };
 }
 
@@ -71,11 +73,11 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
   const args = { projectName: DSTACK_PROJECT, stackName: runName, program };
   try {
     if (opts.create === false || opts.exists === true) return await auto.LocalWorkspace.selectStack(args, wsOpts);
-    if (opts.exists === false) return await auto.LocalWorkspace.createStack(args, wsOpts);
-    return await auto.LocalWorkspace.createOrSelectStack(args, wsOpts);
+    const create = opts.exists === false ? auto.LocalWorkspace.createStack : auto.LocalWorkspace.createOrSelectStack;
+    return await withEngineLock(runName, () => create.call(auto.LocalWorkspace, args, wsOpts), { breakLocks: engineLockBreaker(runName, env), creating: opts.exists === false });
   } catch (e) {
     if (opts.create === false && /no stack named|not found/i.test(String((e as Error).message ?? e))) throw runNotFound(runName);
-    throw engineError(e, `opening stack ${runName}`);
+    throw engineError(e, `opening stack ${runName}`, runName);
   }
 }
 
@@ -87,7 +89,9 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
  * (Pulumi.<run>.yaml with the passphrase salt) as LocalWorkspace.createStack.
  */
 async function openStackFast(runName: string, program: PulumiFn, exists: boolean, env: NodeJS.ProcessEnv): Promise<Stack> {
-  const init = exists ? Promise.resolve(null) : runCli(["stack", "init", runName, "--secrets-provider", "passphrase", "--no-select"], env);
+  const init = exists
+    ? Promise.resolve(null)
+    : withEngineLock(runName, () => runCli(["stack", "init", runName, "--secrets-provider", "passphrase", "--no-select"], env), { breakLocks: engineLockBreaker(runName, env), creating: true });
   init.catch(() => undefined);
   try {
     const auto = await automation();
@@ -97,7 +101,7 @@ async function openStackFast(runName: string, program: PulumiFn, exists: boolean
     (workspace as unknown as { selectStack: (name: string) => Promise<void> }).selectStack = async () => undefined;
     return await auto.Stack.select(runName, workspace);
   } catch (e) {
-    throw engineError(e, `opening stack ${runName}`);
+    throw engineError(e, `opening stack ${runName}`, runName);
   }
 }
 
@@ -155,12 +159,16 @@ export async function readOutputs(runName: string, env: NodeJS.ProcessEnv = proc
 }
 
 /** Destroys the stack's resources and removes the stack (history and settings included). */
-export async function destroyAndRemove(stack: Stack, opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal } = {}): Promise<DestroyResult> {
+export async function destroyAndRemove(
+  stack: Stack,
+  opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<DestroyResult> {
+  const env = opts.env ?? process.env;
   try {
     // `pulumi destroy --remove`: one engine run destroys and removes the stack.
-    return await stack.destroy({ onEvent: opts.onEvent, signal: opts.signal, remove: true });
+    return await withEngineLock(stack.name, () => stack.destroy({ onEvent: opts.onEvent, signal: opts.signal, remove: true }), { breakLocks: engineLockBreaker(stack.name, env) });
   } catch (e) {
-    throw engineError(e, `destroying ${stack.name}`);
+    throw engineError(e, `destroying ${stack.name}`, stack.name);
   }
 }
 
@@ -197,7 +205,7 @@ export async function upStack(
     patched.outputs = async () => ({});
     patched.info = async () => undefined;
   }
-  const res = await stack.up({ onEvent, signal: o.signal, refresh: o.refresh });
+  const res = await withEngineLock(stack.name, () => stack.up({ onEvent, signal: o.signal, refresh: o.refresh }), { breakLocks: engineLockBreaker(stack.name, env) });
   if (!fast) {
     for (const [k, v] of Object.entries(res.summary?.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
     return { outputs: plainOutputs(res.outputs), changes };

@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { homePaths, packageRoot } from "../paths";
 import { DSTACK_PROJECT } from "../project";
+import { writeProjectFile } from "./project-file";
 import type { PulumiBinary } from "./toolchain";
 
 /** The state backend URL: DSTACK_STATE_URL, else file://$DSTACK_HOME/state. */
@@ -88,12 +89,12 @@ export function ensureWorkspaceDirs(env: NodeJS.ProcessEnv = process.env): strin
   return dir;
 }
 
-/** The same with its Pulumi.yaml (as LocalWorkspace writes it), for running the CLI directly. */
+/** The same with its Pulumi.yaml (as LocalWorkspace writes it), for the CLI and the Automation API. */
 export function ensureWorkspaceProject(env: NodeJS.ProcessEnv = process.env): string {
   const dir = ensureWorkspaceDirs(env);
-  const project = path.join(dir, "Pulumi.yaml");
-  const s = projectSettings(env);
-  if (!fs.existsSync(project)) fs.writeFileSync(project, `name: ${s.name}\nruntime: ${s.runtime}\nbackend:\n  url: ${s.backend.url}\n`);
+  // Pulumi.yaml is shared by every run: written atomically and only when it differs (a file
+  // rewritten in place could be read torn by a concurrent command: "expected project to be an object").
+  writeProjectFile(dir, DSTACK_PROJECT, stateBackendUrl(env));
   return dir;
 }
 
@@ -118,6 +119,8 @@ export function engineEnv(
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    // The engine guard ends the engine when this process is gone (src/stacks/engine-guard.ts).
+    DSTACK_ENGINE_PARENT: String(process.pid),
     // The nodejs dynamic-provider plugin resolves @pulumi/pulumi from its working directory;
     // NODE_PATH lets it find dstack's own copy from any directory.
     NODE_PATH: [path.join(packageRoot(), "node_modules"), env.NODE_PATH].filter(Boolean).join(path.delimiter),

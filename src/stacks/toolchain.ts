@@ -31,6 +31,7 @@ import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
 import { findOnPath, homePaths, packageRoot } from "../paths";
 import { runScript } from "./script";
+import { installEngineGuard } from "./engine-guard";
 
 export const PINNED_PULUMI_VERSION = "3.248.0";
 export const NODEJS_PLUGIN = "pulumi-resource-pulumi-nodejs";
@@ -189,6 +190,8 @@ export interface PulumiBinary {
   how: "found" | "built" | "installed";
   /** Where the nodejs plugin wrapper is. */
   plugin: string;
+  /** The engine guard to start pulumi through (src/stacks/engine-guard.ts), in $DSTACK_HOME/pulumi/bin. */
+  guard: string;
 }
 
 export interface PulumiToolchain extends PulumiBinary {
@@ -238,6 +241,10 @@ export function ensurePulumi(opts: EnsureOptions = {}): Promise<PulumiToolchain>
     // Lazy: the Automation API is heavy, and ensurePulumiBinary's users never need it (see the header).
     const { PulumiCommand } = await import("@pulumi/pulumi/automation");
     const command = await PulumiCommand.get({ root: path.dirname(bin.binDir), skipVersionCheck: true });
+    // Every Automation API command runs pulumi through the engine guard (a killed dstack
+    // leaves no engine behind). PulumiCommand's constructor is private; its `command` is
+    // only read by run(), which spawns it and puts its folder first on PATH.
+    (command as { command: string }).command = bin.guard;
     return { ...bin, command };
   });
 }
@@ -292,7 +299,8 @@ async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBi
   } catch {
     plugin = installNodejsPlugin(home.pulumiBin);
   }
-  return { binary: usable.binary, binDir, version: usable.version, how, plugin };
+  const guard = installEngineGuard(home.pulumiBin, usable.binary);
+  return { binary: usable.binary, binDir, version: usable.version, how, plugin, guard };
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 export { stateBackendUrl, secretsPassphrase, workspaceDir, diyStacksDir, engineEnv } from "./state";
 export { outputsOfCheckpoint, readOutputsFromFile, listStacksFromFiles } from "./checkpoint";
-export { prefetchEngine, cliStepLine, destroyWithCli } from "./cli-run";
+export { prefetchEngine, cliStepLine, destroyWithCli, breakEngineLocks, cancelStackLocks } from "./cli-run";
 export { engineError, runNotFound } from "./errors";
 export {
   openStack,

@@ -23,16 +23,21 @@ test("engineEnv: the CLI's and the plugin's folders first on PATH (once each), t
   expect(other.PULUMI_CONFIG_PASSPHRASE).toBeUndefined();
 });
 
-test("the workspace folder gets the Pulumi.yaml LocalWorkspace would write, once", () => {
+test("the workspace folder gets its Pulumi.yaml, rewritten atomically only when it differs", () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-state-"));
   const env = { DSTACK_HOME: home };
   const dir = ensureWorkspaceProject(env);
+  const file = path.join(dir, "Pulumi.yaml");
   expect(fs.existsSync(path.join(home, "state"))).toBe(true);
-  expect(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")).toBe(`name: dstack\nruntime: nodejs\nbackend:\n  url: file://${home}/state\n`);
+  expect(fs.readFileSync(file, "utf8")).toBe(`name: dstack\nruntime: nodejs\nbackend:\n  url: "file://${home}/state"\n`);
   expect(projectSettings(env)).toEqual({ name: "dstack", runtime: "nodejs", backend: { url: `file://${home}/state` } });
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "kept");
+  const inode = fs.statSync(file).ino;
   expect(ensureWorkspaceProject(env)).toBe(dir);
-  expect(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")).toBe("kept");
+  expect(fs.statSync(file).ino).toBe(inode); // unchanged: not rewritten
+  fs.writeFileSync(file, "torn");
+  ensureWorkspaceProject(env);
+  expect(fs.readFileSync(file, "utf8")).toContain("name: dstack");
+  expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 });
 
 test("findOnPath: the first executable file, not a folder or a plain file", () => {
