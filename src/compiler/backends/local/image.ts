@@ -23,6 +23,7 @@
  * Closure serialization: see container.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { localResourceUrn } from "./urn";
 
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
@@ -49,6 +50,9 @@ export interface LocalImageInputs {
   build_allowed: boolean;
   /** Registry credentials for `user` images (a Pulumi secret). */
   registry_auth: { username: string; password: string } | null;
+  /** Set by LocalImage: the run (stack) and the resource's URN, labels of an image the engine builds (./urn.ts). */
+  run?: string;
+  urn?: string;
 }
 
 export interface LocalImageOutputs extends LocalImageInputs {
@@ -158,7 +162,8 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
         if (!inputs.build_allowed) {
           throw new Error(`the prebuilt image ${inputs.ref} for build: does not exist: run \`dstack build\` or add --build`);
         }
-        id = await buildPrebuiltImage(inputs.build, (line) => process.stderr.write(`[build] ${line}\n`));
+        const labels = { ...(inputs.build.labels ?? {}), ...(inputs.run ? { "dstack.run": inputs.run } : {}), ...(inputs.urn ? { "dstack.urn": inputs.urn } : {}) };
+        id = await buildPrebuiltImage({ ...inputs.build, labels }, (line) => process.stderr.write(`[build] ${line}\n`));
       }
     }
     if (!id) throw new Error(`image ${inputs.ref} not found after pull`);
@@ -187,7 +192,7 @@ export class LocalImage extends pulumi.dynamic.Resource {
   declare readonly image_id: pulumi.Output<string>;
 
   constructor(name: string, args: LocalImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(imageProvider, name, { ...args, image_id: undefined }, {
+    super(imageProvider, name, { ...args, run: pulumi.getStack(), urn: localResourceUrn("LocalImage", name), image_id: undefined }, {
       ...opts,
       additionalSecretOutputs: ["registry_auth", ...(opts?.additionalSecretOutputs ?? [])],
     }, "dstack", "LocalImage");
