@@ -129,6 +129,8 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   const planned = await lc.planRun(spec, chosen, { baseImage: await inputs.baseImageFor(chosen.backend), settings });
   const include = opts.sshConfig !== false;
   const display = new ProgressDisplay(defaultProgressMode(json));
+  // Set once the engine has made the run: a later failure (sshd) keeps it for `dstack down` and its logs.
+  const ctx = { json, include, display, lc, inputs, renderChanges, opts, provisioned: false };
 
   if (await lc.isUnchanged(planned)) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
@@ -137,6 +139,30 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
     return lc.getRun(spec.name);
   }
 
+  try {
+    return await provision(spec, planned, { ...ctx, chosen, next });
+  } catch (e) {
+    // A new run that failed before or in the engine leaves nothing (key, ssh entry, stack);
+    // an interrupted one keeps its state for `up`/`down`, as does one whose sshd failed.
+    const interrupted = e instanceof DstackError && e.exitCode === ExitCode.Interrupted;
+    if (!interrupted && !ctx.provisioned) await lc.discardNewRun(planned);
+    throw e;
+  }
+}
+
+interface UpContext {
+  json: boolean;
+  include: boolean;
+  display: import("../stacks/events").ProgressDisplay;
+  lc: typeof import("../runs/lifecycle");
+  inputs: typeof import("../runs/inputs");
+  renderChanges: typeof import("../stacks/events").renderChanges;
+  chosen: Offer;
+  next: Offer[];
+}
+
+async function provision(spec: RunSpec, planned: import("../runs/lifecycle").PlannedRun, ctx: UpContext & { opts: UpOptions; provisioned: boolean }): Promise<RunRecord> {
+  const { json, include, display, lc, inputs, renderChanges, chosen, next, opts } = ctx;
   await inputs.preflight(planned.plan, { python: spec.python, forceBuild: spec.force_build, onLog: (l) => display.handle({ kind: "log", severity: "info", message: l }) });
   say(json, renderPlanTable(spec, chosen, next) + "\n");
 
@@ -161,6 +187,12 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
           refresh: drifted,
           onEvent: display.onEvent,
         });
+        ctx.provisioned = true;
+        const fixed = result.resolved;
+        if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
+          const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
+          display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
+        }
         if (!opts.detach) display.phase("waiting for sshd");
         const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
         display.finish(true);

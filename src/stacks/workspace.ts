@@ -228,7 +228,7 @@ export async function openStack(runName: string, program: PulumiFn, opts: OpenSt
 }
 
 /** Runs the Pulumi CLI directly in the workspace folder (for the commands that need no program). */
-async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   const [bin, envVars] = await Promise.all([binaryToolchain(env), engineEnv(env)]);
   const cwd = ensureWorkspaceDir(env);
   const { execFile } = await import("child_process");
@@ -299,7 +299,7 @@ export function plainOutputs(outputs: OutputMap, showSecrets = false): Record<st
 }
 
 /** The folder of a plain absolute `file:///…` backend URL, else null. */
-function localStateDir(url: string): string | null {
+export function localStateDir(url: string): string | null {
   const m = /^file:\/\/(\/[^?#]*)$/.exec(url);
   return m ? decodeURIComponent(m[1]) : null;
 }
@@ -336,6 +336,12 @@ function maskSecrets(v: unknown): unknown {
  * `undefined` when it cannot tell (another backend, an unknown layout), null for no stack.
  */
 export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | null | undefined {
+  const doc = readCheckpointFile(runName, env);
+  return doc == null ? doc : outputsOfCheckpoint(doc);
+}
+
+/** The file backend's checkpoint of the run (parsed JSON); null for no stack, undefined when it cannot tell. */
+export function readCheckpointFile(runName: string, env: NodeJS.ProcessEnv = process.env): unknown {
   const dir = diyStacksDir(env);
   if (!dir) return undefined;
   const plain = path.join(dir, `${runName}.json`);
@@ -347,7 +353,7 @@ export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = pr
         ? (require("zlib") as typeof import("zlib")).gunzipSync(fs.readFileSync(gz)).toString("utf8")
         : null;
     if (text === null) return null;
-    return outputsOfCheckpoint(JSON.parse(text));
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
