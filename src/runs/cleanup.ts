@@ -15,7 +15,7 @@
  */
 import type Docker from "dockerode";
 import { DstackError, ExitCode } from "../diagnostics";
-import { clearPendingOperations, readPendingOperations, stackLockedInFiles, type PendingOperation } from "../stacks/pending";
+import { clearPendingOperations, readPendingState, stackLockedInFiles, type PendingOperation } from "../stacks/pending";
 
 /** Docker labels of local resources (src/compiler/backends/local/urn.ts; kept here as strings: runs do not load the provider modules). */
 const RUN_LABEL = "dstack.run";
@@ -61,7 +61,8 @@ async function removeContainer(d: Docker, id: string): Promise<void> {
 export async function resolvePendingCreates(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<PendingResolution> {
   const out: PendingResolution = { pending: [], removedContainers: [], keptVolumes: [], locked: false };
   if (stackLockedInFiles(runName, env)) return { ...out, locked: true };
-  out.pending = await readPendingOperations(runName, env);
+  const state = await readPendingState(runName, env);
+  out.pending = state.pending;
   if (out.pending.length === 0) return out;
   const creates = out.pending.filter((o) => o.type === "creating" && isLocalResourceType(o.resourceType));
   if (creates.length > 0) {
@@ -70,6 +71,7 @@ export async function resolvePendingCreates(runName: string, env: NodeJS.Process
       const filters = { label: [`${URN_LABEL}=${op.urn}`] };
       if (op.resourceType.endsWith(":LocalContainer")) {
         for (const c of await d.listContainers({ all: true, filters })) {
+          if (state.recordedIds.includes(c.Id)) continue; // the state's own container (an earlier create of that URN)
           await removeContainer(d, c.Id);
           out.removedContainers.push(containerName(c));
         }

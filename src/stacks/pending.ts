@@ -32,7 +32,10 @@ export interface PendingOperation {
   id: string | null;
 }
 
-type Deployment = { pending_operations?: { type?: string; resource?: { urn?: string; type?: string; id?: string } }[] };
+type Deployment = {
+  resources?: { id?: string }[];
+  pending_operations?: { type?: string; resource?: { urn?: string; type?: string; id?: string } }[];
+};
 
 /** The deployment of a checkpoint file (`{checkpoint: {latest}}`) or of `stack export` (`{deployment}`). */
 function deploymentOf(doc: unknown): Deployment | null {
@@ -48,22 +51,34 @@ export function pendingOperationsOf(doc: unknown): PendingOperation[] {
     .map((o) => ({ type: o.type ?? "unknown", urn: o.resource!.urn as string, resourceType: o.resource?.type ?? "", id: o.resource?.id || null }));
 }
 
-/**
- * The run's pending operations: the file backend's checkpoint is read directly (no CLI), any
- * other backend through `pulumi stack export`. Empty when the stack does not exist.
- */
-export async function readPendingOperations(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<PendingOperation[]> {
+/** The ids of the resources the state records (pure): objects that are the state's own, whatever their labels. */
+export function recordedIdsOf(doc: unknown): string[] {
+  return (deploymentOf(doc)?.resources ?? []).map((r) => r.id).filter((id): id is string => typeof id === "string" && id !== "");
+}
+
+/** The checkpoint of the file backend read directly (no CLI), of any other backend through `pulumi stack export`; null: no stack. */
+async function readDeployment(runName: string, env: NodeJS.ProcessEnv): Promise<unknown> {
   const fromFile = readCheckpointFile(runName, env);
-  if (fromFile === null) return [];
-  if (fromFile !== undefined) return pendingOperationsOf(fromFile);
+  if (fromFile !== undefined) return fromFile;
   try {
     const { stdout } = await runCli(["stack", "export", "--stack", runName], env);
-    return pendingOperationsOf(JSON.parse(stdout));
+    return JSON.parse(stdout) as unknown;
   } catch (e) {
     const msg = String((e as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? (e as Error).message ?? e);
-    if (/no stack named|not found|does not exist/i.test(msg)) return [];
+    if (/no stack named|not found|does not exist/i.test(msg)) return null;
     throw engineError(e, `reading the state of ${runName}`);
   }
+}
+
+/** The run's pending operations, and the ids its state records. Empty when the stack does not exist. */
+export async function readPendingState(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<{ pending: PendingOperation[]; recordedIds: string[] }> {
+  const doc = await readDeployment(runName, env);
+  return { pending: pendingOperationsOf(doc), recordedIds: recordedIdsOf(doc) };
+}
+
+/** The run's pending operations (see readPendingState). */
+export async function readPendingOperations(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<PendingOperation[]> {
+  return (await readPendingState(runName, env)).pending;
 }
 
 /**

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { main } from "../../cli";
 import { renderDown } from "../../src/cli/down";
-import { pendingOperationsOf, readPendingOperations, stackLockedInFiles } from "../../src/stacks/pending";
+import { pendingOperationsOf, readPendingOperations, recordedIdsOf, stackLockedInFiles } from "../../src/stacks/pending";
 import { isLocalResourceType } from "../../src/runs/cleanup";
 
 const CONTAINER = "pulumi-nodejs:dynamic/dstack:LocalContainer";
@@ -86,6 +86,8 @@ describe("pending operations", () => {
     expect(pendingOperationsOf({ version: 3, deployment: doc.checkpoint.latest })).toEqual(ops);
     expect(pendingOperationsOf(checkpoint("r1"))).toEqual([]);
     expect(pendingOperationsOf(null)).toEqual([]);
+    // the ids the state records are never taken for leftovers of a pending create
+    expect(recordedIdsOf({ deployment: { resources: [{ id: "" }, { id: "c0ffee" }, {}] } })).toEqual(["c0ffee"]);
     expect(isLocalResourceType(CONTAINER)).toBe(true);
     expect(isLocalResourceType("aws:ec2/instance:Instance")).toBe(false);
   });
