@@ -89,7 +89,7 @@ export interface LocalContainerInputs {
   /** Contents of templates/local/start.sh. */
   start_script: string;
   /** The resource's URN, set by LocalContainer: the `dstack.urn` label (./urn.ts). */
-  urn?: string;
+  resource_urn?: string;
 }
 
 export interface LocalContainerOutputs extends LocalContainerInputs {
@@ -345,7 +345,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       "dstack.created-at": createdAt,
       "dstack.expires-at": expiresAt ?? "never",
       "dstack.ssh-port": String(sshPort),
-      ...(inputs.urn ? { "dstack.urn": inputs.urn } : {}),
+      ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}),
     };
     const gpus = inputs.gpus > 0 && (await hostHasGpus(docker));
     if (inputs.gpus > 0 && !gpus) throw new Error(`the run asks for ${inputs.gpus} GPU(s) but this host's Docker engine has none (no /dev/nvidia* with the nvidia runtime)`);
@@ -451,7 +451,7 @@ export class LocalContainer extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LocalContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const outs = { container_id: undefined, ssh_port: undefined, host_key: undefined, state: undefined, created_at: undefined, expires_at: undefined };
-    super(containerProvider, name, { ...args, urn: localResourceUrn("LocalContainer", name), ...outs }, {
+    super(containerProvider, name, { ...args, resource_urn: localResourceUrn("LocalContainer", name), ...outs }, {
       deleteBeforeReplace: true,
       ...opts,
       additionalSecretOutputs: ["secret_env", ...(opts?.additionalSecretOutputs ?? [])],

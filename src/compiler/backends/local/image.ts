@@ -52,7 +52,7 @@ export interface LocalImageInputs {
   registry_auth: { username: string; password: string } | null;
   /** Set by LocalImage: the run (stack) and the resource's URN, labels of an image the engine builds (./urn.ts). */
   run?: string;
-  urn?: string;
+  resource_urn?: string;
 }
 
 export interface LocalImageOutputs extends LocalImageInputs {
@@ -162,7 +162,7 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
         if (!inputs.build_allowed) {
           throw new Error(`the prebuilt image ${inputs.ref} for build: does not exist: run \`dstack build\` or add --build`);
         }
-        const labels = { ...(inputs.build.labels ?? {}), ...(inputs.run ? { "dstack.run": inputs.run } : {}), ...(inputs.urn ? { "dstack.urn": inputs.urn } : {}) };
+        const labels = { ...(inputs.build.labels ?? {}), ...(inputs.run ? { "dstack.run": inputs.run } : {}), ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}) };
         id = await buildPrebuiltImage({ ...inputs.build, labels }, (line) => process.stderr.write(`[build] ${line}\n`));
       }
     }
@@ -192,7 +192,7 @@ export class LocalImage extends pulumi.dynamic.Resource {
   declare readonly image_id: pulumi.Output<string>;
 
   constructor(name: string, args: LocalImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(imageProvider, name, { ...args, run: pulumi.getStack(), urn: localResourceUrn("LocalImage", name), image_id: undefined }, {
+    super(imageProvider, name, { ...args, run: pulumi.getStack(), resource_urn: localResourceUrn("LocalImage", name), image_id: undefined }, {
       ...opts,
       additionalSecretOutputs: ["registry_auth", ...(opts?.additionalSecretOutputs ?? [])],
     }, "dstack", "LocalImage");

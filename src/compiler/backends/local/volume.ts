@@ -26,7 +26,7 @@ export interface LocalVolumeInputs {
   /** Keep the Docker volume when the resource is deleted (default true). */
   retain: boolean;
   /** The resource's URN, set by LocalVolume: the `dstack.urn` label of a volume it creates (./urn.ts). */
-  urn?: string;
+  resource_urn?: string;
 }
 
 export interface LocalVolumeOutputs extends LocalVolumeInputs {
@@ -61,7 +61,7 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode !== 404) throw e;
     }
-    const labels = { ...inputs.labels, ...(inputs.urn ? { "dstack.urn": inputs.urn } : {}) };
+    const labels = { ...inputs.labels, ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}) };
     const created = (await docker.createVolume({ Name: inputs.name, Labels: labels })) as unknown as { Mountpoint?: string; name?: string };
     const info = await docker.getVolume(inputs.name).inspect();
     return { id: inputs.name, outs: { ...inputs, labels, adopted: false, mountpoint: info.Mountpoint ?? created.Mountpoint ?? "" } };
@@ -107,6 +107,6 @@ export class LocalVolume extends pulumi.dynamic.Resource {
   declare readonly mountpoint: pulumi.Output<string>;
 
   constructor(name: string, args: LocalVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(volumeProvider, name, { ...args, urn: localResourceUrn("LocalVolume", name), adopted: undefined, mountpoint: undefined }, opts, "dstack", "LocalVolume");
+    super(volumeProvider, name, { ...args, resource_urn: localResourceUrn("LocalVolume", name), adopted: undefined, mountpoint: undefined }, opts, "dstack", "LocalVolume");
   }
 }
