@@ -140,7 +140,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
   }
 
   try {
-    return await provision(spec, planned, { ...ctx, chosen, next });
+    return await provision(spec, planned, Object.assign(ctx, { chosen, next }));
   } catch (e) {
     // A new run that failed before or in the engine leaves nothing (key, ssh entry, stack);
     // an interrupted one keeps its state for `up`/`down`, as does one whose sshd failed.
