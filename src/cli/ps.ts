@@ -1,11 +1,14 @@
 /**
  * `dstack ps [--json]`: the runs (one per stack) with backend, resources, price, status and age.
  * `--json`: `[{"name", "backend", "status", "price", "resources", "created_at", "ssh_host"}]`.
+ * Docker unreachable while local runs exist: the runs are listed from the state (status
+ * `unknown`), warning E4104 on stderr, exit 5.
  */
 import Table from "cli-table3";
 import type { Command } from "commander";
 import { formatPrice } from "../offers/format";
 import { formatAge, type RunRecord } from "../runs/record";
+import { ExitCode } from "../diagnostics";
 
 export function renderRuns(runs: RunRecord[], now = Date.now()): string {
   if (runs.length === 0) return "No runs. `dstack up` starts one.";
@@ -25,8 +28,14 @@ export function register(program: Command): void {
     .description("List the runs")
     .option("--json", "print the runs as JSON")
     .action(async (opts: { json?: boolean }) => {
-      const { listRuns } = await import("../runs/lifecycle");
-      const runs = await listRuns();
+      const { listRunsChecked } = await import("../runs/lifecycle");
+      const { runs, warnings } = await listRunsChecked();
       process.stdout.write(opts.json ? JSON.stringify(runs, null, 2) + "\n" : renderRuns(runs) + "\n");
+      if (warnings.length) {
+        // Docker unreachable (E4104): the runs are listed from the state, the exit code says it.
+        const { formatDiagnostic } = await import("./errors");
+        process.stderr.write(warnings.map((w) => formatDiagnostic(w)).join("\n") + "\n");
+        process.exitCode = ExitCode.Prerequisite;
+      }
     });
 }

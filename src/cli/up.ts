@@ -159,42 +159,58 @@ async function upPrepared(
     return lc.getRun(spec.name);
   }
 
-  say(json, renderPlanTable(spec, chosen, next) + "\n");
+  // Set once the engine has made the run: a later failure (sshd) keeps it for `dstack down` and its logs.
+  let provisioned = false;
+  try {
+    say(json, renderPlanTable(spec, chosen, next) + "\n");
 
-  if (planned.previous) {
-    const changes = await lc.previewRun(planned, { refresh: drifted });
-    say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
-  }
-  if (!opts.yes) {
-    requireConfirmable(`submitting ${spec.name}`);
-    const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
-    if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
-  }
+    if (planned.previous) {
+      const changes = await lc.previewRun(planned, { refresh: drifted });
+      say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
+    }
+    if (!opts.yes) {
+      requireConfirmable(`submitting ${spec.name}`);
+      const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
+      if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
+    }
 
-  const conn = await withInterrupts(
-    (t) => process.stderr.write(t + "\n"),
-    async (signals) => {
-      try {
-        const result = await lc.applyRun(planned, {
-          signal: signals.engine,
-          interrupted: signals.wait,
-          refresh: drifted,
-          onEvent: display.onEvent,
-        });
-        if (!opts.detach) display.phase("waiting for sshd");
-        const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
-        display.finish(true);
-        return c;
-      } catch (e) {
-        display.finish(false);
-        throw e;
-      }
-    },
-  );
-  if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
-  else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
-  say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs)));
-  return lc.getRun(spec.name);
+    const conn = await withInterrupts(
+      (t) => process.stderr.write(t + "\n"),
+      async (signals) => {
+        try {
+          const result = await lc.applyRun(planned, {
+            signal: signals.engine,
+            interrupted: signals.wait,
+            refresh: drifted,
+            onEvent: display.onEvent,
+          });
+          provisioned = true;
+          const fixed = result.resolved;
+          if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
+            const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
+            display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
+          }
+          if (!opts.detach) display.phase("waiting for sshd");
+          const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
+          display.finish(true);
+          return c;
+        } catch (e) {
+          display.finish(false);
+          throw e;
+        }
+      },
+    );
+    if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
+    else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
+    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs)));
+    return lc.getRun(spec.name);
+  } catch (e) {
+    // A new run that failed before or in the engine leaves nothing (key, ssh entry, stack);
+    // an interrupted one keeps its state for `up`/`down`, as does one whose sshd failed.
+    const interrupted = e instanceof DstackError && e.exitCode === ExitCode.Interrupted;
+    if (!interrupted && !provisioned) await lc.discardNewRun(planned);
+    throw e;
+  }
 }
 
 export function register(program: Command): void {

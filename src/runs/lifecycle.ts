@@ -11,13 +11,15 @@ import type { RunSpec } from "../config/runspec";
 import type { Offer } from "../offers/offer";
 import { plan as makePlan, type Plan } from "../compiler/plan";
 import { loadBackend } from "../compiler/backends";
-import { DstackError, ExitCode } from "../diagnostics";
+import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { collectChanges, type ResourceChange } from "../stacks/events";
 import { containerStatus, dockerClient, removeVolumes } from "../stacks/docker";
 import * as ws from "../stacks/workspace";
 import { ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
 import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
+import { findLeftovers, isLocalResourceType, removeLeftovers, resolvePendingCreates, type Leftovers, type PendingResolution } from "./cleanup";
+import { readPendingOperations } from "../stacks/pending";
 import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type InstanceState, type RunMeta, type RunRecord } from "./record";
 
 export interface PlannedRun {
@@ -30,6 +32,8 @@ export interface PlannedRun {
   previousMeta: RunMeta | null;
   /** Settings passed to the backend program (e.g. `delete_volumes`). */
   settings: Record<string, unknown>;
+  /** What this command created so far (so that a failed `up` of a new run removes exactly that: `discardNewRun`). */
+  created: { key: boolean; stack: boolean };
 }
 
 export interface PlanRunOptions {
@@ -45,12 +49,13 @@ export interface PlanRunOptions {
  */
 export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): Promise<PlannedRun> {
   const env = o.env ?? process.env;
+  const keyExisted = readRunKey(spec.name, env) !== null;
   const key = ensureRunKey(spec.name, env);
   const previous = await ws.readOutputs(spec.name, env);
   const previousMeta = metaFromOutputs(previous);
   const now = previousMeta ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
   const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
-  return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, settings: o.settings ?? {} };
+  return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
 
 export function ownerName(): string {
@@ -122,6 +127,8 @@ export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) 
 export interface ApplyResult {
   outputs: Record<string, unknown>;
   changes: Record<string, number>;
+  /** What an interrupted earlier command had left pending, resolved before this update (null: nothing). */
+  resolved: PendingResolution | null;
 }
 
 /**
@@ -140,9 +147,16 @@ export async function applyRun(
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<ApplyResult> {
+  const env = o.env ?? process.env;
+  let resolved: PendingResolution | null = null;
+  if (r.previous !== null) {
+    const res = await resolvePendingCreates(r.plan.run_name, env);
+    if (res.pending.length > 0) resolved = res;
+  }
   const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
+  if (r.previous === null) r.created.stack = true;
   try {
-    return await ws.upStack(stack, { onEvent: o.onEvent, signal: o.signal, refresh: o.refresh, env: o.env });
+    return { ...(await ws.upStack(stack, { onEvent: o.onEvent, signal: o.signal, refresh: o.refresh, env: o.env })), resolved };
   } catch (e) {
     if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
@@ -253,15 +267,50 @@ export interface DestroyOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+export interface DestroyRunResult {
+  removedVolumes: string[];
+  /** Objects of the run found in Docker by label and removed: left by an interrupted command (pending creates included). */
+  leftovers: Leftovers;
+  /** Pending operations an interrupted command had left in the state, cleared. */
+  pendingCleared: number;
+  /** Volumes (with `volumes`) still mounted by another run's container, kept. */
+  volumesInUse: string[];
+}
+
 /**
  * Destroys the run's resources, removes its stack, its ssh entry and its key. Named volumes
  * are kept unless `volumes` (then removed after the destroy, local backend only).
+ *
+ * Crash safety (src/runs/cleanup.ts): first, what an interrupted command left pending is
+ * resolved (containers of pending creates removed, the pending operations cleared); after the
+ * destroy, Docker is searched by the `dstack.run` label and what is left is removed and
+ * reported. Something of the run still there is E4507, never a success. A local run needs
+ * Docker: without it, E4101 (exit 5) before anything changes.
  */
-export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<{ removedVolumes: string[] }> {
+export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<DestroyRunResult> {
   const env = o.env ?? process.env;
   const outputs = await ws.readOutputs(name, env);
-  if (outputs === null && !readRunKey(name, env)) throw ws.runNotFound(name);
+  const hasKey = readRunKey(name, env) !== null;
+  const backend = metaFromOutputs(outputs)?.backend ?? (typeof outputs?.backend === "string" ? outputs.backend : undefined);
+  const pending = outputs !== null ? await readPendingOperations(name, env) : [];
+  const local = backend === "local" || pending.some((p) => isLocalResourceType(p.resourceType));
+  if (local) {
+    const { dockerClient } = await import("../stacks/docker");
+    await dockerClient(env); // E4101 / E4102 (exit 5) before anything changes
+  }
+  if (outputs === null && !hasKey) {
+    // No stack and no key: only Docker objects of a run whose stack is gone would make it a run.
+    const found = await findLeftovers(name, { volumes: false, env }).catch(() => null);
+    if (!found || found.containers.length === 0) throw ws.runNotFound(name);
+  }
   let removedVolumes: string[] = [];
+  let pendingCleared = 0;
+  const leftovers: Leftovers = { containers: [], volumes: [] };
+  if (pending.length > 0) {
+    const res = await resolvePendingCreates(name, env);
+    pendingCleared = res.locked ? 0 : res.pending.length;
+    leftovers.containers.push(...res.removedContainers);
+  }
   if (outputs !== null) {
     if (ws.diyStacksDir(env) !== null) {
       // file backend: the CLI directly (no program needed to destroy), a second or more faster
@@ -272,9 +321,41 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
     }
     if (o.volumes) removedVolumes = await removeRunVolumes(outputs);
   }
+  // Local runs, and runs whose backend the state does not tell (an interrupted first `up`).
+  let volumesInUse: string[] = [];
+  if (local || backend === undefined) {
+    try {
+      const after = await removeLeftovers(name, { volumes: Boolean(o.volumes), env });
+      leftovers.containers.push(...after.removed.containers);
+      leftovers.volumes.push(...after.removed.volumes);
+      volumesInUse = after.inUse;
+    } catch (e) {
+      // Docker unreachable for a run the state does not show as local: nothing to check there.
+      if (local || !(e instanceof DstackError) || !/^E410[12]$/.test(e.diagnostics[0]?.code ?? "")) throw e;
+    }
+  }
   removeRunSshConfig(name, env);
   removeRunKey(name, env);
-  return { removedVolumes };
+  return { removedVolumes, leftovers, pendingCleared, volumesInUse };
+}
+
+/**
+ * After a failed `up` of a new run (preflight, a declined confirmation, an engine error): removes
+ * what this command made, so that nothing of the run is left: its resources and stack (only
+ * when this command created the stack: a concurrent `up` of the same name keeps its own), its
+ * ssh entry and its key (only when this command generated it). Best effort: the caller
+ * rethrows the original error.
+ */
+export async function discardNewRun(r: PlannedRun, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (r.previous !== null) return;
+  const name = r.plan.run_name;
+  if (r.created.stack) {
+    await destroyRun(name, { env }).catch(() => undefined);
+  }
+  if (r.created.key || r.created.stack) {
+    removeRunSshConfig(name, env);
+    removeRunKey(name, env);
+  }
 }
 
 async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {
@@ -292,6 +373,37 @@ export async function listRuns(env: NodeJS.ProcessEnv = process.env): Promise<Ru
       return runRecord(name, outputs, await probeInstance(outputs));
     }),
   );
+}
+
+export interface RunList {
+  runs: RunRecord[];
+  /** E4104 when the Docker engine does not answer: local runs are listed with status `unknown`. */
+  warnings: Diagnostic[];
+}
+
+/**
+ * Every run with its status, and what kept a status from being known: when local runs exist
+ * and Docker does not answer, one warning (E4104) instead of silently `unknown` statuses.
+ */
+export async function listRunsChecked(env: NodeJS.ProcessEnv = process.env): Promise<RunList> {
+  const names = await ws.listRunNames(env);
+  const outputs = await Promise.all(names.map((name) => ws.readOutputs(name, env)));
+  const isLocal = (o: Record<string, unknown> | null) => (metaFromOutputs(o)?.backend ?? o?.backend) === "local";
+  const warnings: Diagnostic[] = [];
+  let dockerDown = false;
+  if (outputs.some(isLocal)) {
+    try {
+      const { dockerClient } = await import("../stacks/docker");
+      await dockerClient(env);
+    } catch (e) {
+      if (!(e instanceof DstackError) || !/^E410[12]$/.test(e.diagnostics[0]?.code ?? "")) throw e;
+      dockerDown = true;
+      const d = e.diagnostics[0];
+      warnings.push({ code: "E4104", severity: "warning", message: `the status of local runs is unknown: ${d.message}`, hint: d.hint });
+    }
+  }
+  const runs = await Promise.all(names.map(async (name, i) => runRecord(name, outputs[i], dockerDown && isLocal(outputs[i]) ? "unknown" : await probeInstance(outputs[i]))));
+  return { runs, warnings };
 }
 
 /** One run's record (throws E4503 when there is no such run). */

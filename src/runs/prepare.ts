@@ -30,7 +30,7 @@ import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
 import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
-import { isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
@@ -144,7 +144,12 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
 
-  await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+  try {
+    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+  } catch (e) {
+    await discardNewRun(planned); // a new run that fails its preflight leaves no key behind
+    throw e;
+  }
   // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
   const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
   return { ...prepared, drifted, unchanged: false };

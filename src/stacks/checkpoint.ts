@@ -35,6 +35,12 @@ export function outputsOfCheckpoint(doc: unknown): Record<string, unknown> {
  * Returns `undefined` when it cannot tell (another backend, an unknown layout), null for no stack.
  */
 export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | null | undefined {
+  const doc = readCheckpointFile(runName, env);
+  return doc == null ? doc : outputsOfCheckpoint(doc);
+}
+
+/** The file backend's checkpoint of the run (parsed JSON); null for no stack, undefined when it cannot tell. */
+export function readCheckpointFile(runName: string, env: NodeJS.ProcessEnv = process.env): unknown {
   const dir = diyStacksDir(env);
   if (!dir) return undefined;
   const plain = path.join(dir, `${runName}.json`);
@@ -46,7 +52,7 @@ export function readOutputsFromFile(runName: string, env: NodeJS.ProcessEnv = pr
         ? zlib.gunzipSync(fs.readFileSync(gz)).toString("utf8")
         : null;
     if (text === null) return null;
-    return outputsOfCheckpoint(JSON.parse(text));
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }

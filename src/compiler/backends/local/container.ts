@@ -41,6 +41,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { generateEd25519KeyPair } from "../../../ssh/keygen";
+import { localResourceUrn } from "./urn";
 
 /** Absolute paths, captured at serialization time (the provider process runs from anywhere). */
 const DOCKERODE = require.resolve("dockerode");
@@ -90,6 +91,8 @@ export interface LocalContainerInputs {
   max_duration: number | null;
   /** Contents of templates/local/start.sh. */
   start_script: string;
+  /** The resource's URN, set by LocalContainer: the `dstack.urn` label (./urn.ts). */
+  resource_urn?: string;
 }
 
 export interface LocalContainerOutputs extends LocalContainerInputs {
@@ -288,8 +291,8 @@ function createOptions(inp: LocalContainerInputs, labels: Record<string, string>
   };
 }
 
-/** Labels the provider owns: the times and the ssh port. */
-const PROVIDER_LABELS = ["dstack.created-at", "dstack.expires-at", "dstack.ssh-port"];
+/** Labels the provider owns: the times, the ssh port and the resource's URN. */
+const PROVIDER_LABELS = ["dstack.created-at", "dstack.expires-at", "dstack.ssh-port", "dstack.urn"];
 
 function comparableLabels(labels: Record<string, string> | undefined): string {
   const out: Record<string, string> = {};
@@ -357,6 +360,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
       "dstack.created-at": createdAt,
       "dstack.expires-at": expiresAt ?? "never",
       "dstack.ssh-port": String(sshPort),
+      ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}),
     };
     const gpus = inputs.gpus > 0 && (await hostHasGpus(docker));
     if (inputs.gpus > 0 && !gpus) throw new Error(`the run asks for ${inputs.gpus} GPU(s) but this host's Docker engine has none (no /dev/nvidia* with the nvidia runtime)`);
@@ -465,7 +469,7 @@ export class LocalContainer extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LocalContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const outs = { container_id: undefined, ssh_port: undefined, host_key: undefined, state: undefined, created_at: undefined, expires_at: undefined };
-    super(containerProvider, name, { ...args, ...outs }, {
+    super(containerProvider, name, { ...args, resource_urn: localResourceUrn("LocalContainer", name), ...outs }, {
       deleteBeforeReplace: true,
       ...opts,
       additionalSecretOutputs: ["secret_env", ...(opts?.additionalSecretOutputs ?? [])],

@@ -26,6 +26,7 @@
  * Closure serialization: see container.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { localResourceUrn } from "./urn";
 
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
@@ -54,6 +55,9 @@ export interface LocalImageInputs {
   build_allowed: boolean;
   /** Registry credentials for `user` images (a Pulumi secret). */
   registry_auth: { username: string; password: string } | null;
+  /** Set by LocalImage: the run (stack) and the resource's URN, labels of an image the engine builds (./urn.ts). */
+  run?: string;
+  resource_urn?: string;
 }
 
 export interface LocalImageOutputs extends LocalImageInputs {
@@ -164,9 +168,10 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
           throw new Error(`the prebuilt image ${inputs.ref} for build: does not exist: run \`dstack build\` or add --build`);
         }
         const log = (require(PULUMI) as typeof pulumi).log;
+        const labels = { ...(inputs.build.labels ?? {}), ...(inputs.run ? { "dstack.run": inputs.run } : {}), ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}) };
         let logged: Promise<void> = Promise.resolve();
         try {
-          id = await buildPrebuiltImage(inputs.build, (line) => (logged = log.info(`[build] ${line}`)));
+          id = await buildPrebuiltImage({ ...inputs.build, labels }, (line) => (logged = log.info(`[build] ${line}`)));
         } finally {
           await logged; // log calls are sent in order: the last one done means all are
         }
@@ -198,7 +203,7 @@ export class LocalImage extends pulumi.dynamic.Resource {
   declare readonly image_id: pulumi.Output<string>;
 
   constructor(name: string, args: LocalImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(imageProvider, name, { ...args, image_id: undefined }, {
+    super(imageProvider, name, { ...args, run: pulumi.getStack(), resource_urn: localResourceUrn("LocalImage", name), image_id: undefined }, {
       ...opts,
       additionalSecretOutputs: ["registry_auth", ...(opts?.additionalSecretOutputs ?? [])],
     }, "dstack", "LocalImage");

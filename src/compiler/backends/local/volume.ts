@@ -15,6 +15,7 @@
  * Closure serialization: see container.ts; only the absolute dockerode path is captured.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { localResourceUrn } from "./urn";
 
 const DOCKERODE = require.resolve("dockerode");
 
@@ -24,6 +25,8 @@ export interface LocalVolumeInputs {
   labels: Record<string, string>;
   /** Keep the Docker volume when the resource is deleted (default true). */
   retain: boolean;
+  /** The resource's URN, set by LocalVolume: the `dstack.urn` label of a volume it creates (./urn.ts). */
+  resource_urn?: string;
 }
 
 export interface LocalVolumeOutputs extends LocalVolumeInputs {
@@ -58,9 +61,10 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode !== 404) throw e;
     }
-    const created = (await docker.createVolume({ Name: inputs.name, Labels: inputs.labels })) as unknown as { Mountpoint?: string; name?: string };
+    const labels = { ...inputs.labels, ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}) };
+    const created = (await docker.createVolume({ Name: inputs.name, Labels: labels })) as unknown as { Mountpoint?: string; name?: string };
     const info = await docker.getVolume(inputs.name).inspect();
-    return { id: inputs.name, outs: { ...inputs, adopted: false, mountpoint: info.Mountpoint ?? created.Mountpoint ?? "" } };
+    return { id: inputs.name, outs: { ...inputs, labels, adopted: false, mountpoint: info.Mountpoint ?? created.Mountpoint ?? "" } };
   },
 
   async read(id: string, props?: LocalVolumeOutputs): Promise<pulumi.dynamic.ReadResult<LocalVolumeOutputs>> {
@@ -103,6 +107,6 @@ export class LocalVolume extends pulumi.dynamic.Resource {
   declare readonly mountpoint: pulumi.Output<string>;
 
   constructor(name: string, args: LocalVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(volumeProvider, name, { ...args, adopted: undefined, mountpoint: undefined }, opts, "dstack", "LocalVolume");
+    super(volumeProvider, name, { ...args, resource_urn: localResourceUrn("LocalVolume", name), adopted: undefined, mountpoint: undefined }, opts, "dstack", "LocalVolume");
   }
 }
