@@ -4,11 +4,9 @@
  * different runs at once all succeed. DSTACK_SOAK_ROUNDS sets the rounds (3 here, 10+ in a soak).
  */
 import * as fs from "fs";
-import { cleanup, dstack, dstackAsync, makeSandbox, missingPrerequisite, ok, writeConfig, type Sandbox } from "./helpers";
+import { describeWhen } from "../support/requirements";
+import { cleanup, dstack, dstackAsync, makeSandbox, e2ePrerequisites, ok, writeConfig, type Sandbox } from "./helpers";
 
-const missing = missingPrerequisite();
-if (missing) process.stderr.write(`skipping the end-to-end suite: ${missing}\n`);
-const suite = missing ? describe.skip : describe;
 
 const ROUNDS = Math.max(1, Number(process.env.DSTACK_SOAK_ROUNDS ?? 3) || 3);
 jest.setTimeout(300_000 * ROUNDS);
@@ -27,7 +25,7 @@ function upAsync(sb: Sandbox, args: string[]): Promise<{ code: number | null; st
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
-suite("concurrent commands (real engine)", () => {
+describeWhen(e2ePrerequisites, "concurrent commands (real engine)", () => {
   let sb: Sandbox;
   beforeAll(() => {
     sb = makeSandbox("concurrency");

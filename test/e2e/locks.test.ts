@@ -9,11 +9,9 @@ import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cleanup, dstack, dstackAsync, makeSandbox, missingPrerequisite, ok, writeConfig, type Sandbox } from "./helpers";
+import { describeWhen } from "../support/requirements";
+import { cleanup, dstack, dstackAsync, makeSandbox, e2ePrerequisites, ok, writeConfig, type Sandbox } from "./helpers";
 
-const missing = missingPrerequisite();
-if (missing) process.stderr.write(`skipping the end-to-end suite: ${missing}\n`);
-const suite = missing ? describe.skip : describe;
 
 jest.setTimeout(600_000);
 
@@ -62,7 +60,7 @@ function writePulumiLock(sb: Sandbox, name: string, pid: number, timestamp: stri
   return file;
 }
 
-suite("locks and engine processes after a crash (real engine)", () => {
+describeWhen(e2ePrerequisites, "locks and engine processes after a crash (real engine)", () => {
   let sb: Sandbox;
   beforeAll(() => {
     sb = makeSandbox("locks");
