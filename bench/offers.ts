@@ -260,8 +260,8 @@ function run(tmpHome: string): void {
     const t0 = process.hrtime.bigint(); const at = () => Number(process.hrtime.bigint() - t0) / 1e6; const marks = {};
     const { localOffer } = require(${JSON.stringify(path.join(root, "dist", "src", "offers", "local.js"))});
     const lp = localOffer(); marks.require_local = at();
-    const { runSpecFromCommand } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "run-flags.js"))});
-    const { offerRunSpec } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "offer.js"))});
+    const { runSpecFromCommand } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "run-spec.js"))});
+    const { offerRunSpec } = require(${JSON.stringify(path.join(root, "dist", "src", "cli", "run-spec.js"))});
     const spec = offerRunSpec(undefined, { gpu: "A100" }); marks.runspec = at();
     const { loadCatalogs } = require(${JSON.stringify(path.join(root, "dist", "src", "offers", "catalog.js"))});
     const catalog = loadCatalogs(); marks.catalog = at();

@@ -5,7 +5,6 @@
  */
 import type { Command } from "commander";
 import * as path from "path";
-import { loadConfiguration } from "../config";
 import type { RunSpec, VolumeSpec } from "../config/runspec";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
 
@@ -104,7 +103,8 @@ export function register(program: Command): void {
   cmd
     .option("--json", "print the RunSpec as JSON")
     .option("--show-secrets", "print secret values (registry_auth.password, env values from your environment or -e) instead of ***")
-    .action((dir: string | undefined, opts: Record<string, unknown>) => {
+    .action(async (dir: string | undefined, opts: Record<string, unknown>) => {
+      const { loadConfiguration } = await import("../config");
       const spec = loadConfiguration(runInputFromCommand(dir, opts));
       if (opts.json) {
         const printable = spec.type === "volume" || opts.showSecrets ? spec : maskSecrets(spec);

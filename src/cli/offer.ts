@@ -9,14 +9,14 @@
  * "total": N}` in the table's order (memory and disk in GB, price in $/h); when nothing matches,
  * also `"explanation"`, and the exit code is 3. With --group-by: `{"groups": […], "total": N}`.
  */
+import Table from "cli-table3";
 import type { Command } from "commander";
-import * as path from "path";
 import { ConfigError, ExitCode } from "../diagnostics";
-import type { RunSpec } from "../config/runspec";
 import { offerJson, type Offer } from "../offers/offer";
 import { priceColumn, resourcesColumn } from "../offers/format";
 import type { OfferQueryResult } from "../offers/find";
-import { addRunFlags, runSpecFromCommand } from "./run-flags";
+import { formatDiagnostic } from "./errors";
+import { addRunFlags } from "./run-flags";
 
 export const GROUP_KEYS = ["gpu", "backend", "region", "count"] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
@@ -27,7 +27,6 @@ const BLANK = {
 };
 
 function table(head: string[]) {
-  const Table = require("cli-table3") as typeof import("cli-table3");
   return new Table({ head, style: { head: [], border: [], compact: true, "padding-left": 0, "padding-right": 0 }, chars: BLANK });
 }
 
@@ -121,27 +120,6 @@ function parseMaxOffers(v: unknown): number {
   return n;
 }
 
-/**
- * The RunSpec of `dstack offer`: the configuration in DIR (or -f FILE) with the flags on top;
- * without any configuration, a task (`commands: [":"]`, as dstack's own `offer` does) with the flags.
- */
-export function offerRunSpec(dir: string | undefined, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): RunSpec {
-  try {
-    return runSpecFromCommand(dir, opts, env);
-  } catch (err) {
-    if (!(err instanceof ConfigError) || err.diagnostics[0]?.code !== "E1070" || opts.file !== undefined) throw err;
-    const fs = require("fs") as typeof import("fs");
-    const { homePaths } = require("../paths") as typeof import("../paths");
-    const file = path.join(homePaths(env).cache, "offer.dstack.yml");
-    const text = "# written by `dstack offer` for directories without a configuration\ntype: task\ncommands: [\":\"]\n";
-    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, text);
-    }
-    return runSpecFromCommand(dir, { ...opts, file }, env);
-  }
-}
-
 export function register(program: Command): void {
   const cmd = program
     .command("offer")
@@ -157,13 +135,14 @@ export function register(program: Command): void {
       const limit = parseMaxOffers(opts.maxOffers);
       const groupBy = parseGroupBy(opts.groupBy);
       // ask Docker and nvidia-smi first: they answer while the configuration and catalogs load
-      const { localOffer } = require("../offers/local") as typeof import("../offers/local");
+      const { localOffer } = await import("../offers/local");
       const localPromise = localOffer();
       localPromise.catch(() => undefined);
+      const { offerRunSpec } = await import("./run-spec");
       const spec = offerRunSpec(dir, opts);
-      const { loadCatalogs } = require("../offers/catalog") as typeof import("../offers/catalog");
-      const { findOffers, noOffersError } = require("../offers/find") as typeof import("../offers/find");
-      const { configuredBackends } = require("../offers/backends-config") as typeof import("../offers/backends-config");
+      const { loadCatalogs } = await import("../offers/catalog");
+      const { findOffers, noOffersError } = await import("../offers/find");
+      const { configuredBackends } = await import("../offers/backends-config");
       const all = opts.allBackends === true;
       const configured = all ? { backends: undefined, backendRegions: undefined } : configuredBackends();
       const catalog = loadCatalogs();
@@ -178,7 +157,6 @@ export function register(program: Command): void {
       });
       if (result.warnings.length) {
         // stderr in both modes: --json keeps stdout to its one document
-        const { formatDiagnostic } = require("./errors") as typeof import("./errors");
         for (const w of result.warnings) process.stderr.write(formatDiagnostic(w) + "\n");
       }
       if (result.total === 0) {

@@ -1,10 +1,10 @@
 /**
- * The run flags shared by `dstack up`, `offer`, `preview`, `compile` and `config`, and the
- * one function that turns a command's `[DIR]` and options into a RunSpec.
+ * The run flags shared by `dstack up`, `offer`, `preview`, `compile` and `config`, and what a
+ * command's `[DIR]` and options ask to load. Pure, and loaded when the commands are registered,
+ * so it must not import src/config (and `yaml`): run-spec.ts loads the RunSpec, inside actions.
  *
  *   addRunFlags(cmd)                      adds -f/--file, --profile/--no-profile, resources, …
  *   runInputFromCommand(dir, cmd.opts())  -> LoadOptions (what `prepareRun` in src/runs loads)
- *   runSpecFromCommand(dir, cmd.opts())   -> RunSpec, or throws ConfigError (exit code 2)
  *
  * commander's negations: `--profile NAME` and `--no-profile` are declared in that order, so
  * `opts.profile` is `undefined` (neither), a string (`--profile NAME`) or `false`
@@ -12,9 +12,8 @@
  */
 import type { Command } from "commander";
 import { ConfigError, type Diagnostic } from "../diagnostics";
-import { loadRunSpec, type LoadOptions } from "../config";
+import type { LoadOptions } from "../config";
 import type { RunFlags } from "../config/flags";
-import type { RunSpec } from "../config/runspec";
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -93,7 +92,3 @@ export function runInputFromCommand(dir: string | undefined, opts: Record<string
   return { dir, file: str(opts.file), profile: profileFromOptions(opts), flags: runFlagsFromOptions(opts), env };
 }
 
-/** The RunSpec for a command's `[DIR]` and its options (synchronous; throws ConfigError). */
-export function runSpecFromCommand(dir: string | undefined, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): RunSpec {
-  return loadRunSpec(runInputFromCommand(dir, opts, env));
-}

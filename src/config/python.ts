@@ -5,6 +5,7 @@
  * DSTACK_HOME/cache/local-python.json, keyed by the executable's path, size and mtime.
  * `DSTACK_LOCAL_PYTHON=3.12` overrides detection. Falls back to 3.11.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { homePaths } from "../paths";
@@ -66,7 +67,6 @@ export function localPythonVersion(env: NodeJS.ProcessEnv = process.env): string
   } catch {
     // no cache yet
   }
-  const { spawnSync } = require("child_process") as typeof import("child_process");
   const r = spawnSync(exe, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8", timeout: 5000, env });
   const version = supported(r.status === 0 ? r.stdout.trim() : undefined) ?? FALLBACK_PYTHON;
   memo.set(key, version);

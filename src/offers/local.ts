@@ -6,7 +6,10 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
+import * as path from "path";
+import { homePaths } from "../paths";
 import type { CpuArch, GpuVendor } from "../config/runspec";
 import type { Offer } from "./offer";
 
@@ -103,7 +106,6 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
 export function dockerRootDirOf(socketPath: string, timeoutMs = 1500): Promise<string | null> {
   return new Promise((resolve) => {
     if (!fs.existsSync(socketPath)) return resolve(null);
-    const net = require("net") as typeof import("net");
     const chunks: Buffer[] = [];
     const sock = net.createConnection(socketPath);
     const done = (v: string | null) => {
@@ -135,8 +137,6 @@ const ROOT_DIR_TTL_MS = 10 * 60 * 1000;
  * slow, and the data root rarely moves); the free space itself is always measured afresh.
  */
 export async function cachedDockerRootDir(socketPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
-  const { homePaths } = require("../paths") as typeof import("../paths");
-  const path = require("path") as typeof import("path");
   const file = path.join(homePaths(env).cache, "docker-root.json");
   try {
     const c = JSON.parse(fs.readFileSync(file, "utf8")) as { socket?: string; root?: string; at?: number };

@@ -55,6 +55,7 @@ export function writeFileAtomic(file: string, data: string, mode: number): void 
 export function storedKeyProblem(privateKey: string, publicKey: string): string | null {
   const problem = ed25519KeyPairProblem(privateKey, publicKey);
   if (problem) return problem;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ssh2 takes about 0.4 s to load, needed only to check a stored key
   const { utils } = require("ssh2") as typeof import("ssh2");
   const parsed = utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;

@@ -38,6 +38,7 @@ export interface SshReady {
 export function trySshOnce(o: WaitForSshOptions, readyTimeoutMs: number): Promise<void> {
   // Lazy on purpose: ssh2 takes about 0.4 s to load, and this module is imported by
   // src/runs/lifecycle.ts, which `ps` and `down` load without ever waiting for sshd.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ssh2 takes about 0.4 s to load (see above)
   const { Client } = require("ssh2") as typeof import("ssh2");
   const expected = o.hostKey ? Buffer.from(normalizeHostKey(o.hostKey).split(" ")[1], "base64") : null;
   return new Promise((resolve, reject) => {

@@ -49,6 +49,7 @@ export function dockerClient(env: NodeJS.ProcessEnv = process.env, timeoutMs = 5
   const key = dockerEndpoint(env);
   if (cached && cached.key === key) return cached.client;
   const client = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: dockerode is heavy, see the header
     const DockerClass = require("dockerode") as typeof Docker; // lazy: see the header
     // dockerode (docker-modem) reads DOCKER_HOST itself; pass it explicitly when env is not process.env.
     const docker = env === process.env ? new DockerClass() : new DockerClass(modemOptions(env));

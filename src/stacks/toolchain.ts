@@ -273,6 +273,7 @@ async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBi
       // Lazy: only this install path (with internet) needs the Automation API, and the semver
       // it expects is @pulumi/pulumi's own copy, resolved from its folder.
       const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- @pulumi/pulumi's own semver, resolved from its folder
       const semver = require(require.resolve("semver", { paths: [path.dirname(dynamicProviderScript())] })) as typeof import("semver");
       await PulumiCommand.install({ root: path.dirname(home.pulumiBin), version: new semver.SemVer(PINNED_PULUMI_VERSION) });
       how = "installed";

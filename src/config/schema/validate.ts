@@ -7,7 +7,7 @@ import type { Diagnostic } from "../../diagnostics";
 import type { Path, YamlSource } from "../source";
 import { formatPath } from "../source";
 import { closest } from "../suggest";
-import type { JsonSchema } from "./definitions";
+import { configurationSchema, profilesSchema, type JsonSchema } from "./definitions";
 
 interface AjvError {
   instancePath: string;
@@ -27,6 +27,8 @@ interface Validators {
 
 let validators: Validators | undefined;
 function loadValidators(): Validators {
+  // lazy: 234 KB of generated CommonJS (~10 ms to load), needed only once a document is validated
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the generated file is a CommonJS script, not an ES module
   return (validators ??= require("./validators.generated") as Validators);
 }
 
@@ -41,11 +43,7 @@ const ROOTS: Record<SchemaKind, { doc: "configuration" | "profiles"; def?: strin
 
 let schemaDocs: { configuration: JsonSchema; profiles: JsonSchema } | undefined;
 function docs(): { configuration: JsonSchema; profiles: JsonSchema } {
-  if (!schemaDocs) {
-    const d = require("./definitions") as typeof import("./definitions");
-    schemaDocs = { configuration: d.configurationSchema(), profiles: d.profilesSchema() };
-  }
-  return schemaDocs;
+  return (schemaDocs ??= { configuration: configurationSchema(), profiles: profilesSchema() });
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -117,6 +117,7 @@ interface InjectedFile {
 
 /** Files of /etc/dstack, from the inputs plus the port and host key (pure). */
 function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { private: string; public: string } | null): InjectedFile[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const crypto = require("crypto") as typeof import("crypto");
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const script = (lines: string[]) => (lines.length ? lines.join("\n") + "\n" : "");
@@ -174,6 +175,7 @@ function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { p
 
 /** A tar archive (Buffer) of the files, with their parent folders. */
 async function tarOf(tarStreamPath: string, files: InjectedFile[]): Promise<Buffer> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const tar = require(tarStreamPath) as typeof import("tar-stream");
   const pack = tar.pack();
   const dirs = new Set<string>();
@@ -193,6 +195,7 @@ async function tarOf(tarStreamPath: string, files: InjectedFile[]): Promise<Buff
 
 /** True when nothing listens on 127.0.0.1:port (we could bind it). */
 function portFree(port: number): Promise<boolean> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const net = require("net") as typeof import("net");
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -203,6 +206,7 @@ function portFree(port: number): Promise<boolean> {
 
 /** Any free loopback port the kernel hands out. */
 function anyFreePort(): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const net = require("net") as typeof import("net");
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -221,6 +225,7 @@ function anyFreePort(): Promise<number> {
  * any free port.
  */
 async function chooseSshPort(docker: import("dockerode"), name: string): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const crypto = require("crypto") as typeof import("crypto");
   const taken = new Set<number>();
   for (const c of await docker.listContainers({ all: true, filters: { label: ["dstack.ssh-port"] } })) {
@@ -246,6 +251,7 @@ async function chooseSshPort(docker: import("dockerode"), name: string): Promise
 
 /** Whether the host can give a container NVIDIA GPUs (a device node and the nvidia runtime or CDI). */
 async function hostHasGpus(docker: import("dockerode")): Promise<boolean> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const fs = require("fs") as typeof import("fs");
   if (!fs.existsSync("/dev/nvidiactl") && !fs.existsSync("/dev/nvidia0")) return false;
   try {
@@ -339,6 +345,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async create(inputs: LocalContainerInputs): Promise<pulumi.dynamic.CreateResult<LocalContainerOutputs>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     // A container left over by an interrupted run under the same name would block the create.
@@ -389,6 +396,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async read(id: string, props?: LocalContainerOutputs): Promise<pulumi.dynamic.ReadResult<LocalContainerOutputs>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     try {
@@ -402,6 +410,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async update(id: string, olds: LocalContainerOutputs, news: LocalContainerInputs): Promise<pulumi.dynamic.UpdateResult<LocalContainerOutputs>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     const container = docker.getContainer(id);
@@ -446,6 +455,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async delete(id: string): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     try {

@@ -77,7 +77,9 @@ export async function buildPrebuiltImage(
   onLine: (line: string) => void,
   modules: { dockerode: string; tarStream: string } = { dockerode: DOCKERODE, tarStream: TAR_STREAM },
 ): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const Docker = require(modules.dockerode) as DockerodeClass;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const tar = require(modules.tarStream) as typeof import("tar-stream");
   const docker = new Docker();
   const script = ["set -e", "export DEBIAN_FRONTEND=noninteractive", ...spec.commands].join("\n") + "\n";
@@ -122,6 +124,7 @@ export async function buildPrebuiltImage(
 
 /** Pulls `ref` (with credentials when given), waiting for the pull to finish. */
 async function pullImage(ref: string, auth: { username: string; password: string } | null): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const Docker = require(DOCKERODE) as DockerodeClass;
   const docker = new Docker();
   const opts = auth ? { authconfig: { username: auth.username, password: auth.password } } : {};
@@ -130,6 +133,7 @@ async function pullImage(ref: string, auth: { username: string; password: string
 }
 
 async function imageId(ref: string): Promise<string | null> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const Docker = require(DOCKERODE) as DockerodeClass;
   const docker = new Docker();
   try {
@@ -167,6 +171,7 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
         if (!inputs.build_allowed) {
           throw new Error(`the prebuilt image ${inputs.ref} for build: does not exist: run \`dstack build\` or add --build`);
         }
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
         const log = (require(PULUMI) as typeof pulumi).log;
         const labels = { ...(inputs.build.labels ?? {}), ...(inputs.run ? { "dstack.run": inputs.run } : {}), ...(inputs.resource_urn ? { "dstack.urn": inputs.resource_urn } : {}) };
         let logged: Promise<void> = Promise.resolve();

@@ -53,6 +53,7 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
   },
 
   async create(inputs: LocalVolumeInputs): Promise<pulumi.dynamic.CreateResult<LocalVolumeOutputs>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     try {
@@ -68,6 +69,7 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
   },
 
   async read(id: string, props?: LocalVolumeOutputs): Promise<pulumi.dynamic.ReadResult<LocalVolumeOutputs>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     try {
@@ -86,6 +88,7 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
 
   async delete(id: string, props: LocalVolumeOutputs): Promise<void> {
     if (props.retain !== false) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
     const Docker = require(DOCKERODE) as DockerodeClass;
     const docker = new Docker();
     try {
