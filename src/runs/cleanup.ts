@@ -14,6 +14,7 @@
  * Docker unreachable: E4101 (exit 5) from src/stacks/docker.ts.
  */
 import type Docker from "dockerode";
+import { dockerClient } from "../stacks/docker";
 import { DstackError, ExitCode } from "../diagnostics";
 import { clearPendingOperations, readPendingState, stackLockedInFiles, type PendingOperation } from "../stacks/pending";
 
@@ -38,7 +39,6 @@ export interface PendingResolution {
 }
 
 async function docker(env: NodeJS.ProcessEnv): Promise<Docker> {
-  const { dockerClient } = await import("../stacks/docker");
   return dockerClient(env);
 }
 

@@ -295,7 +295,6 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
   const pending = outputs !== null ? await readPendingOperations(name, env) : [];
   const local = backend === "local" || pending.some((p) => isLocalResourceType(p.resourceType));
   if (local) {
-    const { dockerClient } = await import("../stacks/docker");
     await dockerClient(env); // E4101 / E4102 (exit 5) before anything changes
   }
   if (outputs === null && !hasKey) {
@@ -393,7 +392,6 @@ export async function listRunsChecked(env: NodeJS.ProcessEnv = process.env): Pro
   let dockerDown = false;
   if (outputs.some(isLocal)) {
     try {
-      const { dockerClient } = await import("../stacks/docker");
       await dockerClient(env);
     } catch (e) {
       if (!(e instanceof DstackError) || !/^E410[12]$/.test(e.diagnostics[0]?.code ?? "")) throw e;
