@@ -32,7 +32,8 @@ export function addSourceFlags(cmd: Command): Command {
  * sets, so `build` offers only the source flags.
  */
 export function addBuildFlags(cmd: Command): Command {
-  return addSourceFlags(cmd);
+  // -e stays: a configuration's `env: [KEY]` without a value needs one to load at all (E1041)
+  return addSourceFlags(cmd).option("-e, --env <KEY[=VALUE]>", "set an environment variable; KEY alone takes your value (repeatable)", collect);
 }
 
 /** Adds the shared run flags to a command (the `[DIR]` argument is the command's own). */
