@@ -7,7 +7,7 @@
  * `{"image", "image_id", "built", "seconds"}`).
  */
 import type { Command } from "commander";
-import { addRunFlags, runInputFromCommand } from "./run-flags";
+import { addBuildFlags, runInputFromCommand } from "./run-flags";
 
 export interface BuildResult {
   image: string;
@@ -17,11 +17,11 @@ export interface BuildResult {
 }
 
 export function register(program: Command): void {
-  addRunFlags(
+  addBuildFlags(
     program
       .command("build")
-      .description("build the prebuilt image of a configuration's build: commands (reused by dstack up)")
-      .argument("[DIR]", "the folder holding the configuration (default: the current one)"),
+      .description("Build the prebuilt image of a configuration's build: commands (reused by dstack up)")
+      .argument("[DIR]", "the working directory (default: the current one)"),
   )
     .option("--force", "rebuild even if the prebuilt image exists")
     .option("--json", "print the result as JSON")

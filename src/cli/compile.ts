@@ -98,7 +98,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("compile")
     .description("Compile the configuration to its Pulumi program and print the resource graph (mock engine: no cloud, no credentials)")
-    .argument("[dir]", "the working directory (default: the current one)");
+    .argument("[DIR]", "the working directory (default: the current one)");
   addRunFlags(cmd);
   cmd
     .option("--offer <N>", "compile for the N-th cheapest matching offer (default 1)")

@@ -97,8 +97,8 @@ export function maskSecrets(spec: RunSpec): RunSpec {
 export function register(program: Command): void {
   const cmd = program
     .command("config")
-    .description("validate a configuration and print the merged, normalized RunSpec (nothing is changed)")
-    .argument("[DIR]", "the working directory (default: the current directory)");
+    .description("Validate a configuration and print the merged, normalized RunSpec (nothing is changed)")
+    .argument("[DIR]", "the working directory (default: the current one)");
   addRunFlags(cmd);
   cmd
     .option("--json", "print the RunSpec as JSON")

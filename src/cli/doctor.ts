@@ -125,7 +125,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<D
 export function register(program: Command): void {
   program
     .command("doctor")
-    .description("check the prerequisites of local runs and print what is missing with the command that fixes it")
+    .description("Check the prerequisites of local runs and print what is missing with the command that fixes it")
     .option("--json", "print the checks as JSON")
     .action(async (opts: { json?: boolean }) => {
       const checks = await runDoctor();

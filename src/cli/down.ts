@@ -76,7 +76,7 @@ export function register(program: Command): void {
   program
     .command("down")
     .description("Delete a run: its resources, its stack and its ssh entry (named volumes are kept)")
-    .argument("<name>", "the run's name (`dstack ps`)")
+    .argument("<NAME>", "the run's name (`dstack ps`)")
     .option("-y, --yes", "do not ask for confirmation")
     .option("--volumes", "also delete the run's named volumes")
     .option("--json", "print the result as JSON")

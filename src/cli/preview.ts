@@ -2,6 +2,8 @@
  * `dstack preview [DIR|-f FILE] [flags] [--json]`: what `dstack up` would do, as a readable
  * diff (create / update / replace / delete, with the properties that force a replacement),
  * from a Pulumi preview. Nothing is changed (a preview of a new run leaves no stack behind).
+ * `--diff` (Pulumi's flag) adds each resource's type and the properties of creates and deletes
+ * where the preview carries them (renderChanges' diff mode); the JSON always has them all.
  */
 import type { Command } from "commander";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
@@ -17,7 +19,7 @@ export interface PreviewJson {
   summary: Record<string, number>;
 }
 
-export async function preview(dir: string | undefined, opts: { json?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
+export async function preview(dir: string | undefined, opts: { json?: boolean; diff?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
   const input = runInputFromCommand(dir, opts);
   const { prepareRun } = await import("../runs/prepare");
   const { spec, offer: chosen, next, planned, drifted } = await prepareRun(input, { purpose: "preview", onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
@@ -29,7 +31,7 @@ export async function preview(dir: string | undefined, opts: { json?: boolean; [
   for (const c of changes) summary[c.op] = (summary[c.op] ?? 0) + 1;
   if (!opts.json) {
     process.stdout.write(renderPlanTable(spec, chosen, next) + "\n\n");
-    process.stdout.write(`${planned.previous ? `Changes to ${spec.name}` : `${spec.name} is new; up would`}:\n${renderChanges(changes)}\n`);
+    process.stdout.write(`${planned.previous ? `Changes to ${spec.name}` : `${spec.name} is new; up would`}:\n${renderChanges(changes, { diff: opts.diff === true })}\n`);
   }
   return { run: spec.name, backend: chosen.backend, exists: planned.previous !== null, changes, summary };
 }
@@ -38,10 +40,13 @@ export function register(program: Command): void {
   const cmd = program
     .command("preview")
     .description("Show what `dstack up` would create, update, replace or delete (changes nothing)")
-    .argument("[dir]", "the working directory (default: the current one)");
+    .argument("[DIR]", "the working directory (default: the current one)");
   addRunFlags(cmd);
-  cmd.option("--json", "print the changes as JSON").action(async (dir: string | undefined, opts: { json?: boolean }) => {
-    const result = await preview(dir, opts);
-    if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-  });
+  cmd
+    .option("--diff", "show each resource's type and every property change the preview carries")
+    .option("--json", "print the changes as JSON")
+    .action(async (dir: string | undefined, opts: { json?: boolean; diff?: boolean }) => {
+      const result = await preview(dir, opts);
+      if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    });
 }

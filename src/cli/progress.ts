@@ -197,15 +197,24 @@ function show(v: unknown): string {
   return s.length > 70 ? s.slice(0, 67) + "…" : s;
 }
 
+export interface RenderChangesOptions {
+  /**
+   * `preview --diff`: each resource's type too, and the property lines of creates and deletes
+   * wherever the change carries them (by default only updates and replacements list them).
+   */
+  diff?: boolean;
+}
+
 /** A readable diff: one line per resource, one per changed property (pure). */
-export function renderChanges(changes: ResourceChange[]): string {
+export function renderChanges(changes: ResourceChange[], opts: RenderChangesOptions = {}): string {
   if (changes.length === 0) return "No changes.";
   const sign: Record<ChangeOp, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
   const lines: string[] = [];
   for (const c of changes) {
     const why = c.op === "replace" && c.replace_keys.length ? `  (replace because of: ${c.replace_keys.join(", ")})` : "";
-    lines.push(`${sign[c.op].padEnd(2)} ${c.op.padEnd(7)} ${c.name}${why}`);
-    if (c.op === "create" || c.op === "delete") continue;
+    const type = opts.diff ? `  [${c.type}]` : "";
+    lines.push(`${sign[c.op].padEnd(2)} ${c.op.padEnd(7)} ${c.name}${type}${why}`);
+    if ((c.op === "create" || c.op === "delete") && !opts.diff) continue;
     for (const p of c.properties) {
       const mark = p.replace ? " [forces replace]" : "";
       if (p.kind === "add") lines.push(`      + ${p.path}: ${show(p.new)}${mark}`);

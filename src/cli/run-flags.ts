@@ -17,12 +17,28 @@ import type { RunFlags } from "../config/flags";
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** Adds the shared run flags to a command (the `[DIR]` argument is the command's own). */
-export function addRunFlags(cmd: Command): Command {
+/** Adds the flags that say which configuration and profile to load (`-f`, `--profile`, `--no-profile`). */
+export function addSourceFlags(cmd: Command): Command {
   return cmd
     .option("-f, --file <FILE>", "the configuration file (default: the one *.dstack.yml in DIR)")
     .option("--profile <NAME>", "the profile from .dstack/profiles.yml (or ~/.dstack/profiles.yml) to apply")
-    .option("--no-profile", "apply no profile, not even the default one")
+    .option("--no-profile", "apply no profile, not even the default one");
+}
+
+/**
+ * The flags of `dstack build`: only those that change what is built. A prebuilt image depends
+ * on the configuration's image, `build:`, python and nvcc (src/compiler/plan.ts
+ * prebuiltImageHash), none of which a resource, offer, spot, retry, duration, env or name flag
+ * sets, so `build` offers only the source flags.
+ */
+export function addBuildFlags(cmd: Command): Command {
+  // -e stays: a configuration's `env: [KEY]` without a value needs one to load at all (E1041)
+  return addSourceFlags(cmd).option("-e, --env <KEY[=VALUE]>", "set an environment variable; KEY alone takes your value (repeatable)", collect);
+}
+
+/** Adds the shared run flags to a command (the `[DIR]` argument is the command's own). */
+export function addRunFlags(cmd: Command): Command {
+  return addSourceFlags(cmd)
     .option("--gpu <SPEC>", "GPU requirements, replacing resources.gpu (e.g. A100:80GB:2, 24GB.., H100:1..8)")
     .option("--cpu <SPEC>", "CPU requirements, replacing resources.cpu (e.g. 4.., x86:8)")
     .option("--memory <SIZE>", "memory requirements, replacing resources.memory (e.g. 16GB..)")

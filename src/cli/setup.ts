@@ -47,7 +47,7 @@ export async function runSetup(opts: { skipBaseImage?: boolean; onLog?: (line: s
 export function register(program: Command): void {
   program
     .command("setup")
-    .description("prepare this machine: Pulumi CLI, its nodejs plugin, Docker check, the local base image (idempotent)")
+    .description("Prepare this machine: Pulumi CLI, its nodejs plugin, Docker check, the local base image (idempotent)")
     .option("--json", "print the result as JSON")
     .option("--skip-base-image", "do not build the local base image")
     .action(async (opts: { json?: boolean; skipBaseImage?: boolean }) => {

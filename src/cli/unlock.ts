@@ -51,7 +51,7 @@ export function register(program: Command): void {
   program
     .command("unlock")
     .description("Remove a run's locks left by a command that can no longer release them")
-    .argument("<name>", "the run's name (`dstack ps`)")
+    .argument("<NAME>", "the run's name (`dstack ps`)")
     .option("-y, --yes", "do not ask for confirmation, even if the holder still runs")
     .option("--json", "print the result as JSON")
     .action(async (name: string, opts: { yes?: boolean; json?: boolean }) => {

@@ -59,7 +59,11 @@ export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd 
   return text;
 }
 
-/** `ssh <run>` and the IDE link, as printed after `up`. */
+/**
+ * `ssh <run>` and the IDE link, as printed after `up`. The IDE link only for a dev environment
+ * whose configuration names an `ide`; no "To connect" for a task that has finished (`finished`:
+ * its commands are done, so there is nothing left to connect to).
+ */
 export function connectionText(
   name: string,
   ide: string | null,
@@ -68,10 +72,11 @@ export function connectionText(
   includeWritten: boolean,
   sshConfig: string,
   containerName?: string | null,
+  finished = false,
 ): string {
   const ssh = includeWritten ? `ssh ${name}` : `ssh -F ${sshConfig} ${name}`;
-  const lines = [`To connect: ${ssh}`];
-  if (runType === "dev-environment" && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
+  const lines = runType === "task" && finished ? [] : [`To connect: ${ssh}`];
+  if (runType === "dev-environment" && ide && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
   if (runType === "task" && containerName) lines.push(`The task's output: docker logs -f ${containerName}`);
   lines.push(`To remove: dstack down ${name}`);
   return lines.join("\n");
@@ -155,7 +160,7 @@ async function upPrepared(
   if (prepared.unchanged) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
     say(json, `${spec.name} is up to date (no changes).`);
-    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(planned.previous)));
+    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(planned.previous), !!conn.ready?.done));
     return lc.getRun(spec.name);
   }
 
@@ -202,7 +207,7 @@ async function upPrepared(
     );
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
     else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
-    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs)));
+    say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs), !!conn.ready?.done));
     return lc.getRun(spec.name);
   } catch (e) {
     // A new run that failed before or in the engine leaves nothing (key, ssh entry, stack);
@@ -216,8 +221,9 @@ async function upPrepared(
 export function register(program: Command): void {
   const cmd = program
     .command("up")
+    .alias("apply")
     .description("Provision a run (dev environment or task) from .dstack.yml and wait until ssh works")
-    .argument("[dir]", "the working directory (default: the current one)");
+    .argument("[DIR]", "the working directory (default: the current one)");
   addRunFlags(cmd);
   cmd
     .option("-y, --yes", "do not ask for confirmation")

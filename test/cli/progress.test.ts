@@ -1,5 +1,6 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { ProgressDisplay, progressMode } from "../../src/cli/progress";
+import { ProgressDisplay, progressMode, renderChanges } from "../../src/cli/progress";
+import type { ResourceChange } from "../../src/stacks/events";
 
 const urn = (name: string) => `urn:pulumi:run1::dstack::pulumi-nodejs:dynamic:Resource::${name}`;
 const pre = (op: string, name: string, extra: Record<string, unknown> = {}): EngineEvent =>
@@ -53,4 +54,27 @@ test("live display redraws in place and ends with the final table", () => {
   expect(sink.text).toContain("\x1b[1A\x1b[J");
   // eslint-disable-next-line no-control-regex
   expect(sink.text.trimEnd().split("\n").pop()).toMatch(/^(\x1b\[\d+A\x1b\[J)?✓ created\s+c\s+0\.0s$/);
+});
+
+test("renderChanges: --diff adds each resource's type and the properties of creates and deletes; the default is unchanged", () => {
+  const T = "pulumi-nodejs:dynamic:Resource";
+  const changes: ResourceChange[] = [
+    { op: "update", urn: urn("ctr"), name: "ctr", type: T, replace_keys: [], properties: [{ path: "env.FOO", kind: "update", replace: false, old: "a", new: "b" }] },
+    { op: "create", urn: urn("vol"), name: "vol", type: T, replace_keys: [], properties: [{ path: "size", kind: "add", replace: false, new: 5 }] },
+    { op: "delete", urn: urn("old"), name: "old", type: T, replace_keys: [], properties: [{ path: "path", kind: "delete", replace: false, old: "/data" }] },
+  ];
+  const plain = renderChanges(changes);
+  expect(plain.split("\n")).toEqual(["~  update  ctr", '      ~ env.FOO: "a" → "b"', "+  create  vol", "-  delete  old", "", "1 to update, 1 to create, 1 to delete"]);
+  expect(renderChanges(changes, { diff: false })).toBe(plain);
+  expect(renderChanges(changes, { diff: true }).split("\n")).toEqual([
+    `~  update  ctr  [${T}]`,
+    '      ~ env.FOO: "a" → "b"',
+    `+  create  vol  [${T}]`,
+    "      + size: 5",
+    `-  delete  old  [${T}]`,
+    '      - path: "/data"',
+    "",
+    "1 to update, 1 to create, 1 to delete",
+  ]);
+  expect(renderChanges([], { diff: true })).toBe("No changes.");
 });

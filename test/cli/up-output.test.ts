@@ -28,6 +28,25 @@ test("connection details: ssh and the IDE link (vscode:// or cursor://)", () => 
   expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("docker logs -f dstack-r1");
 });
 
+test("no IDE link for a dev environment without ide, none for a task", () => {
+  // ideUrl gives a VS Code link for ide: null; connectionText leaves it out
+  const t = connectionText("r1", null, "dev-environment", ideUrl("r1", null), true, "/h/ssh/config");
+  expect(t).toContain("To connect: ssh r1");
+  expect(t).not.toContain("To open in");
+  expect(t).not.toContain("vscode://");
+  expect(connectionText("r1", "vscode", "dev-environment", ideUrl("r1", "vscode"), true, "/c")).toContain("To open in VS Code: vscode://vscode-remote/ssh-remote+r1/workflow");
+  expect(connectionText("r1", "vscode", "task", ideUrl("r1", "vscode"), true, "/c")).not.toContain("To open in");
+});
+
+test("a finished task gets no \"To connect\" line, a running one does", () => {
+  const done = connectionText("r1", null, "task", null, true, "/c", "dstack-r1", true);
+  expect(done).not.toContain("To connect");
+  expect(done.split("\n")).toEqual(["The task's output: docker logs -f dstack-r1", "To remove: dstack down r1"]);
+  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1", false)).toContain("To connect: ssh r1");
+  // a dev environment is connected to whatever `finished` says
+  expect(connectionText("r1", "vscode", "dev-environment", ideUrl("r1", "vscode"), true, "/c", null, true)).toContain("To connect: ssh r1");
+});
+
 test("ps table", () => {
   const now = Date.parse("2026-01-01T01:00:00Z");
   const text = renderRuns([{ name: "r1", backend: "local", status: "running", price: 0, resources: "2xCPU, 8GB", created_at: "2026-01-01T00:00:00Z", ssh_host: "127.0.0.1" }], now);

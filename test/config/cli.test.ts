@@ -153,6 +153,54 @@ describe("dstack schema", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown schema "fleet"/);
   });
+
+  it("--json is accepted and prints the same JSON Schema", async () => {
+    const plain = await run(["schema"]);
+    const r = await run(["schema", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
+    expect(JSON.parse(r.stdout).$schema).toBeDefined();
+    const p = await run(["schema", "profiles", "--json"]);
+    expect(JSON.parse(p.stdout).title).toMatch(/profiles/);
+  });
+});
+
+describe("CLI conventions", () => {
+  it("apply is an alias of up, shown in the help", async () => {
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/\bup\|apply \[options\] \[DIR\]/);
+    const upHelp = await run(["up", "--help"]);
+    const applyHelp = await run(["apply", "--help"]);
+    expect(applyHelp.code).toBe(0);
+    expect(applyHelp.stdout).toBe(upHelp.stdout);
+  });
+
+  it("apply runs up's action (the same configuration error as up)", async () => {
+    const dir = tempDir({ ".dstack.yml": "type: dev-environment\nide: vscodee\n" });
+    const viaUp = await run(["up", dir, "-y"]);
+    const viaApply = await run(["apply", dir, "-y"]);
+    expect(viaUp.code).toBe(2);
+    expect(viaApply.code).toBe(viaUp.code);
+    expect(viaApply.stderr).toBe(viaUp.stderr);
+  });
+
+  it("preview accepts --diff (in its help)", async () => {
+    expect((await run(["preview", "--help"])).stdout).toMatch(/--diff\s+show each resource's type/);
+  });
+
+  it("build offers no run-only flags: --spot, --max-price, --retry, … are unknown options (exit 2)", async () => {
+    const help = (await run(["build", "--help"])).stdout;
+    for (const f of ["-f, --file", "--profile", "--no-profile", "--force", "--json"]) expect(help).toContain(f);
+    for (const f of ["--spot", "--max-price", "--retry", "--max-duration", "--on-demand", "--spot-policy", "--backend", "--region", "--instance-type", "--gpu", "--name", "--build"]) {
+      expect(help).not.toMatch(new RegExp(`${f}\\b`));
+    }
+    for (const args of [["--spot"], ["--max-price", "1"], ["--retry"], ["--max-duration", "1h"]]) {
+      const r = await run(["build", ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/unknown option/);
+    }
+  });
 });
 
 describeWhen(builtCli, "the built CLI (dist/cli.js)", () => {
