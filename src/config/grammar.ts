@@ -335,6 +335,7 @@ const GPU_OBJECT_KEYS = ["vendor", "name", "count", "memory", "total_memory", "c
 function gpuFromObject(v: Record<string, unknown>): GpuParts {
   const spec: GpuParts = {};
   for (const k of Object.keys(v)) {
+    if (k === "min" || k === "max") throw new GrammarError(`unknown GPU property ${show(k)}`, "a range of GPUs goes under count, e.g. gpu: {count: {min: 1, max: 2}}");
     if (!GPU_OBJECT_KEYS.includes(k)) throw new GrammarError(`unknown GPU property ${show(k)}`, `GPU properties: ${GPU_OBJECT_KEYS.join(", ")}`);
   }
   if (v.vendor !== undefined && v.vendor !== null) {
@@ -358,7 +359,14 @@ function gpuFromObject(v: Record<string, unknown>): GpuParts {
 export function parseGpuSpec(v: unknown): GpuSpec {
   let parts: GpuParts;
   if (typeof v === "number") {
-    parts = { count: parseCountRange(v, MAX_GPU_COUNT, "GPU count") };
+    // as in dstack, a bare number is a count (gpu: 2), never a name: a GPU named by digits is
+    // written in the object form, gpu: {name: 4090}
+    try {
+      parts = { count: parseCountRange(v, MAX_GPU_COUNT, "GPU count") };
+    } catch (e) {
+      if (e instanceof BoundError) throw new BoundError(e.message, `a bare number is a GPU count; to ask for a GPU by name write gpu: {name: ${show(v)}}`);
+      throw e;
+    }
   } else if (typeof v === "string") {
     parts = gpuFromString(v);
   } else if (isRecord(v)) {
@@ -424,7 +432,11 @@ export function parseCpuSpec(v: unknown): { arch: CpuArch | null; count: Range }
     return { arch, count: count ?? { min: 2, max: null } };
   }
   if (isRecord(v)) {
-    for (const k of Object.keys(v)) {
+    // a range mapping is the count, as in dstack: cpu: {min: 4, max: 16}
+    const keys = Object.keys(v);
+    if (keys.length && keys.every((k) => k === "min" || k === "max")) return { arch: null, count: parseCountRange(v, MAX_CPU_COUNT, "CPU count") };
+    for (const k of keys) {
+      if (k === "min" || k === "max") throw new GrammarError(`unknown CPU property ${show(k)}`, "with arch, the range goes under count: {arch: x86, count: {min: 4}}");
       if (k !== "arch" && k !== "count") throw new GrammarError(`unknown CPU property ${show(k)}`, "CPU properties: arch, count");
     }
     let arch: CpuArch | null = null;
@@ -442,7 +454,10 @@ export function parseCpuSpec(v: unknown): { arch: CpuArch | null; count: Range }
 /** `disk: 100GB`, `100GB..`, or `{size: ...}`. */
 export function parseDiskSpec(v: unknown): { size: Range } {
   if (isRecord(v)) {
-    for (const k of Object.keys(v)) if (k !== "size") throw new GrammarError(`unknown disk property ${show(k)}`, "the disk object has only size");
+    for (const k of Object.keys(v)) {
+      if (k === "min" || k === "max") throw new GrammarError(`unknown disk property ${show(k)}`, "as in dstack, a disk range goes under size: disk: {size: {min: 100GB}}, or write disk: 100GB..");
+      if (k !== "size") throw new GrammarError(`unknown disk property ${show(k)}`, "the disk object has only size");
+    }
     if (v.size === undefined || v.size === null) throw new GrammarError("the disk object needs a size", "e.g. disk: {size: 100GB..}");
     return { size: parseMemoryRange(v.size) };
   }

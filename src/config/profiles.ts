@@ -116,7 +116,34 @@ export function selectProfile(repoDir: string, requested: string | null | undefi
   }
   const profile = loaded.profiles[index]!;
   const issues = new Issues(loaded.source, loaded.badPaths);
-  const layer = readLayer(profile, issues, ["profiles", index]);
+  const layer = readLayer(legacyResources(profile), issues, ["profiles", index]);
   diagnostics.push(...issues.diagnostics);
   return { name: String(profile.name), path: file, layer };
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A single value (24GB, 4) as opposed to a range (24GB.., 2..8, {min, max}) or a spec string (x86:8). */
+const single = (v: unknown): v is number | string => typeof v === "number" || (typeof v === "string" && !v.includes("..") && !v.includes(":"));
+
+/**
+ * `resources:` in a profile is the seed-era (dstack 0.10/0.11) form: there, every single value
+ * was a minimum (`memory: 24GB` = at least 24GB; likewise cpu, disk, and gpu count, memory
+ * and total_memory in the gpu mapping). Such values are read as `{min: value}`, so a seed-era
+ * profile means what it meant; ranges and GPU spec strings (`A10:24GB`) are read as written.
+ * Paths are unchanged, so errors stay positioned in the profiles file.
+ */
+export function legacyResources(profile: RawProfile): RawProfile {
+  const r = profile.resources;
+  if (!isMap(r)) return profile;
+  const out: Record<string, unknown> = { ...r };
+  for (const k of ["cpu", "memory"]) if (single(out[k])) out[k] = { min: out[k] };
+  if (single(out.disk)) out.disk = { size: { min: out.disk } };
+  else if (isMap(out.disk) && single(out.disk.size)) out.disk = { ...out.disk, size: { min: out.disk.size } };
+  if (isMap(out.gpu)) {
+    const gpu: Record<string, unknown> = { ...out.gpu };
+    for (const k of ["count", "memory", "total_memory"]) if (single(gpu[k])) gpu[k] = { min: gpu[k] };
+    out.gpu = gpu;
+  }
+  return { ...profile, resources: out };
 }

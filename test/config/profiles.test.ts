@@ -256,3 +256,55 @@ describeWhen(sharedProfiles, "real profiles", () => {
     expect(s.profile.name).toBe(name);
   });
 });
+
+describe("seed-era profiles (dstack 0.10: a single resource value is a minimum)", () => {
+  const SEED = `profiles:
+  - name: gpu-large
+    project: gcp
+    resources:
+       memory: 48GB
+       cpu: 4
+       disk: 200GB
+       gpu:
+         memory: 24GB
+         count: 1
+    default: true
+`;
+
+  it("single values load as minimums, ranges and spec strings as written", () => {
+    const s = loadTask(TASK, { files: { ".dstack/profiles.yml": SEED } });
+    expect(s.resources.memory).toEqual({ min: 48, max: null });
+    expect(s.resources.cpu).toEqual({ arch: null, count: { min: 4, max: null } });
+    expect(s.resources.disk).toEqual({ size: { min: 200, max: null } });
+    expect(s.resources.gpu).toMatchObject({ memory: { min: 24, max: null }, count: { min: 1, max: null } });
+    const r = loadTask(TASK, { files: { ".dstack/profiles.yml": "profiles:\n  - name: p\n    default: true\n    resources:\n      memory: 16GB..32GB\n      gpu: A10:24GB:2\n" } });
+    expect(r.resources.memory).toEqual({ min: 16, max: 32 });
+    expect(r.resources.gpu).toMatchObject({ memory: { min: 24, max: 24 }, count: { min: 2, max: 2 } });
+  });
+
+  it("the configuration's single values stay exact", () => {
+    expect(loadTask(`${TASK}resources:\n  memory: 24GB\n`).resources.memory).toEqual({ min: 24, max: 24 });
+  });
+
+  it("errors in a seed-era profile stay positioned in the profiles file", () => {
+    const d = errorsOf(() => load(TASK, { files: { ".dstack/profiles.yml": "profiles:\n  - name: p\n    default: true\n    resources:\n      memory: lots\n" } }));
+    expect(d[0]).toMatchObject({ code: "E1021", line: 5, col: 15, file: expect.stringMatching(/profiles\.yml$/) });
+  });
+
+  describeWhen(sharedProfiles, "the shared seed profiles", () => {
+    it("every profile with memory: NGB loads it as a minimum", () => {
+      const dir = path.join(sharedConfigs, "profiles");
+      let seen = 0;
+      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".yml"))) {
+        const text = fs.readFileSync(path.join(dir, f), "utf8");
+        const m = /^\s+memory: (\d+)GB\s*$/m.exec(text);
+        const name = /name: (\S+)/.exec(text);
+        if (!m || !name || !/^\s+resources:/m.test(text)) continue;
+        const s = loadTask(TASK, { files: { ".dstack/profiles.yml": text }, profile: name[1]! });
+        expect(s.resources.memory).toEqual({ min: Number(m[1]), max: null });
+        seen++;
+      }
+      expect(seen).toBeGreaterThan(0);
+    });
+  });
+});
