@@ -22,8 +22,8 @@ import * as path from "path";
 import { readCheckpointFile } from "./checkpoint";
 import { runCli } from "./cli-run";
 import { engineError } from "./errors";
-import { localStateDir, stateBackendUrl } from "./state";
-import { DSTACK_PROJECT } from "../project";
+import { engineLockDirOf } from "./locks";
+import { diyStacksDir } from "./state";
 
 export interface PendingOperation {
   /** creating, updating, deleting, reading, importing. */
@@ -91,11 +91,10 @@ export async function readPendingOperations(runName: string, env: NodeJS.Process
  * left alone.
  */
 export function stackLockedInFiles(runName: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const dir = localStateDir(stateBackendUrl(env));
-  if (!dir) return false;
-  const locks = path.join(dir, ".pulumi", "locks", "organization", DSTACK_PROJECT, runName);
+  const stacks = diyStacksDir(env);
+  if (!stacks) return false;
   try {
-    return fs.readdirSync(locks).some((f) => f.endsWith(".json"));
+    return fs.readdirSync(engineLockDirOf(stacks, runName)).some((f) => f.endsWith(".json"));
   } catch {
     return false;
   }
