@@ -7,9 +7,19 @@
  * module system.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** The .ts files under `dir` (relative to `root`), as posix paths relative to `root`. */
+export function tsSources(dir: string, root: string = repoRoot): string[] {
+  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.posix.join(dir, e.name);
+    if (e.isDirectory()) return tsSources(rel, root);
+    return e.name.endsWith(".ts") ? [rel] : [];
+  });
+}
 const depcruise = path.join(repoRoot, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
 const rules = path.join(repoRoot, ".dependency-cruiser.cjs");
 

@@ -5,24 +5,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { cruise, describeViolations, repoRoot, type CruiseResult } from "./cruise";
+import { cruise, describeViolations, repoRoot, tsSources, type CruiseResult } from "./cruise";
 
 jest.setTimeout(180_000);
 
 const RULES = ["compiler-above-its-layer", "config-above-its-layer", "offers-above-its-layer", "stacks-above-its-layer", "no-cycle"];
 
 function sourceFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
-      const rel = path.posix.join(dir, e.name);
-      if (e.isDirectory()) walk(rel);
-      else if (e.name.endsWith(".ts")) out.push(rel);
-    }
-  };
-  walk("src");
-  if (fs.existsSync(path.join(root, "cli.ts"))) out.push("cli.ts");
-  return out.sort();
+  return [...tsSources("src", root), ...(fs.existsSync(path.join(root, "cli.ts")) ? ["cli.ts"] : [])].sort();
 }
 
 describe("the layers of src/ and cli.ts", () => {

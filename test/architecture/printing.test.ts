@@ -5,21 +5,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { repoRoot, tsSources } from "./cruise";
 import { findPrinting } from "./printing";
 
-const repoRoot = path.resolve(__dirname, "..", "..");
 
-function sources(dir: string): string[] {
-  return fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = path.posix.join(dir, e.name);
-    if (e.isDirectory()) return sources(rel);
-    return e.name.endsWith(".ts") ? [rel] : [];
-  });
-}
 
 describe("printing", () => {
   test("process.stdout, process.stderr and console are used only in src/cli and cli.ts", () => {
-    const outside = sources("src").filter((f) => !f.startsWith("src/cli/"));
+    const outside = tsSources("src").filter((f) => !f.startsWith("src/cli/"));
     expect(outside.length).toBeGreaterThan(50);
     const uses = outside.flatMap((f) =>
       findPrinting(f, fs.readFileSync(path.join(repoRoot, f), "utf8")).map((u) => `${f}:${u.line}: ${u.text}`),

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../cli";
+import { runInProcess as run } from "../support/in-process-cli";
 import { renderDown } from "../../src/cli/down";
 import { pendingOperationsOf, readPendingOperations, recordedIdsOf, stackLockedInFiles } from "../../src/stacks/pending";
 import { isLocalResourceType } from "../../src/runs/cleanup";
@@ -50,32 +50,6 @@ function home(runs: Record<string, unknown>): { dir: string; env: NodeJS.Process
   const env: NodeJS.ProcessEnv = { ...process.env, DSTACK_HOME: dir, HOME: dir };
   delete env.DSTACK_STATE_URL;
   return { dir, env };
-}
-
-async function run(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const out = jest.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = jest.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const exitBefore = process.exitCode;
-  try {
-    const code = await main(["node", "dstack", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = exitBefore;
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
 }
 
 describe("pending operations", () => {
