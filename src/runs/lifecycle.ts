@@ -363,17 +363,6 @@ async function removeRunVolumes(outputs: Record<string, unknown>): Promise<strin
   return (await removeVolumes(names)).removed;
 }
 
-/** Every run in the state backend, with its status. */
-export async function listRuns(env: NodeJS.ProcessEnv = process.env): Promise<RunRecord[]> {
-  const names = await ws.listRunNames(env);
-  return Promise.all(
-    names.map(async (name) => {
-      const outputs = await ws.readOutputs(name, env);
-      return runRecord(name, outputs, await probeInstance(outputs));
-    }),
-  );
-}
-
 export interface RunList {
   runs: RunRecord[];
   /** E4104 when the Docker engine does not answer: local runs are listed with status `unknown`. */
