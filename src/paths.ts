@@ -67,3 +67,30 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
   }
   return undefined;
 }
+
+/**
+ * Writes `file` whole or not at all: the data goes to a temporary file beside it (with `mode`),
+ * which is then renamed over it, so a concurrent reader (another dstack command) never sees a
+ * half-written file. The one writer of files that several commands share.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data, { mode });
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** `writeFileAtomic` unless `file` already holds `text`; whether it wrote. */
+export function writeFileAtomicIfDifferent(file: string, text: string, mode = 0o644): boolean {
+  try {
+    if (fs.readFileSync(file, "utf8") === text) return false;
+  } catch {
+    // absent
+  }
+  writeFileAtomic(file, text, mode);
+  return true;
+}

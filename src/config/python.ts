@@ -8,7 +8,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { homePaths } from "../paths";
+import { homePaths, writeFileAtomic } from "../paths";
 import { PYTHON_VERSIONS } from "./schema/definitions";
 
 export const FALLBACK_PYTHON = "3.11";
@@ -72,10 +72,7 @@ export function localPythonVersion(env: NodeJS.ProcessEnv = process.env): string
   memo.set(key, version);
   try {
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-    // shared by concurrent commands: written aside, then renamed over
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ key, version }) + "\n");
-    fs.renameSync(tmp, cacheFile);
+    writeFileAtomic(cacheFile, JSON.stringify({ key, version }) + "\n"); // shared by concurrent commands
   } catch {
     // a read-only home is fine: we just ask again next time
   }

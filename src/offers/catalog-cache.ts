@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { homePaths } from "../paths";
+import { homePaths, writeFileAtomic } from "../paths";
 import { Catalog, type CatalogColumns, type CatalogIndex } from "./catalog-table";
 
 const MAGIC = "DSTKCAT";
@@ -215,9 +215,7 @@ export function writeCatalogCache(files: string[], catalog: Catalog): void {
     }
     const target = catalogCachePath(files);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, buf);
-    fs.renameSync(tmp, target);
+    writeFileAtomic(target, buf);
   } catch {
     // the cache is an optimisation only
   }

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { homePaths } from "../paths";
+import { homePaths, writeFileAtomic } from "../paths";
 import type { CpuArch, GpuVendor } from "../config/runspec";
 import type { Offer } from "./offer";
 
@@ -150,10 +150,7 @@ export async function cachedDockerRootDir(socketPath: string, env: NodeJS.Proces
   if (root) {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      // shared by concurrent commands: written aside, then renamed over
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ socket: socketPath, root, at: Date.now() }));
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, JSON.stringify({ socket: socketPath, root, at: Date.now() })); // shared by concurrent commands
     } catch {
       // the cache is an optimisation only
     }

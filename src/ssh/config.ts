@@ -11,9 +11,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DstackError, ExitCode } from "../diagnostics";
-import { homePaths } from "../paths";
+import { homePaths, writeFileAtomic } from "../paths";
 import { assertRunName } from "../config/names";
-import { ensureSshDir, writeFileAtomic } from "./keys";
+import { ensureSshDir } from "./keys";
 import { withFileLock } from "./file-lock";
 
 export interface HostEntry {

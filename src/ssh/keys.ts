@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { assertRunName } from "../config/names";
-import { homePaths } from "../paths";
+import { homePaths, writeFileAtomic } from "../paths";
 import { ed25519KeyPairProblem, generateEd25519KeyPair } from "./keygen";
 
 export interface RunKey {
@@ -37,14 +37,6 @@ export function ensureSshDir(env: NodeJS.ProcessEnv = process.env): string {
   const dir = homePaths(env).ssh;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
-}
-
-/** Writes a file with the given mode atomically (temp file + rename), so a crash never leaves half a key. */
-export function writeFileAtomic(file: string, data: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  fs.writeFileSync(tmp, data, { mode });
-  fs.chmodSync(tmp, mode);
-  fs.renameSync(tmp, file);
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { writeFileAtomicIfDifferent } from "../paths";
 
 export const ENGINE_GUARD = "pulumi-guard";
 
@@ -77,17 +78,7 @@ exit "$status"
 export function installEngineGuard(dir: string, pulumiBinary: string): string {
   const target = path.join(dir, ENGINE_GUARD);
   const content = engineGuardScript(pulumiBinary);
-  let current: string | null = null;
-  try {
-    current = fs.readFileSync(target, "utf8");
-  } catch {
-    // absent
-  }
-  if (current !== content) {
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, content, { mode: 0o755 });
-    fs.renameSync(tmp, target);
-  }
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomicIfDifferent(target, content, 0o755);
   return target;
 }

@@ -29,7 +29,7 @@ import * as os from "os";
 import * as path from "path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
-import { findOnPath, homePaths, packageRoot } from "../paths";
+import { findOnPath, homePaths, packageRoot, writeFileAtomicIfDifferent } from "../paths";
 import { runScript } from "./script";
 import { installEngineGuard } from "./engine-guard";
 
@@ -153,17 +153,8 @@ function shellQuote(s: string): string {
 }
 
 function writeIfDifferent(target: string, content: string, mode: number): void {
-  let current: string | null = null;
-  try {
-    current = fs.readFileSync(target, "utf8");
-  } catch {
-    // absent
-  }
-  if (current === content) return;
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, target);
+  writeFileAtomicIfDifferent(target, content, mode);
 }
 
 /** The plugin wrapper's contents expected in dir (for doctor). */

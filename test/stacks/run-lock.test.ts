@@ -5,7 +5,8 @@ import * as path from "path";
 import { ExitCode } from "../../src/diagnostics";
 import { acquireRunLock, listRunLocks, readEngineLocks, runLockDir, unlockRun } from "../../src/stacks/run-lock";
 import { lockPolicy } from "../../src/stacks/locks";
-import { projectFileText, writeFileAtomicIfDifferent } from "../../src/stacks/project-file";
+import { writeFileAtomicIfDifferent } from "../../src/paths";
+import { projectFileText } from "../../src/stacks/project-file";
 
 describe("dstack's run lock", () => {
   let home: string;
