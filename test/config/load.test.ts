@@ -122,7 +122,7 @@ describe("properties", () => {
     expect(s.utilization_policy).toEqual({ min_gpu_utilization: 10, time_window: 3600 });
     expect(s.schedule).toEqual({ cron: ["15 23 * * *"] });
     expect(s.profile.sources.spot_policy).toBe("configuration");
-    expect(s.unsupported.map((u) => u.property).sort()).toEqual(["availability_zones", "fleets", "reservation", "schedule", "utilization_policy"]);
+    expect(s.unsupported.map((u) => u.property).sort()).toEqual(["availability_zones", "creation_policy", "fleets", "idle_duration", "reservation", "schedule", "utilization_policy"]);
   });
 
   it("max_duration forms", () => {
