@@ -12,6 +12,8 @@ import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
+import { register as agentCommand } from "./agent";
+import { register as reapCommand } from "./reap";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -29,4 +31,6 @@ export const commands: RegisterCommand[] = [
   offerCommand,
   compileCommand,
   unlockCommand,
+  agentCommand,
+  reapCommand,
 ];

@@ -7,19 +7,23 @@
  *   /etc/dstack/activity (touched by the start script's watchdog while a session is open) says
  *   when one was last seen — so the inactivity clock survives a restart of any dstack process;
  * - exited: the start script's last log line says why (`[dstack] ended: commands exit N`,
- *   `max_duration`, `inactivity`, `signal`); no such line, or `signal`, means it was stopped
- *   or killed from outside: an interruption;
+ *   `max_duration`, `inactivity`, `signal`), or its error line (`[dstack] error: …`: setup,
+ *   init or sshd failed); no such line, or `signal`, means it was stopped or killed from
+ *   outside: an interruption;
  * - missing: the container is gone (removed from outside).
  * Other backends: `unknown` (their instances are observed by the cloud issue's code).
  */
 import type Docker from "dockerode";
 import { DstackError } from "../diagnostics";
 import { demuxLogs, dockerClient } from "../stacks/docker";
-import type { Observation } from "./reconcile-decision";
+import type { InstanceEnd, Observation } from "./reconcile-decision";
 
 /** The end marker in the start script's log (pure): what ended the container, or null. */
-export function parseEndMarker(logs: string): { by: "commands"; code: number } | { by: "max_duration" | "inactivity" } | { by: "signal" } | null {
+export function parseEndMarker(logs: string): InstanceEnd | { by: "signal" } | null {
   const lines = logs.trimEnd().split("\n");
+  // the start script failed before the commands (setup, init, sshd): its error line
+  const error = /\[dstack\] error: (.*)/.exec(logs)?.[1];
+  if (error !== undefined && !logs.includes("[dstack] ended: ")) return { by: "setup_failed", message: error };
   for (let i = lines.length - 1; i >= 0 && i >= lines.length - 5; i--) {
     const m = /^\[dstack\] ended: (?:commands exit (\d+)|(max_duration|inactivity|signal))\s*$/.exec(lines[i]!.trim());
     if (!m) continue;
@@ -76,7 +80,7 @@ export async function observeContainer(docker: Docker, id: string, o: ObserveOpt
     ]);
     return { kind: "running", sessions, last_activity: lastActivity };
   }
-  const raw = (await c.logs({ stdout: true, stderr: true, tail: 5, follow: false }).catch(() => Buffer.alloc(0))) as unknown as Buffer;
+  const raw = (await c.logs({ stdout: true, stderr: true, tail: 40, follow: false }).catch(() => Buffer.alloc(0))) as unknown as Buffer;
   const marker = parseEndMarker(demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))));
   const ended = marker === null || marker.by === "signal" ? null : marker;
   return { kind: "exited", ended, exit_code: info.State.ExitCode ?? null };

@@ -11,6 +11,7 @@
  * once; otherwise the delay follows BACKOFF_MS by the number of failed attempts in a row.
  */
 import type { RetryEvent, RetrySpec } from "../config/runspec";
+import type { ReasonKind, RunStatus } from "./record";
 
 /** dstack's backoff between attempts that found no capacity: 15 s, 30 s, 1 m, 2 m, 5 m, 10 m (then 10 m). */
 export const BACKOFF_MS = [15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
@@ -27,18 +28,8 @@ export function backoffDelay(n: number): number {
   return BACKOFF_MS[Math.min(n, BACKOFF_MS.length) - 1]!;
 }
 
-export type LifecycleStatus = "submitted" | "provisioning" | "running" | "terminating" | "terminated" | "failed" | "done";
-
-/** Why a run ended, or why an attempt ended (machine names; docs/lifecycle.md lists them). */
-export type EndReason =
-  | "stopped_by_user"
-  | "max_duration_exceeded"
-  | "inactivity"
-  | "no_capacity"
-  | "interrupted"
-  | "exited"
-  | "retry_limit_exceeded"
-  | "provisioning_error";
+/** Why a run or an attempt ended (record.ts's reasons). */
+export type EndReason = ReasonKind;
 
 /** One attempt as the decision needs it (times in ms since the epoch). */
 export interface AttemptView {
@@ -51,8 +42,8 @@ export interface AttemptView {
 }
 
 /** What of the record the decision reads. */
-export interface RunView {
-  status: LifecycleStatus;
+export interface ReconcileView {
+  status: RunStatus;
   run_type: "dev-environment" | "task" | "service";
   /** When the run was submitted (ms). */
   submitted_at: number;
@@ -67,6 +58,9 @@ export interface RunView {
   stop_duration: number | null;
 }
 
+/** What ended an instance, as its start script recorded it. */
+export type InstanceEnd = { by: "commands"; code: number } | { by: "max_duration" | "inactivity" } | { by: "setup_failed"; message: string };
+
 /** What the executor saw of the run's instance. */
 export type Observation =
   /** The instance runs. `sessions`: open SSH sessions (null: not counted); `last_activity`: when one was last seen open (ms). */
@@ -76,7 +70,7 @@ export type Observation =
    * commands ended with `code`, or the in-instance watchdog ended it (max duration, inactivity);
    * null: it was stopped or killed from outside (an interruption).
    */
-  | { kind: "exited"; ended: { by: "commands"; code: number } | { by: "max_duration" | "inactivity" } | null; exit_code: number | null }
+  | { kind: "exited"; ended: InstanceEnd | null; exit_code: number | null }
   /** The record says an instance exists but there is none (removed from outside). */
   | { kind: "missing" }
   /** No instance, and none is expected (between attempts, or ended). */
@@ -98,12 +92,6 @@ export type Action =
   /** An ended run whose instance is still there (an interrupted teardown): destroy it, keep the status. */
   | { kind: "cleanup" };
 
-export const ACTIVE_STATUSES: LifecycleStatus[] = ["submitted", "provisioning", "running", "terminating"];
-
-export function isActive(status: LifecycleStatus): boolean {
-  return ACTIVE_STATUSES.includes(status);
-}
-
 /** The attempts that failed in a row at the end of the list (the current retry streak). */
 export function failureStreak(attempts: AttemptView[]): AttemptView[] {
   const out: AttemptView[] = [];
@@ -117,7 +105,7 @@ export function failureStreak(attempts: AttemptView[]): AttemptView[] {
 }
 
 /** When the retry window opened: the end of the last attempt that ran, else the submission. */
-export function retryWindowStart(v: Pick<RunView, "submitted_at" | "attempts">): number {
+export function retryWindowStart(v: Pick<ReconcileView, "submitted_at" | "attempts">): number {
   for (let i = v.attempts.length - 1; i >= 0; i--) {
     const a = v.attempts[i]!;
     if (a.ran && a.ended_at !== null) return a.ended_at;
@@ -126,7 +114,7 @@ export function retryWindowStart(v: Pick<RunView, "submitted_at" | "attempts">):
 }
 
 /** When the retry window closes (ms), or null when retrying has no limit. */
-export function retryWindowEnd(v: Pick<RunView, "submitted_at" | "attempts" | "retry">): number | null {
+export function retryWindowEnd(v: Pick<ReconcileView, "submitted_at" | "attempts" | "retry">): number | null {
   return v.retry.duration === null ? null : retryWindowStart(v) + v.retry.duration * 1000;
 }
 
@@ -154,15 +142,18 @@ function eventText(event: RetryEvent, code?: number): string {
   return event === "no-capacity" ? "no capacity" : "interrupted";
 }
 
+const ACTIVE: RunStatus[] = ["submitted", "provisioning", "running", "terminating"];
+
 /**
  * A failure of the current attempt: retry when the policy covers the event and the window is
  * open, else end the run failed — with the event's own reason when retry does not cover it, or
  * retry_limit_exceeded when the window has closed.
  */
-export function onFailure(v: RunView, event: RetryEvent, now: number, code?: number): Action {
-  const what = eventText(event, code);
+export function onFailure(v: ReconcileView, event: RetryEvent, now: number, code?: number, as?: { reason: EndReason; message: string }): Action {
+  const what = as?.message ?? eventText(event, code);
+  const reason = as?.reason ?? reasonOf[event];
   const exit = code !== undefined ? { exit_code: code } : {};
-  if (!retries(v.retry, event)) return { kind: "end", status: "failed", reason: reasonOf[event], ...exit, message: what };
+  if (!retries(v.retry, event)) return { kind: "end", status: "failed", reason, ...exit, message: what };
   const end = retryWindowEnd(v);
   if (end !== null && now >= end) {
     return { kind: "end", status: "failed", reason: "retry_limit_exceeded", ...exit, message: `${what}; retried for ${v.retry.duration}s without success` };
@@ -170,11 +161,11 @@ export function onFailure(v: RunView, event: RetryEvent, now: number, code?: num
   // the attempt that just failed joins the streak
   const current: AttemptView = { started_at: now, ended_at: now, ran: v.status === "running", event };
   const streak = [...failureStreak(v.attempts.filter((a) => a.ended_at !== null)), current];
-  return { kind: "retry", event, reason: reasonOf[event], ...exit, delay_ms: retryDelay(streak), message: what };
+  return { kind: "retry", event, reason, ...exit, delay_ms: retryDelay(streak), message: what };
 }
 
 /** When the next attempt of a run waiting between attempts is due (ms). */
-export function nextAttemptAt(v: RunView): number {
+export function nextAttemptAt(v: ReconcileView): number {
   const ended = v.attempts.filter((a) => a.ended_at !== null);
   const last = ended[ended.length - 1];
   if (!last) return v.submitted_at;
@@ -192,10 +183,10 @@ function soonest(...ms: (number | null)[]): number | null {
  * holds the run's lock; then only an expired deadline is acted on by the caller that holds it,
  * and this returns `wait`.
  */
-export function decide(v: RunView, obs: Observation, now: number, busy = false): Action {
+export function decide(v: ReconcileView, obs: Observation, now: number, busy = false): Action {
   if (obs.kind === "unknown") return { kind: "wait", requeue_ms: POLL_MS };
 
-  if (!isActive(v.status)) {
+  if (!ACTIVE.includes(v.status)) {
     const present = obs.kind === "running" || obs.kind === "exited";
     return present ? { kind: "cleanup" } : { kind: "wait", requeue_ms: null };
   }
@@ -245,6 +236,7 @@ export function decide(v: RunView, obs: Observation, now: number, busy = false):
     case "exited": {
       const ended = obs.ended;
       if (ended?.by === "inactivity") return { kind: "end", status: "terminated", reason: "inactivity", message: `no SSH session for ${v.inactivity_duration ?? "?"}s` };
+      if (ended?.by === "setup_failed") return onFailure(v, "error", now, undefined, { reason: "setup_failed", message: ended.message });
       if (ended?.by === "commands") {
         if (ended.code === 0) return { kind: "end", status: "done", reason: "exited", exit_code: 0, message: "exited with code 0" };
         return onFailure(v, "error", now, ended.code);

@@ -82,6 +82,7 @@ describe("what the start script says when the container ends", () => {
     expect(parseEndMarker("[dstack] ended: signal\n")).toEqual({ by: "signal" });
     expect(parseEndMarker("Server listening on 127.0.0.1 port 22.\n")).toBeNull();
     expect(parseEndMarker("")).toBeNull();
+    expect(parseEndMarker("[dstack] setup\n[dstack] error: setup failed (exit 2)\n")).toEqual({ by: "setup_failed", message: "setup failed (exit 2)" });
   });
   test("open SSH sessions among the container's processes", () => {
     const ps = ["/bin/sh /etc/dstack/start.sh", "/usr/sbin/sshd -D -e -f /etc/dstack/sshd_config", "sshd: root [priv]", "sshd: root@pts/0", "sshd-session: root@notty", "-bash"];

@@ -11,7 +11,7 @@ import {
   retryWindowEnd,
   type AttemptView,
   type Observation,
-  type RunView,
+  type ReconcileView,
 } from "../../src/runs/reconcile-decision";
 
 const T0 = Date.parse("2026-12-02T10:00:00Z");
@@ -20,7 +20,7 @@ const s = (n: number) => n * 1000;
 const RETRY_OFF = { enabled: false, on_events: [], duration: null };
 const RETRY_ALL = { enabled: true, on_events: ["no-capacity", "interruption", "error"] as const, duration: 600 };
 
-function view(o: Partial<RunView> = {}): RunView {
+function view(o: Partial<ReconcileView> = {}): ReconcileView {
   return {
     status: "running",
     run_type: "dev-environment",
@@ -33,7 +33,7 @@ function view(o: Partial<RunView> = {}): RunView {
     stop_duration: 10,
     ...o,
     // the readonly tuple above is a RetryEvent[]
-  } as RunView;
+  } as ReconcileView;
 }
 
 const running: Observation = { kind: "running", sessions: null, last_activity: null };
@@ -69,7 +69,7 @@ describe("max_duration", () => {
 });
 
 describe("tasks", () => {
-  const task = (o: Partial<RunView> = {}) => view({ run_type: "task", ...o });
+  const task = (o: Partial<ReconcileView> = {}) => view({ run_type: "task", ...o });
   test("exit 0: done", () => {
     expect(decide(task(), exitedWith(0), T0 + s(5))).toMatchObject({ kind: "end", status: "done", reason: "exited", exit_code: 0 });
   });
@@ -79,6 +79,11 @@ describe("tasks", () => {
   test("exit 3 with retry on error: retry after the first backoff step", () => {
     const v = task({ retry: { enabled: true, on_events: ["error"], duration: 600 } });
     expect(decide(v, exitedWith(3), T0 + s(5))).toMatchObject({ kind: "retry", event: "error", exit_code: 3, delay_ms: 15_000 });
+  });
+  test("the start script failed (setup): an error, reason setup_failed", () => {
+    const obs: Observation = { kind: "exited", ended: { by: "setup_failed", message: "setup failed (exit 1)" }, exit_code: 98 };
+    expect(decide(task(), obs, T0 + s(5))).toEqual({ kind: "end", status: "failed", reason: "setup_failed", message: "setup failed (exit 1)" });
+    expect(decide(task({ retry: { enabled: true, on_events: ["error"], duration: 600 } }), obs, T0 + s(5))).toMatchObject({ kind: "retry", reason: "setup_failed", delay_ms: 15_000 });
   });
   test("a task that exited before it was marked running is still judged by its exit", () => {
     expect(decide(task({ status: "provisioning", attempts: [{ started_at: T0, ended_at: null, ran: false, event: null }] }), exitedWith(0), T0 + s(2))).toMatchObject({ kind: "end", status: "done" });
@@ -134,7 +139,7 @@ describe("no capacity and the retry window", () => {
 });
 
 describe("inactivity", () => {
-  const dev = (o: Partial<RunView> = {}) => view({ inactivity_duration: 30, ...o });
+  const dev = (o: Partial<ReconcileView> = {}) => view({ inactivity_duration: 30, ...o });
   test("no session for inactivity_duration since the attempt started: terminated (inactivity)", () => {
     expect(decide(dev(), idle, T0 + s(29))).toMatchObject({ kind: "wait" });
     expect(decide(dev(), idle, T0 + s(30))).toMatchObject({ kind: "end", status: "terminated", reason: "inactivity" });
