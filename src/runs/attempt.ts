@@ -130,7 +130,7 @@ export async function recordNoCapacity(spec: RunSpec, tried: TriedOffer[], o: { 
   const { spec: publicSpec, secrets } = storedSpec(spec);
   const hasSecrets = Object.keys(secrets.env).length > 0 || secrets.registry_password !== null;
   const stack = await ws.openStack(spec.name, recordProgram(record, publicSpec, hasSecrets ? secrets : null), { env, exists: false });
-  planned.created.stack = true;
+  // not marked as created by this command: a failed `up` keeps this record (`ps -a` shows it)
   await ws.upStack(stack, { env, message: `dstack: run ${spec.name} attempt 1 found no capacity${o.retry ? "; waiting to retry" : ""}` });
   await ws.setStackTags(spec.name, recordTags(record), env);
   return record;
