@@ -152,6 +152,7 @@ export const DIAGNOSTIC_CODES = {
   E6103: { exit: ExitCode.Usage, meaning: "A confirmation is needed but there is no terminal (`CI=true`, or stdin is not a TTY); nothing was changed", fix: "pass `-y`" },
   E6104: { exit: ExitCode.Aborted, meaning: "The user answered \"no\" to a confirmation; nothing was changed", fix: "nothing to do; `-y` skips the question" },
   E6105: { exit: ExitCode.NoOffers, meaning: "Offers match, but none on a backend this machine can provision, and this machine's own offer breaks the named requirements (the cheapest match elsewhere is named)", fix: "relax those resources to fit this machine (e.g. `--disk 10GB..`; `dstack offer -b local` shows its offer)" },
+  E6201: { exit: ExitCode.Usage, meaning: "`dstack delete NAME`: the run is still active (submitted, provisioning, running, terminating) or still holds resources; only the record of an ended run can be deleted", fix: "`dstack stop NAME` first, or `dstack down --purge NAME` to stop it and delete its record" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

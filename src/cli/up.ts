@@ -15,7 +15,7 @@ import * as path from "path";
 import type { RunSpec } from "../config/runspec";
 import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
-import type { RunRecord } from "../runs/record";
+import type { RunView } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
@@ -121,7 +121,7 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
   }
 }
 
-export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
+export async function up(dir: string | undefined, opts: UpOptions): Promise<RunView> {
   const json = !!opts.json;
   const input = runInputFromCommand(dir, opts);
   const { prepareRun } = await import("../runs/prepare");
@@ -151,7 +151,7 @@ async function upPrepared(
   opts: UpOptions,
   display: import("./progress").ProgressDisplay,
   renderChanges: typeof import("./progress").renderChanges,
-): Promise<RunRecord> {
+): Promise<RunView> {
   const json = !!opts.json;
   const { spec, offer: chosen, next, planned, drifted } = prepared;
   const lc = await import("../runs/lifecycle");
@@ -169,7 +169,7 @@ async function upPrepared(
   try {
     say(json, renderPlanTable(spec, chosen, next) + "\n");
 
-    if (planned.previous) {
+    if (planned.previous && planned.previousMeta && lc.isActiveRecord(planned.previousMeta)) {
       const changes = await lc.previewRun(planned, { refresh: drifted });
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
     }
@@ -190,6 +190,7 @@ async function upPrepared(
             onEvent: display.onEvent,
           });
           provisioned = true;
+          await lc.markRunning(spec.name);
           const fixed = result.resolved;
           if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
             const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
