@@ -135,6 +135,8 @@ export interface EndRunResult {
   removedVolumes: string[];
   /** Docker objects of the run found by label after the update and removed. */
   leftovers: { containers: string[]; volumes: string[] };
+  /** With `volumes`: volumes still mounted by another run's container, kept. */
+  volumesInUse: string[];
 }
 
 /** Seconds a graceful stop waits when the run names no `stop_duration`. */
@@ -182,7 +184,7 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   const cur = await readRecord(name, { env });
   if (!cur) throw ws.runNotFound(name);
   if (cur.record && isEnded(cur.record.status) && !hasResources(name, cur, env)) {
-    return { record: cur.record, alreadyEnded: true, removedVolumes: [], leftovers: { containers: [], volumes: [] } };
+    return { record: cur.record, alreadyEnded: true, removedVolumes: [], leftovers: { containers: [], volumes: [] }, volumesInUse: [] };
   }
   const local = (cur.record?.backend ?? cur.outputs?.backend) === "local";
   if (local) await dockerClient(env); // E4101 before anything changes
@@ -206,13 +208,15 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
 
   const leftovers = { containers: [] as string[], volumes: [] as string[] };
   let removedVolumes: string[] = [];
+  let volumesInUse: string[] = [];
   if (local) {
     const after = await removeLeftovers(name, { volumes: Boolean(o.volumes), env });
     leftovers.containers.push(...after.removed.containers);
     removedVolumes = after.removed.volumes;
+    volumesInUse = after.inUse;
   }
   removeRunSshConfig(name, env);
-  return { record: ended, alreadyEnded: false, removedVolumes, leftovers };
+  return { record: ended, alreadyEnded: false, removedVolumes, leftovers, volumesInUse };
 }
 
 /** Whether the stack still holds resources (the file backend's checkpoint; else: the outputs name an instance). */
