@@ -478,7 +478,7 @@ export interface RunView {
   submitted_at: string | null;
   ended_at: string | null;
   expires_at: string | null;
-  /** From submission to end (or now), seconds. */
+  /** From submission to end, seconds (null while active: `submitted_at` says since when). */
   duration_s: number | null;
   attempts: number;
   ssh_host: string | null;
@@ -502,7 +502,7 @@ export function runView(name: string, r: RunRecord | null, outputs: Record<strin
     submitted_at: r ? r.submitted_at : null,
     ended_at: r ? r.ended_at : null,
     expires_at: r ? r.expires_at : null,
-    duration_s: r ? runDurationSeconds(r, now) : null,
+    duration_s: r && r.ended_at ? runDurationSeconds(r, now) : null,
     attempts: r ? r.attempts.length : 0,
     ssh_host: r && isActive(r.status) && typeof outputs?.ssh_host === "string" ? outputs.ssh_host : null,
     instance,
