@@ -153,7 +153,13 @@ export const DIAGNOSTIC_CODES = {
   E6104: { exit: ExitCode.Aborted, meaning: "The user answered \"no\" to a confirmation; nothing was changed", fix: "nothing to do; `-y` skips the question" },
   E6105: { exit: ExitCode.NoOffers, meaning: "Offers match, but none on a backend this machine can provision, and this machine's own offer breaks the named requirements (the cheapest match elsewhere is named)", fix: "relax those resources to fit this machine (e.g. `--disk 10GB..`; `dstack offer -b local` shows its offer)" },
   E6201: { exit: ExitCode.Usage, meaning: "`dstack delete NAME`: the run is still active (submitted, provisioning, running, terminating) or still holds resources; only the record of an ended run can be deleted", fix: "`dstack stop NAME` first, or `dstack down --purge NAME` to stop it and delete its record" },
-  E6290: { exit: ExitCode.Usage, meaning: "The faults file named by `DSTACK_FAULTS` (the seam for injecting no-capacity answers and extra local offers; docs/lifecycle.md) cannot be read or is malformed", fix: "fix the file or unset `DSTACK_FAULTS`" },
+  E6202: { exit: ExitCode.Provisioning, meaning: "`dstack up` of a task: the start script failed before the commands ran (setup, init, or sshd); the run is recorded `failed` (setup failed) and its container removed", fix: "`dstack logs NAME` shows the output; fix the cause, then `dstack up` again (a new attempt)" },
+  E6203: { exit: ExitCode.Failure, meaning: "`dstack up` of a task: the run ended before its commands finished, for another reason than their exit (stopped by user, max duration exceeded, interrupted…)", fix: "`dstack ps -a` shows the reason, `dstack logs NAME` the output" },
+  E6204: { exit: "warning", meaning: "Ctrl-C while `dstack up` (or `dstack attach`, `dstack logs -f`) followed a run: detached, the run goes on", fix: "`dstack logs -f NAME` follows it again, `dstack stop NAME` stops it" },
+  E6205: { exit: ExitCode.Usage, meaning: "`dstack down`: neither a run's name nor `--all` / `--expired`, or more than one of them", fix: "name one run (`dstack ps`), or pass `--all` or `--expired`" },
+  E6206: { exit: ExitCode.Provisioning, meaning: "`dstack attach`: the ssh port forwarding failed (ssh's own message is shown), e.g. a local port already taken", fix: "map the port elsewhere in `ports` (e.g. \"8081:80\"), or free the local port" },
+  E6207: { exit: ExitCode.NotFound, meaning: "`dstack attach NAME`: the run is not running (it ended, or has no instance yet)", fix: "`dstack up` starts it again; `dstack logs NAME` shows its output" },
+  E6208: { exit: ExitCode.Prerequisite, meaning: "`dstack attach NAME`: this machine has no ssh key for the run (it was started from another machine sharing the state backend)", fix: "attach from the machine that ran `dstack up`" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -12,8 +12,10 @@ import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
-import { register as agentCommand } from "./agent";
-import { register as reapCommand } from "./reap";
+import { register as stopCommand } from "./stop";
+import { register as deleteCommand } from "./delete";
+import { register as logsCommand } from "./logs";
+import { register as attachCommand } from "./attach";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -31,6 +33,8 @@ export const commands: RegisterCommand[] = [
   offerCommand,
   compileCommand,
   unlockCommand,
-  agentCommand,
-  reapCommand,
+  stopCommand,
+  deleteCommand,
+  logsCommand,
+  attachCommand,
 ];

@@ -27,7 +27,8 @@ export function renderRuns(runs: RunView[], now = Date.now(), all = false): stri
   const t = new Table({ head, style: { head: [], border: [], compact: true, "padding-left": 0, "padding-right": 0 }, chars: blank });
   for (const r of runs) {
     const row = [r.name, r.backend, r.resources ?? "-", r.price == null ? "-" : `${formatPrice(r.price)}/h`, statusText(r), formatAge(r.submitted_at ?? r.created_at, now)];
-    if (all) row.push(r.duration_s == null ? "-" : formatDuration(r.duration_s), r.reason ?? "-");
+    const seconds = r.duration_s ?? (r.submitted_at ? Math.max(0, Math.floor((now - Date.parse(r.submitted_at)) / 1000)) : null);
+    if (all) row.push(seconds == null ? "-" : formatDuration(seconds), r.reason ?? "-");
     t.push(row);
   }
   return t

@@ -35,6 +35,7 @@ import {
   type RunView,
 } from "./record";
 import { listRecords, markStatus, readRecord } from "./records";
+import { appendRunLog, engineEventLine } from "./run-log";
 
 export interface PlannedRun {
   plan: Plan;
@@ -198,9 +199,25 @@ export async function applyRun(
   }
   const stack = await ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null });
   if (r.previous === null) r.created.stack = true;
+  const attempt = r.record.attempts[r.record.attempts.length - 1];
+  const log = (text: string) => appendRunLog(r.plan.run_name, text, env);
+  log(`${r.previous && r.previousMeta && isActive(r.previousMeta.status) ? "updating" : "submitted"}: attempt ${attempt?.n ?? 1} on ${r.plan.backend}/${r.plan.offer.region} ${r.plan.offer.instance_type} (${r.record.resources})`);
+  const onEvent = (e: EngineEvent) => {
+    const line = engineEventLine(e);
+    if (line) log(line);
+    o.onEvent?.(e);
+  };
   try {
-    return { ...(await ws.upStack(stack, { onEvent: o.onEvent, signal: o.signal, refresh: o.refresh, env: o.env })), resolved };
+    const res = await ws.upStack(stack, { onEvent, signal: o.signal, refresh: o.refresh, env: o.env, message: `dstack: run ${r.plan.run_name} attempt ${attempt?.n ?? 1} on ${r.plan.backend}/${r.plan.offer.region}` });
+    log("provisioned");
+    return { ...res, resolved };
   } catch (e) {
+    const message = (e as Error).message?.split("\n")[0] ?? String(e);
+    log(`provisioning failed: ${message}`);
+    // A new attempt of an ended run that failed: the record says so (what the engine made stays for `dstack down`).
+    if (r.previousMeta && !isActive(r.previousMeta.status) && !o.signal?.aborted && !o.interrupted?.aborted) {
+      await markStatus(r.plan.run_name, "failed", { kind: "provisioning_failed", message }, { env }).catch(() => undefined);
+    }
     if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
         {
@@ -398,6 +415,11 @@ export async function discardNewRun(r: PlannedRun, env: NodeJS.ProcessEnv = proc
     removeRunSshConfig(name, env);
     removeRunKey(name, env);
   }
+}
+
+/** Removes named Docker volumes (`down --volumes` of a run that had already ended); missing ones are skipped. */
+export async function removeVolumesOf(names: string[]): Promise<string[]> {
+  return names.length ? (await removeVolumes(names)).removed : [];
 }
 
 async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {

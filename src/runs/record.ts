@@ -215,8 +215,7 @@ export function recordForUp(p: Plan, configurationPath: string | null, spec: Par
   const fresh = previous === null || isEnded(previous.status);
   const attempts = previous ? previous.attempts.map((a) => ({ ...a })) : [];
   const last = attempts[attempts.length - 1];
-  // a new attempt for a new or ended run, and for an active run whose last attempt ended (a retry)
-  if (fresh || !last || last.ended_at !== null) {
+  if (fresh || !last) {
     attempts.push({ n: attempts.length + 1, offer: attemptOffer(p.offer), started_at: now, ended_at: null, reason: null, exit_code: null, message: null });
   } else {
     last.offer = attemptOffer(p.offer);
@@ -479,7 +478,7 @@ export interface RunView {
   submitted_at: string | null;
   ended_at: string | null;
   expires_at: string | null;
-  /** From submission to end (or now), seconds. */
+  /** From submission to end, seconds (null while active: `submitted_at` says since when). */
   duration_s: number | null;
   attempts: number;
   ssh_host: string | null;
@@ -503,7 +502,7 @@ export function runView(name: string, r: RunRecord | null, outputs: Record<strin
     submitted_at: r ? r.submitted_at : null,
     ended_at: r ? r.ended_at : null,
     expires_at: r ? r.expires_at : null,
-    duration_s: r ? runDurationSeconds(r, now) : null,
+    duration_s: r && r.ended_at ? runDurationSeconds(r, now) : null,
     attempts: r ? r.attempts.length : 0,
     ssh_host: r && isActive(r.status) && typeof outputs?.ssh_host === "string" ? outputs.ssh_host : null,
     instance,

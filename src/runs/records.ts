@@ -39,10 +39,7 @@ import { removeRunSshConfig } from "../ssh/config";
 import { removeRunKey } from "../ssh/keys";
 import { removeLeftovers, resolvePendingCreates } from "./cleanup";
 import {
-  endAttempt,
   endRecord,
-  startAttempt,
-  type AttemptOffer,
   isActive,
   isEnded,
   recordFromOutputs,
@@ -129,13 +126,6 @@ export interface EndRunOptions {
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
-  /**
-   * End only the current attempt and leave the run `submitted`, waiting for its next attempt
-   * (the reconciler's retry, src/runs/reconcile.ts).
-   */
-  retry?: boolean;
-  /** Record a new attempt on this offer first, ended at once by `reason` (an attempt that found no capacity: nothing to destroy). */
-  attempt?: AttemptOffer;
 }
 
 export interface EndRunResult {
@@ -145,6 +135,8 @@ export interface EndRunResult {
   removedVolumes: string[];
   /** Docker objects of the run found by label after the update and removed. */
   leftovers: { containers: string[]; volumes: string[] };
+  /** With `volumes`: volumes still mounted by another run's container, kept. */
+  volumesInUse: string[];
 }
 
 /** Seconds a graceful stop waits when the run names no `stop_duration`. */
@@ -165,7 +157,7 @@ export async function stopInstance(outputs: Record<string, unknown> | null, o: {
 }
 
 /** The record-only program: the stack keeps these outputs and no resource. */
-export function recordProgram(record: RunRecord, spec: unknown, secrets: SpecSecrets | null): ws.PulumiFn {
+function recordProgram(record: RunRecord, spec: unknown, secrets: SpecSecrets | null): ws.PulumiFn {
   return async () => {
     const pulumi = await import("@pulumi/pulumi");
     return {
@@ -191,8 +183,8 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   const now = () => (o.now?.() ?? new Date()).toISOString();
   const cur = await readRecord(name, { env });
   if (!cur) throw ws.runNotFound(name);
-  if (cur.record && isEnded(cur.record.status) && !hasResources(name, cur, env) && !o.retry && !o.attempt) {
-    return { record: cur.record, alreadyEnded: true, removedVolumes: [], leftovers: { containers: [], volumes: [] } };
+  if (cur.record && isEnded(cur.record.status) && !hasResources(name, cur, env)) {
+    return { record: cur.record, alreadyEnded: true, removedVolumes: [], leftovers: { containers: [], volumes: [] }, volumesInUse: [] };
   }
   const local = (cur.record?.backend ?? cur.outputs?.backend) === "local";
   if (local) await dockerClient(env); // E4101 before anything changes
@@ -206,27 +198,25 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   const attempt = base.attempts[base.attempts.length - 1]?.n ?? 1;
   await saveInstanceOutput(name, cur.outputs, attempt, env).catch(() => false);
 
-  const at = laterIso(now(), base.updated_at);
-  const tried = o.attempt ? startAttempt(base, o.attempt, at) : base;
-  const ended: RunRecord = o.retry ? { ...endAttempt(tried, reason, at), status: "submitted", reason: null, ended_at: null } : endRecord(tried, reason, at);
+  const ended = endRecord(base, reason, laterIso(now(), base.updated_at));
   if (local) await resolvePendingCreates(name, env);
   const secrets = (await secretsP) as SpecSecrets | null;
   const stack = await ws.openStack(name, recordProgram(ended, cur.outputs?.[RUN_SPEC_OUTPUT], secrets), { env, exists: true });
-  const last = ended.attempts[ended.attempts.length - 1];
-  const message = o.retry ? `dstack: run ${name} attempt ${last?.n ?? "?"} ended (${renderReasonShort(reason)}); waiting to retry` : endMessage(ended);
-  await ws.upStack(stack, { env, onEvent: o.onEvent, signal: o.signal, message });
+  await ws.upStack(stack, { env, onEvent: o.onEvent, signal: o.signal, message: endMessage(ended) });
   await ws.setStackTags(name, recordTags(ended), env);
-  appendRunLog(name, message, env);
+  appendRunLog(name, `${endMessage(ended)}`, env);
 
   const leftovers = { containers: [] as string[], volumes: [] as string[] };
   let removedVolumes: string[] = [];
+  let volumesInUse: string[] = [];
   if (local) {
     const after = await removeLeftovers(name, { volumes: Boolean(o.volumes), env });
     leftovers.containers.push(...after.removed.containers);
     removedVolumes = after.removed.volumes;
+    volumesInUse = after.inUse;
   }
   removeRunSshConfig(name, env);
-  return { record: ended, alreadyEnded: false, removedVolumes, leftovers };
+  return { record: ended, alreadyEnded: false, removedVolumes, leftovers, volumesInUse };
 }
 
 /** Whether the stack still holds resources (the file backend's checkpoint; else: the outputs name an instance). */

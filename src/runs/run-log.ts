@@ -13,6 +13,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { Writable } from "stream";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { toProgress } from "../stacks/events";
 import { homePaths } from "../paths";
 import { stateBackendUrl } from "../stacks/state";
 import { demuxLogs, dockerClient } from "../stacks/docker";
@@ -174,4 +176,28 @@ export async function waitInstanceExit(outputs: Record<string, unknown> | null, 
   const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
   const text = demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
   return taskEndReason(r.code ?? info.State.ExitCode, text);
+}
+
+/** An engine event as a line of the run's log (what was created, updated, deleted, failed), or null (pure). */
+export function engineEventLine(e: EngineEvent): string | null {
+  const p = toProgress(e);
+  if (!p) return null;
+  if (p.kind === "step-start" && !p.planning) return `${p.op} ${p.name} (${p.type.replace(/^pulumi-nodejs:dynamic\//, "")})`;
+  if (p.kind === "step-done" && !p.planning) return `${p.op} ${p.name}: done`;
+  if (p.kind === "step-failed") return `${p.op} ${p.name}: failed`;
+  if (p.kind === "log" && p.severity !== "info") return `${p.severity}: ${p.message}`;
+  return null;
+}
+
+/**
+ * Follows a task to its end: streams its output from the start (while it runs) and waits for
+ * its container to stop; the reason it ended (`taskEndReason`), or null when `signal` aborts
+ * first (the caller detaches; the task goes on).
+ */
+export async function followTask(
+  outputs: Record<string, unknown> | null,
+  o: { stdout: Writable; stderr: Writable; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
+): Promise<TerminationReason | null> {
+  const [, reason] = await Promise.all([followInstanceOutput(outputs, { ...o, follow: true }), waitInstanceExit(outputs, o)]);
+  return o.signal?.aborted ? null : reason;
 }
