@@ -160,6 +160,7 @@ export const DIAGNOSTIC_CODES = {
   E6206: { exit: ExitCode.Provisioning, meaning: "`dstack attach`: the ssh port forwarding failed (ssh's own message is shown), e.g. a local port already taken", fix: "map the port elsewhere in `ports` (e.g. \"8081:80\"), or free the local port" },
   E6207: { exit: ExitCode.NotFound, meaning: "`dstack attach NAME`: the run is not running (it ended, or has no instance yet)", fix: "`dstack up` starts it again; `dstack logs NAME` shows its output" },
   E6208: { exit: ExitCode.Prerequisite, meaning: "`dstack attach NAME`: this machine has no ssh key for the run (it was started from another machine sharing the state backend)", fix: "attach from the machine that ran `dstack up`" },
+  E6290: { exit: ExitCode.Usage, meaning: "The faults file named by `DSTACK_FAULTS` (the seam for injecting no-capacity answers and extra local offers; docs/lifecycle.md) cannot be read or is malformed", fix: "fix the file or unset `DSTACK_FAULTS`" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -16,6 +16,8 @@ import { register as stopCommand } from "./stop";
 import { register as deleteCommand } from "./delete";
 import { register as logsCommand } from "./logs";
 import { register as attachCommand } from "./attach";
+import { register as agentCommand } from "./agent";
+import { register as reapCommand } from "./reap";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -37,4 +39,6 @@ export const commands: RegisterCommand[] = [
   deleteCommand,
   logsCommand,
   attachCommand,
+  agentCommand,
+  reapCommand,
 ];

@@ -215,7 +215,8 @@ export function recordForUp(p: Plan, configurationPath: string | null, spec: Par
   const fresh = previous === null || isEnded(previous.status);
   const attempts = previous ? previous.attempts.map((a) => ({ ...a })) : [];
   const last = attempts[attempts.length - 1];
-  if (fresh || !last) {
+  // a new attempt for a new or ended run, and for an active run whose last attempt ended (a retry)
+  if (fresh || !last || last.ended_at !== null) {
     attempts.push({ n: attempts.length + 1, offer: attemptOffer(p.offer), started_at: now, ended_at: null, reason: null, exit_code: null, message: null });
   } else {
     last.offer = attemptOffer(p.offer);

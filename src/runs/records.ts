@@ -39,7 +39,10 @@ import { removeRunSshConfig } from "../ssh/config";
 import { removeRunKey } from "../ssh/keys";
 import { removeLeftovers, resolvePendingCreates } from "./cleanup";
 import {
+  endAttempt,
   endRecord,
+  startAttempt,
+  type AttemptOffer,
   isActive,
   isEnded,
   recordFromOutputs,
@@ -126,6 +129,13 @@ export interface EndRunOptions {
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /**
+   * End only the current attempt and leave the run `submitted`, waiting for its next attempt
+   * (the reconciler's retry, src/runs/reconcile.ts).
+   */
+  retry?: boolean;
+  /** Record a new attempt on this offer first, ended at once by `reason` (an attempt that found no capacity: nothing to destroy). */
+  attempt?: AttemptOffer;
 }
 
 export interface EndRunResult {
@@ -157,7 +167,7 @@ export async function stopInstance(outputs: Record<string, unknown> | null, o: {
 }
 
 /** The record-only program: the stack keeps these outputs and no resource. */
-function recordProgram(record: RunRecord, spec: unknown, secrets: SpecSecrets | null): ws.PulumiFn {
+export function recordProgram(record: RunRecord, spec: unknown, secrets: SpecSecrets | null): ws.PulumiFn {
   return async () => {
     const pulumi = await import("@pulumi/pulumi");
     return {
@@ -183,7 +193,7 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   const now = () => (o.now?.() ?? new Date()).toISOString();
   const cur = await readRecord(name, { env });
   if (!cur) throw ws.runNotFound(name);
-  if (cur.record && isEnded(cur.record.status) && !hasResources(name, cur, env)) {
+  if (cur.record && isEnded(cur.record.status) && !hasResources(name, cur, env) && !o.retry && !o.attempt) {
     return { record: cur.record, alreadyEnded: true, removedVolumes: [], leftovers: { containers: [], volumes: [] }, volumesInUse: [] };
   }
   const local = (cur.record?.backend ?? cur.outputs?.backend) === "local";
@@ -198,13 +208,17 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   const attempt = base.attempts[base.attempts.length - 1]?.n ?? 1;
   await saveInstanceOutput(name, cur.outputs, attempt, env).catch(() => false);
 
-  const ended = endRecord(base, reason, laterIso(now(), base.updated_at));
+  const at = laterIso(now(), base.updated_at);
+  const tried = o.attempt ? startAttempt(base, o.attempt, at) : base;
+  const ended: RunRecord = o.retry ? { ...endAttempt(tried, reason, at), status: "submitted", reason: null, ended_at: null } : endRecord(tried, reason, at);
   if (local) await resolvePendingCreates(name, env);
   const secrets = (await secretsP) as SpecSecrets | null;
   const stack = await ws.openStack(name, recordProgram(ended, cur.outputs?.[RUN_SPEC_OUTPUT], secrets), { env, exists: true });
-  await ws.upStack(stack, { env, onEvent: o.onEvent, signal: o.signal, message: endMessage(ended) });
+  const last = ended.attempts[ended.attempts.length - 1];
+  const message = o.retry ? `dstack: run ${name} attempt ${last?.n ?? "?"} ended (${renderReasonShort(reason)}); waiting to retry` : endMessage(ended);
+  await ws.upStack(stack, { env, onEvent: o.onEvent, signal: o.signal, message });
   await ws.setStackTags(name, recordTags(ended), env);
-  appendRunLog(name, `${endMessage(ended)}`, env);
+  appendRunLog(name, message, env);
 
   const leftovers = { containers: [] as string[], volumes: [] as string[] };
   let removedVolumes: string[] = [];
