@@ -13,7 +13,7 @@
  * (stopped, max duration, interrupted).
  */
 import { DstackError, ExitCode } from "../diagnostics";
-import { renderReason, type RunView, type TerminationReason } from "../runs/record";
+import { renderReason, type RunRecord, type RunView, type TerminationReason } from "../runs/record";
 import { printNotice } from "./errors";
 
 export interface TaskEnd {
@@ -42,33 +42,40 @@ export function taskExit(name: string, reason: TerminationReason): { exitCode: n
  * Follows the task whose outputs are given, to its end (see the file comment). `releaseLock`
  * gives up `up`'s lock on the run while following; the end is recorded under the lock again.
  */
-export async function followTaskToEnd(name: string, outputs: Record<string, unknown>, o: { json: boolean; releaseLock: () => void }): Promise<TaskEnd> {
+export async function followTaskToEnd(name: string, outputs0: Record<string, unknown>, o: { json: boolean; releaseLock: () => void }): Promise<TaskEnd> {
+  let outputs = outputs0;
   const runLog = await import("../runs/run-log");
-  const records = await import("../runs/records");
   const lc = await import("../runs/lifecycle");
-  const { acquireRunLock } = await import("../stacks/run-lock");
+  const { acquireFollowLock, settleAttempt } = await import("../runs/up-attempts");
+  // followed by this command: the agent leaves the run's end and retries to it
+  const follower = await acquireFollowLock(name);
   o.releaseLock();
   const detach = new AbortController();
   const onSignal = () => detach.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let reason: TerminationReason | null;
+  let ended: { record: RunRecord } | null = null;
   try {
-    reason = await runLog.followTask(outputs, { stdout: o.json ? process.stderr : process.stdout, stderr: process.stderr, signal: detach.signal });
+    for (;;) {
+      reason = await runLog.followTask(outputs, { stdout: o.json ? process.stderr : process.stdout, stderr: process.stderr, signal: detach.signal });
+      if (reason === null) break;
+      // the reconcile step decides: done / failed, or a retry (retry policy) whose instance is followed in turn
+      const settled = await settleAttempt(name, { signal: detach.signal, onNotice: (t) => printNotice({ code: "E6252", severity: "warning", message: t }) });
+      if (settled.kind === "ended") {
+        ended = { record: settled.record };
+        break;
+      }
+      outputs = settled.outputs;
+    }
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    follower.release();
   }
-  if (reason === null) {
+  if (reason === null || ended === null) {
     printNotice({ code: "E6204", severity: "warning", message: `detached from ${name}: the task goes on`, hint: `\`dstack logs -f ${name}\` follows it, \`dstack stop ${name}\` stops it` });
     return { view: await lc.getRun(name), exitCode: ExitCode.Interrupted };
-  }
-  const lock = await acquireRunLock(name, { command: "dstack up (task ended)", wait: true, onNotice: printNotice });
-  let ended: Awaited<ReturnType<typeof records.endRun>>;
-  try {
-    ended = await records.endRun(name, reason, { graceful: false });
-  } finally {
-    lock.release();
   }
   // Another command (`dstack stop`) may have ended the run first: its reason stands.
   const final = ended.record.reason ?? reason;

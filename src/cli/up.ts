@@ -193,16 +193,25 @@ async function upPrepared(
       if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
     }
 
-    const conn = await withInterrupts(
+    const started = await withInterrupts(
       (t) => process.stderr.write(t + "\n"),
       async (signals) => {
         try {
-          const result = await lc.applyRun(planned, {
+          // the run's offers in price order, capacity checked, retried as its policy says (src/runs/up-attempts.ts)
+          const { provisionForUp } = await import("../runs/up-attempts");
+          const p = await provisionForUp(prepared, {
+            detach: opts.detach,
             signal: signals.engine,
             interrupted: signals.wait,
             refresh: drifted,
             onEvent: display.onEvent,
+            onNotice: (t) => display.handle({ kind: "log", severity: "warning", message: t }),
           });
+          if (p.kind === "waiting") {
+            display.finish(true);
+            return { waiting: p };
+          }
+          const result = p.result;
           provisioned = true;
           await lc.markRunning(spec.name);
           const fixed = result.resolved;
@@ -213,13 +222,22 @@ async function upPrepared(
           if (!opts.detach && !followTask) display.phase("waiting for sshd");
           const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach && !followTask, signal: signals.wait });
           display.finish(true);
-          return c;
+          return { conn: c };
         } catch (e) {
           display.finish(false);
           throw e;
         }
       },
     );
+    if ("waiting" in started && started.waiting) {
+      const w = started.waiting;
+      const { ensureAgentFor } = await import("../runs/up-attempts");
+      await ensureAgentFor(spec.name);
+      say(json, `\n${spec.name} is submitted: no capacity now (${w.why}); the agent makes attempt ${w.record.attempts.length + 1} in ${Math.round(w.next_ms / 1000)}s.`);
+      return lc.getRun(spec.name);
+    }
+    const conn = (started as { conn: import("../runs/lifecycle").Connection }).conn;
+    if (!followTask) await (await import("../runs/up-attempts")).ensureAgentFor(spec.name); // deadlines, retries, inactivity: kept with no CLI running
     if (followTask) return await follow(conn.outputs);
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
     else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);

@@ -74,11 +74,19 @@ export function isManaged(r: RunRecord): boolean {
   return r.expires_at !== null || r.retry.enabled || (r.run_type === "dev-environment" && r.inactivity_duration !== null) || r.status === "submitted";
 }
 
-/** Whether a live process other than this one holds the run's lock. */
+/** The lock an attached `dstack up` holds while it follows a task (run names have no dot). */
+export function followerLockName(name: string): string {
+  return `${name}.follow`;
+}
+
+/** Whether a live process other than this one holds the run's lock, or follows the run attached. */
 export function heldByAnother(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const holder = listRunLocks(name, env).dstack;
-  if (!holder || holder.pid === process.pid) return false;
-  return judgeOnThisHost(holder).verdict.state !== "stale";
+  for (const lock of [name, followerLockName(name)]) {
+    const holder = listRunLocks(lock, env).dstack;
+    if (!holder || holder.pid === process.pid) continue;
+    if (judgeOnThisHost(holder).verdict.state !== "stale") return true;
+  }
+  return false;
 }
 
 export interface StepResult {
@@ -88,6 +96,8 @@ export interface StepResult {
   requeue_ms: number | null;
   /** What was done, for logs and `dstack reap`. */
   note: string;
+  /** A new attempt was provisioned by this step. */
+  provisioned?: boolean;
 }
 
 export interface ReconcileOptions {
@@ -165,7 +175,8 @@ async function provisionNext(name: string, record: RunRecord, o: ReconcileOption
   try {
     const outcome = await provisionAttempt(spec, { env: o.env, onEvent: o.onEvent, signal: o.signal });
     if (outcome.kind === "provisioned") {
-      return { name, action, requeue_ms: 0, note: `attempt ${record.attempts.length + 1} provisioned on ${outcome.planned.plan.offer.instance_type}` };
+      await markStatus(name, "running", null, { env: o.env });
+      return { name, action, requeue_ms: 0, provisioned: true, note: `attempt ${record.attempts.length + 1} provisioned on ${outcome.planned.plan.offer.instance_type}` };
     }
     const next = onFailure(decisionView(record), "no-capacity", o.now());
     const retry = next.kind === "retry";

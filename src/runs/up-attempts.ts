@@ -8,12 +8,13 @@
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { sleep } from "../stacks/locks";
+import { acquireRunLock, type RunLock } from "../stacks/run-lock";
 import { ensureAgent } from "./agent";
 import { describeTried, noCapacityError, provisionAttempt, recordNoCapacity } from "./attempt";
 import type { ApplyResult, PlannedRun } from "./lifecycle";
 import type { PreparedUp } from "./prepare";
 import { decide, onFailure, POLL_MS } from "./reconcile-decision";
-import { decisionView, isManaged } from "./reconcile";
+import { decisionView, followerLockName, isManaged, reconcileRun } from "./reconcile";
 import type { RunRecord } from "./record";
 import { endRun, readRecord } from "./records";
 
@@ -92,4 +93,52 @@ export async function ensureAgentFor(name: string, env: NodeJS.ProcessEnv = proc
   const stored = await readRecord(name, { env });
   if (!stored?.record || !isManaged(stored.record)) return null;
   return ensureAgent(env);
+}
+
+/**
+ * Marks the run as followed by this attached command (`dstack up` of a task): the agent then
+ * leaves its end and its retries to this process, which decides them with the same step
+ * (`settleAttempt`). A follower killed with `kill -9` leaves a stale mark: the agent takes over.
+ */
+export async function acquireFollowLock(name: string, env: NodeJS.ProcessEnv = process.env): Promise<RunLock> {
+  return acquireRunLock(followerLockName(name), { command: "dstack up (following)", env, forceUnlock: false });
+}
+
+const ACTIVE = ["submitted", "provisioning", "running", "terminating"];
+
+export type Settled =
+  /** The run ended (done, failed, terminated): its record. */
+  | { kind: "ended"; record: RunRecord }
+  /** The attempt ended and the next one is up (a retry): follow its instance. */
+  | { kind: "retrying"; outputs: Record<string, unknown>; attempt: number; why: string };
+
+/**
+ * Once the followed instance has stopped: the reconcile steps of the run, under its lock, until
+ * it has ended or its next attempt is up — the same decisions the agent makes (done / failed,
+ * or a retry after the backoff while the retry window is open).
+ */
+export async function settleAttempt(name: string, o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; onNotice?: (text: string) => void; onEvent?: (e: EngineEvent) => void } = {}): Promise<Settled> {
+  const env = o.env ?? process.env;
+  let why = "";
+  for (;;) {
+    const lock = await acquireRunLock(name, { command: "dstack up (task ended)", wait: true, env, signal: o.signal });
+    let step: Awaited<ReturnType<typeof reconcileRun>>;
+    try {
+      step = await reconcileRun(name, { env, holding: true, onEvent: o.onEvent, signal: o.signal });
+    } finally {
+      lock.release();
+    }
+    const stored = await readRecord(name, { env });
+    const record = stored?.record;
+    if (!record) throw new Error(`${name}: the run's record is gone`);
+    if (!ACTIVE.includes(record.status)) return { kind: "ended", record };
+    const outputs = stored.outputs ?? {};
+    if (step.action.kind === "retry") why = step.action.message;
+    if (step.action.kind !== "wait") o.onNotice?.(`${name}: ${step.note}`);
+    // the next attempt is up, or the instance runs after all: follow it
+    if (step.provisioned || (step.action.kind === "wait" && record.status === "running" && typeof outputs.instance_id === "string")) {
+      return { kind: "retrying", outputs, attempt: record.attempts.length, why };
+    }
+    await sleep(Math.max(100, step.requeue_ms ?? POLL_MS), o.signal);
+  }
 }
