@@ -129,7 +129,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     const history = spawnSync(pulumi, ["stack", "history", "--json", "--stack", `organization/dstack/${exitRun}`], { env: penv, encoding: "utf8", cwd: sb.root });
     expect(history.status).toBe(0);
     expect((JSON.parse(history.stdout) as { message: string }[]).map((u) => u.message)).toContain(`dstack: run ${exitRun} failed (exited with code 3)`);
-    const tagged = spawnSync(pulumi, ["stack", "ls", "--json", "--tag", "dstack:status=failed"], { env: penv, encoding: "utf8", cwd: sb.root });
+    const tagged = spawnSync(pulumi, ["stack", "ls", "--all", "--json", "--tag", "dstack:status=failed"], { env: penv, encoding: "utf8", cwd: sb.root });
     expect(tagged.status).toBe(0);
     expect((JSON.parse(tagged.stdout) as { name: string }[]).map((s) => s.name.split("/").pop())).toContain(exitRun);
 
