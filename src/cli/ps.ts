@@ -45,8 +45,9 @@ export function register(program: Command): void {
     .option("-a, --all", "also list ended runs (terminated, failed, done), with their reason and duration")
     .option("--json", "print the runs as JSON")
     .action(async (opts: { json?: boolean; all?: boolean }) => {
-      const { listRunsChecked } = await import("../runs/lifecycle");
-      const { runs, warnings } = await listRunsChecked({ all: opts.all });
+      // lazily reconciled: expired runs and gone instances first (src/runs/reconcile.ts)
+      const { listReconciled } = await import("../runs/reconcile");
+      const { runs, warnings } = await listReconciled({ all: opts.all });
       process.stdout.write(opts.json ? JSON.stringify(runs, null, 2) + "\n" : renderRuns(runs, Date.now(), !!opts.all) + "\n");
       if (warnings.length) {
         // Docker unreachable (E4104): the runs are listed from the state, the exit code says it.

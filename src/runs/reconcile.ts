@@ -24,7 +24,9 @@ import { describeTried, provisionAttempt, recordNoCapacity } from "./attempt";
 import { removeLeftovers } from "./cleanup";
 import { observeInstance } from "./observe";
 import { decide, onFailure, POLL_MS, type Action, type AttemptView, type ReconcileView } from "./reconcile-decision";
-import { isActive, type Attempt, type RunRecord, type TerminationReason } from "./record";
+import { agentState, ensureAgent } from "./agent";
+import { listRunsChecked, type RunList } from "./lifecycle";
+import { isActive, type Attempt, type RunRecord, type RunView, type TerminationReason } from "./record";
 import { endRun, listRecords, markStatus, readRecord, readRunSpec, type StoredRun } from "./records";
 
 /** Reasons of an attempt that reached its instance running. */
@@ -221,10 +223,10 @@ export async function reconcileManaged(o: ReconcileOptions & { log?: (line: stri
  * `dstack ps`'s lazy step (cheap): only the active runs whose deadline has passed or whose local
  * instance is not running are reconciled; the others are not touched.
  */
-export async function reconcileDue(runs: { name: string; record: RunRecord | null; instance: "running" | "stopped" | "missing" | "unknown" }[], o: ReconcileOptions = {}): Promise<StepResult[]> {
+export async function reconcileDue(runs: Pick<RunView, "name" | "status" | "expires_at" | "instance">[], o: ReconcileOptions = {}): Promise<StepResult[]> {
   const now = (o.now ?? Date.now)();
   // a run waiting between attempts is the agent's (ps never provisions)
-  const due = runs.filter((r) => r.record && isActive(r.record.status) && r.record.status !== "submitted" && ((r.record.expires_at !== null && Date.parse(r.record.expires_at) <= now) || r.instance === "stopped" || r.instance === "missing"));
+  const due = runs.filter((r) => isActive(r.status) && r.status !== "submitted" && ((r.expires_at !== null && Date.parse(r.expires_at) <= now) || r.instance === "stopped" || r.instance === "missing"));
   const out: StepResult[] = [];
   for (const r of due) {
     try {
@@ -236,3 +238,19 @@ export async function reconcileDue(runs: { name: string; record: RunRecord | nul
   return out;
 }
 
+/**
+ * The runs as `dstack ps` lists them, reconciled lazily first (`reconcileDue`: a deadline passed,
+ * an instance gone), and the agent started again when managed runs are active and none runs
+ * (after a crash or a restart of the machine).
+ */
+export async function listReconciled(o: { all?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunList> {
+  const env = o.env ?? process.env;
+  let list = await listRunsChecked({ all: o.all, env });
+  const steps = await reconcileDue(list.runs, { env });
+  if (steps.some((s) => s.action.kind !== "wait")) list = await listRunsChecked({ all: o.all, env });
+  if (list.runs.some((r) => isActive(r.status)) && !agentState(env).running) {
+    const managed = (await listRecords({ env })).some((s) => s.record !== null && isManaged(s.record) && !heldByAnother(s.name, env));
+    if (managed) ensureAgent(env);
+  }
+  return list;
+}
