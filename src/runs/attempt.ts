@@ -62,6 +62,8 @@ export interface AttemptOptions {
   interrupted?: AbortSignal;
   refresh?: boolean;
   settings?: Record<string, unknown>;
+  /** The record to plan from (a retry whose attempt was ended in memory: see reconcile.ts). */
+  previous?: RunRecord;
 }
 
 function sameOffer(a: Offer, b: Offer): boolean {
@@ -94,7 +96,7 @@ export async function provisionAttempt(spec: RunSpec, o: AttemptOptions = {}): P
     const planned =
       o.planned && sameOffer(o.planned.plan.offer, offer)
         ? o.planned
-        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend), env, settings: o.settings ?? o.planned?.settings ?? { force_build: false, delete_volumes: false } });
+        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend), env, previous: o.previous, settings: o.settings ?? o.planned?.settings ?? { force_build: false, delete_volumes: false } });
     if (!o.preflighted) await preflight(planned.plan, { python: spec.python });
     const result = await applyRun(planned, { env, onEvent: o.onEvent, signal: o.signal, interrupted: o.interrupted, refresh: o.refresh });
     return { kind: "provisioned", planned, result, tried };

@@ -61,6 +61,8 @@ export interface PlanRunOptions {
   env?: NodeJS.ProcessEnv;
   now?: number;
   settings?: Record<string, unknown>;
+  /** The record to plan from instead of the stored one (the reconciler's retry: its attempt ended in memory). */
+  previous?: RunRecord;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   const key = ensureRunKey(spec.name, env);
   const stored = await readRecord(spec.name, { env });
   const previous = stored?.outputs ?? null;
-  const previousMeta = stored?.record ?? null;
+  const previousMeta = o.previous ?? stored?.record ?? null;
   const now = previousMeta && isActive(previousMeta.status) ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
   const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
   const record = recordForUp(p, spec.configuration_path, spec, previousMeta, new Date(o.now ?? Date.now()).toISOString());

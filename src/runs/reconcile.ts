@@ -26,7 +26,8 @@ import { observeInstance } from "./observe";
 import { decide, onFailure, POLL_MS, type Action, type AttemptView, type ReconcileView } from "./reconcile-decision";
 import { agentState, ensureAgent } from "./agent";
 import { listRunsChecked, type RunList } from "./lifecycle";
-import { isActive, type Attempt, type RunRecord, type RunView, type TerminationReason } from "./record";
+import { endAttempt, isActive, type Attempt, type RunRecord, type RunView, type TerminationReason } from "./record";
+import { appendRunLog, saveInstanceOutput } from "./run-log";
 import { endRun, listRecords, markStatus, readRecord, readRunSpec, type StoredRun } from "./records";
 
 /** Reasons of an attempt that reached its instance running. */
@@ -112,7 +113,9 @@ export interface ReconcileOptions {
 }
 
 function reasonOf(a: Extract<Action, { kind: "end" | "retry" }>): TerminationReason {
-  return { kind: a.reason, ...(a.exit_code !== undefined ? { exit_code: a.exit_code } : {}), message: a.message };
+  // the message only when it says more than the reason's own words ("max duration exceeded")
+  const plain = a.message === a.reason.replace(/_/g, " ") || /^(exited with code|max duration exceeded$|stopped$)/.test(a.message);
+  return { kind: a.reason, ...(a.exit_code !== undefined ? { exit_code: a.exit_code } : {}), ...(plain ? {} : { message: a.message }) };
 }
 
 /** One reconcile step for one run. */
@@ -152,6 +155,7 @@ async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: Rec
         return done(`${r.record.status} (${action.message})`);
       }
       case "retry":
+        if (action.delay_ms === 0 && (obs.kind === "exited" || obs.kind === "missing")) return await retryAtOnce(stored, action, o);
         await endRun(name, reasonOf(action), { env: o.env, retry: true, onEvent: o.onEvent, signal: o.signal });
         return done(`attempt ended (${action.message}); next attempt in ${Math.round(action.delay_ms / 1000)}s`, action.delay_ms);
       case "provision":
@@ -167,18 +171,40 @@ async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: Rec
   }
 }
 
+/**
+ * A retry due at once (an instance that ran, interrupted): one engine update instead of two —
+ * the dead instance's output is saved and its container removed through Docker, the attempt is
+ * ended in memory, and the next attempt's plan (with that record) replaces the resources.
+ * Should no offer have capacity, the attempt's end is recorded the usual way first.
+ */
+async function retryAtOnce(stored: StoredRun & { record: RunRecord }, action: Extract<Action, { kind: "retry" }>, o: ReconcileOptions & { env: NodeJS.ProcessEnv; now: () => number }): Promise<StepResult> {
+  const { name, record } = stored;
+  const attempt = record.attempts[record.attempts.length - 1]?.n ?? 1;
+  await saveInstanceOutput(name, stored.outputs, attempt, o.env).catch(() => false);
+  await removeLeftovers(name, { volumes: false, env: o.env });
+  const at = new Date(o.now()).toISOString();
+  const ended: RunRecord = { ...endAttempt(record, reasonOf(action), at), status: "submitted" };
+  appendRunLog(name, `dstack: run ${name} attempt ${attempt} ended (${action.message}); retrying at once`, o.env);
+  return provisionNext(name, ended, o, action, true);
+}
+
 /** The next attempt of a run waiting between attempts (the run's lock is held). */
-async function provisionNext(name: string, record: RunRecord, o: ReconcileOptions & { env: NodeJS.ProcessEnv; now: () => number }, action: Action): Promise<StepResult> {
+async function provisionNext(name: string, record: RunRecord, o: ReconcileOptions & { env: NodeJS.ProcessEnv; now: () => number }, action: Action, inMemory = false): Promise<StepResult> {
   const spec = await readRunSpec(name, { env: o.env });
   if (!spec) {
     const r = await endRun(name, { kind: "error", message: "the record holds no spec to plan the next attempt from" }, { env: o.env });
     return { name, action, requeue_ms: null, note: `${r.record.status}: no spec` };
   }
   try {
-    const outcome = await provisionAttempt(spec, { env: o.env, onEvent: o.onEvent, signal: o.signal });
+    const outcome = await provisionAttempt(spec, { env: o.env, onEvent: o.onEvent, signal: o.signal, refresh: true, previous: inMemory ? record : undefined });
     if (outcome.kind === "provisioned") {
       await markStatus(name, "running", null, { env: o.env });
       return { name, action, requeue_ms: 0, provisioned: true, note: `attempt ${record.attempts.length + 1} provisioned on ${outcome.planned.plan.offer.instance_type}` };
+    }
+    if (inMemory) {
+      // the interrupted attempt's end, recorded before the attempt that found no capacity
+      const last = record.attempts[record.attempts.length - 1];
+      await endRun(name, last?.reason ?? { kind: "interrupted" }, { env: o.env, retry: true });
     }
     const next = onFailure(decisionView(record), "no-capacity", o.now());
     const retry = next.kind === "retry";
