@@ -4,7 +4,9 @@
  * against a baseline measured in the same run: `dstack ps` with no run at all (the same node
  * start and module loads). The runs' state is real Pulumi state: two runs are written through
  * the engine (a record-only program: one running, one failed, with their stack tags), then
- * their checkpoint and tags files are copied under 98 other names (the run's name replaced).
+ * their checkpoint and tags files are copied under 98 other names (the run's name replaced); the
+ * 50 active runs get running containers labelled as theirs (so `ps`'s lazy reconcile finds
+ * nothing due, as with live runs).
  *
  *   npm run build && node dist/bench/ps.js [rounds]
  */
@@ -14,6 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { packageRoot } from "../src/paths";
 import * as ws from "../src/stacks/workspace";
+import { baseImageRef } from "../src/stacks/base-image";
 import { listRunsChecked } from "../src/runs/lifecycle";
 import { endRecord, recordForUp, recordTags, RUN_RECORD_OUTPUT, type RunRecord } from "../src/runs/record";
 import { plan } from "../src/compiler/plan";
@@ -33,7 +36,7 @@ function spec(name: string): TaskRunSpec {
     type: "task", commands: ["true"], nodes: 1, configuration_path: "/p/.dstack.yml", repo_dir: "/p", repo_id: "r", name, name_generated: false, python_defaulted: false,
     image: null, python: null, nvcc: false, registry_auth: null, working_dir: "/workflow", shell: null, user: null, privileged: false, entrypoint: null, docker: null,
     env: {}, secret_env: [], ports: [], volumes: [], resources: DEFAULT_RESOURCES, build: [], setup: [], init: [], spot_policy: "auto",
-    retry: { enabled: false, on_events: [], duration: null }, max_duration: 3600, max_price: null, backends: null, regions: null, availability_zones: null,
+    retry: { enabled: false, on_events: [], duration: null }, max_duration: null, max_price: null, backends: null, regions: null, availability_zones: null,
     instance_types: null, idle_duration: null, stop_duration: null, creation_policy: null, fleets: null, tags: {}, reservation: null, priority: null,
     utilization_policy: null, schedule: null, force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
   };
@@ -85,6 +88,12 @@ async function main(): Promise<void> {
       copyRun(dir, "bench-active-0", `bench-active-${i}`);
       copyRun(dir, "bench-ended-0", `bench-ended-${i}`);
     }
+    // the active runs' containers, running and labelled as theirs: `ps` reconciles lazily, and
+    // an active local run whose container is gone would be reaped (interrupted), not listed
+    for (let i = 0; i < 50; i++) {
+      const r = spawnSync("docker", ["run", "-d", "--name", `dstack-bench-active-${i}`, "--label", `dstack.run=bench-active-${i}`, "--network", "none", "--entrypoint", "sleep", baseImageRef(), "3600"], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`docker run: ${r.stderr}`);
+    }
     const all = JSON.parse(spawnSync(process.execPath, [path.join(packageRoot(), "bin", "dstack"), "ps", "-a", "--json"], { env, encoding: "utf8" }).stdout) as { status: string }[];
     const counts = all.reduce<Record<string, number>>((m, r) => ((m[r.status] = (m[r.status] ?? 0) + 1), m), {});
     line("runs listed by ps -a", JSON.stringify(counts));
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
     line(`in process: listRunsChecked({all}), 100 runs`, `${median(inproc).toFixed(1)} ms (max ${inproc[inproc.length - 1].toFixed(1)})`);
     line(`goal: ps with 100 runs < 1 s`, median(every) < 1000 ? "met" : "NOT met");
   } finally {
+    spawnSync("docker", ["rm", "-f", ...Array.from({ length: 50 }, (_, i) => `dstack-bench-active-${i}`)], { encoding: "utf8" });
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
