@@ -34,7 +34,7 @@ import {
   type RunRecord,
   type RunView,
 } from "./record";
-import { listRecords, markStatus, readRecord } from "./records";
+import { listRecords, markStatus, readRecord, type StoredRun } from "./records";
 import { appendRunLog, engineEventLine } from "./run-log";
 
 export interface PlannedRun {
@@ -432,6 +432,8 @@ async function removeRunVolumes(outputs: Record<string, unknown>): Promise<strin
 
 export interface RunList {
   runs: RunView[];
+  /** The records the views were made from (the reconciler reads them without listing twice). */
+  stored?: StoredRun[];
   /** E4104 when the Docker engine does not answer: local runs are listed with instance `unknown`. */
   warnings: Diagnostic[];
 }
@@ -464,7 +466,7 @@ export async function listRunsChecked(o: { all?: boolean; env?: NodeJS.ProcessEn
     const probe: InstanceState = !probed.includes(s) ? (id ? "unknown" : "missing") : (states.get(s.name) ?? (id ? "missing" : "missing"));
     return runView(s.name, s.record, s.outputs, probe, now);
   });
-  return { runs, warnings };
+  return { runs, warnings, stored };
 }
 
 /** The state of every dstack container by run name (one Docker API call). */

@@ -275,7 +275,8 @@ export async function listReconciled(o: { all?: boolean; env?: NodeJS.ProcessEnv
   const steps = await reconcileDue(list.runs, { env });
   if (steps.some((s) => s.action.kind !== "wait")) list = await listRunsChecked({ all: o.all, env });
   if (list.runs.some((r) => isActive(r.status)) && !agentState(env).running) {
-    const managed = (await listRecords({ env })).some((s) => s.record !== null && isManaged(s.record) && !heldByAnother(s.name, env));
+    const stored = list.stored ?? (await listRecords({ env }));
+    const managed = stored.some((s) => s.record !== null && isManaged(s.record) && !heldByAnother(s.name, env));
     if (managed) ensureAgent(env);
   }
   return list;
