@@ -22,8 +22,12 @@ mkdir -p "$R/run/sshd" "$R/etc/ssh"
 ssh-keygen -A >/dev/null 2>&1 || true
 # The run's env for SSH sessions too.
 mkdir -p "$R/etc/profile.d" && cp "$R/dstack/env.sh" "$R/etc/profile.d/dstack-env.sh" 2>/dev/null || true
+# The host key dstack generated and pinned (delivered in the user data): no trust on first use.
+set --
+if [ -e "$R/dstack/ssh_host_ed25519_key" ]; then set -- -h "$R/dstack/ssh_host_ed25519_key"; fi
+if [ -n "${DSTACK_LISTEN_ADDRESS:-}" ]; then set -- "$@" -o "ListenAddress=$DSTACK_LISTEN_ADDRESS"; fi
 "$SSHD" -p "$CONTAINER_SSH_PORT" -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
-  -o PermitRootLogin=prohibit-password -o AuthorizedKeysFile=/dstack/authorized_keys -o PermitUserEnvironment=no
+  -o PermitRootLogin=prohibit-password -o AuthorizedKeysFile=/dstack/authorized_keys -o PermitUserEnvironment=no "$@"
 
 # The code: uploaded over SSH to /workflow by `dstack up`, which touches /workflow/.dstack-uploaded.
 W="$R/workflow"
