@@ -155,7 +155,7 @@ export function repoTar(dir: string, opts: RepoTarOptions = {}): Readable {
   const prefix = opts.prefix ? opts.prefix.replace(/\/*$/, "/") : "";
   const pack = tarStream.pack();
   const common = { mtime: new Date(0), uid: 0, gid: 0 };
-  const entry = (header: tarStream.Header, body?: string | Buffer) =>
+  const entry = (header: Partial<tarStream.Header> & { name: string }, body?: string | Buffer) =>
     new Promise<void>((resolve, reject) => {
       pack.entry(header, body ?? "", (err) => (err ? reject(err) : resolve()));
     });
