@@ -196,7 +196,13 @@ async function upPrepared(
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
           if (!opts.detach) display.phase("waiting for sshd");
-          const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
+          const c = await lc.connectRun(spec.name, result.outputs, planned.key, {
+            include,
+            wait: !opts.detach,
+            signal: signals.wait,
+            repoDir: spec.repo_dir,
+            onUpload: (files, bytes) => display.phase(`uploading the repo to /workflow (${files} files, ${(bytes / 1048576).toFixed(1)} MB)`),
+          });
           display.finish(true);
           return c;
         } catch (e) {

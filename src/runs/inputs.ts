@@ -16,7 +16,9 @@ import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
 import { baseImageInfo, baseImageRef } from "../stacks/base-image";
 import { dockerClient } from "../stacks/docker";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { chooseOffer } from "./choose";
+import { cloudPreflight } from "./cloud-preflight";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 
 /** This machine's offer (src/offers/local.ts). */
@@ -85,6 +87,9 @@ export interface RunPreflightOptions {
   /** Build the prebuilt image even when it exists (`dstack build --force`). */
   rebuild?: boolean;
   onBuildOutput?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Told before a long step starts (a provider plugin's download). */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -93,6 +98,10 @@ export interface RunPreflightOptions {
  * with what to do. Returns the image the run will use, or null for backends without checks.
  */
 export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<PreflightResult | null> {
+  if (isCloudBackend(p.backend)) {
+    await cloudPreflight(p, { env: o.env, onNotice: o.onNotice });
+    return null;
+  }
   if (p.backend !== "local") return null;
   return localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
 }

@@ -139,13 +139,15 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
   const forceBuild = o.purpose === "up" ? spec.force_build : false;
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
-  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
+  // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …)
+  const backendOwn = chosen.backend === "local" ? {} : backendSettings(chosen.backend, { env });
+  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { delete_volumes: false, ...backendOwn, force_build: forceBuild } });
   if (planned.key.replaced) warn(planned.key.replaced);
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
 
   try {
-    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined, env, onNotice: o.onWarning });
   } catch (e) {
     await discardNewRun(planned); // a new run that fails its preflight leaves no key behind
     throw e;
