@@ -233,6 +233,9 @@ const provider: Provider = {
         const locations = unoffered ? [] : ZONES.map((z) => `${region}${z}`);
         return { outputs: { id: region, instanceTypes: locations.map(() => type), locations, locationTypes: locations.map(() => "availability-zone"), region } };
       }
+      case "aws:ec2/getVpcs:getVpcs":
+        // the emulated account has its default VPC unless a test removes it
+        return { outputs: { id: region, ids: readFaults().no_default_vpc ? [] : ["vpc-0emulated0000001"], region } };
       case "aws:ec2/getVpc:getVpc": {
         if (args.default !== true) return { outputs: {}, failures: [{ property: "", reason: "no matching EC2 VPC found" }] };
         return { outputs: { id: "vpc-0emulated0000001", cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${region}:123456789012:vpc/vpc-0emulated0000001`, state: "available", region } };
@@ -244,8 +247,12 @@ const provider: Provider = {
       case "aws:ec2/getAmi:getAmi": {
         const pattern = filterValues(args, "name")[0] ?? "image *";
         const arch = filterValues(args, "architecture")[0] ?? "x86_64";
+        const id = filterValues(args, "image-id")[0] ?? "ami-0emulated00000001";
         return {
-          outputs: { id: "ami-0emulated00000001", imageId: "ami-0emulated00000001", name: pattern.replace("*", "20261101"), architecture: arch, ownerId: "898082745236", rootDeviceName: "/dev/sda1", state: "available", virtualizationType: "hvm", region },
+          outputs: {
+            id,
+            imageId: id,
+            blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { volume_size: "75", volume_type: "gp3", delete_on_termination: "true" }, noDevice: "", virtualName: "" }], name: pattern.replace("*", "20261101"), architecture: arch, ownerId: "898082745236", rootDeviceName: "/dev/sda1", state: "available", virtualizationType: "hvm", region },
         };
       }
       default:

@@ -56,6 +56,8 @@ export interface Faults {
   insufficient_capacity?: string[];
   errors?: Record<string, string>;
   reclaim_spot_after_seconds?: number;
+  /** The region has no default VPC. */
+  no_default_vpc?: boolean;
 }
 
 export function emulatorDir(env: NodeJS.ProcessEnv = process.env): string {

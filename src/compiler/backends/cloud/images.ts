@@ -30,6 +30,10 @@ export function awsArchitecture(arch: CpuArch): string {
 
 export const GCP_DLVM_PROJECT = "deeplearning-platform-release";
 export const GCP_DLVM_FAMILY = "common-cu128-ubuntu-2204-nvidia-570";
+/** Boot disk floor with an `os_image` (no lookup): the Deep Learning VM images' own size. */
+export const GCP_MIN_BOOT_DISK_GB = 50;
+/** OS disk floor on Azure: at least the marketplace GPU images' OS disk (Azure refuses a smaller one). */
+export const AZURE_MIN_OS_DISK_GB = 64;
 /** Images for CPU-only machines: the same family works (drivers unused), kept for one code path. */
 
 /** TPU runtime version by TPU generation (the accelerator type's prefix). */
