@@ -211,6 +211,7 @@ async function upPrepared(
         }
       },
     );
+    if (conn.upload) say(json, `\nUploaded the repo to /workflow: ${conn.upload.files} files, ${(conn.upload.bytes / 1048576).toFixed(1)} MB.`);
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
     else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
     say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs), !!conn.ready?.done));

@@ -1,0 +1,154 @@
+/**
+ * `dstack up -b aws` end to end against the emulated AWS (test/emulator/aws, a real provider
+ * plugin installed into the sandbox's PULUMI_HOME): the real Pulumi engine runs the real AWS
+ * program; the instance is a container on the local Docker running the program's real user
+ * data (cloud-init's files, boot.sh, entry.sh); the stock OpenSSH client reaches it through
+ * the host key dstack generated and pinned. Also the prerequisites: E3030 without the plugin
+ * (this machine is offline), E3031 without credentials, and nothing written to the state.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { describeWhen } from "../support/requirements";
+import { installEmulatedAws } from "../emulator/aws/install";
+import { docker, dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, ssh, writeConfig, type Sandbox } from "./helpers";
+
+jest.setTimeout(900_000);
+
+const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+
+function baseImage(): string {
+  const { baseImageRef } = require(path.join(repoRoot, "dist", "src", "stacks", "base-image.js")) as { baseImageRef: () => string };
+  return baseImageRef();
+}
+
+/** A sandbox configured for aws (config.yml), with the emulated account, and (unless `plugin: false`) the plugin. */
+function awsSandbox(prefix: string, o: { plugin?: boolean; credentials?: boolean } = {}): Sandbox & { account: string } {
+  const sb = makeSandbox(prefix);
+  const account = path.join(sb.root, "aws-account");
+  fs.mkdirSync(account, { recursive: true });
+  if (o.plugin !== false) installEmulatedAws(path.join(sb.dstackHome, "pulumi", "home"));
+  fs.writeFileSync(path.join(sb.dstackHome, "config.yml"), "backends:\n  - type: aws\n    regions: [us-east-1]\n");
+  Object.assign(sb.env, { DSTACK_AWS_EMULATOR_DIR: account, DSTACK_AWS_EMULATOR_IMAGE: baseImage(), DSTACK_AWS_EMULATOR_REGION: "us-east-1" });
+  for (const k of Object.keys(sb.env)) if (/^(AWS_|ARM_|GOOGLE_)/.test(k)) delete sb.env[k];
+  if (o.credentials !== false) Object.assign(sb.env, { AWS_ACCESS_KEY_ID: "AKIAEMULATED", AWS_SECRET_ACCESS_KEY: "emulated" });
+  return Object.assign(sb, { account });
+}
+
+function account(sb: { account: string }): { instances: Record<string, unknown>; securityGroups: Record<string, unknown>; keyPairs: Record<string, unknown> } {
+  const f = path.join(sb.account, "account.json");
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : { instances: {}, securityGroups: {}, keyPairs: {} };
+}
+
+function emulatedContainers(sb: { account: string }): string[] {
+  return ok(docker(["ps", "-a", "--filter", `label=ai.dstack.emulator.account=${sb.account}`, "--format", "{{.Names}}"]), "docker ps").split("\n").filter(Boolean);
+}
+
+/** Every stack file of the sandbox's state (the file backend). */
+function stackFiles(sb: Sandbox): string[] {
+  const dir = path.join(sb.dstackHome, "state", ".pulumi", "stacks");
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
+}
+
+const devConfig = (name: string) => `type: dev-environment
+name: ${name}
+env:
+  - GREETING=hello from aws
+resources:
+  cpu: 2..
+  memory: 4GB..
+  disk: 1GB..
+`;
+
+describeWhen(e2ePrerequisites, "dstack up -b aws against the emulated AWS (real engine, real OpenSSH)", () => {
+  const run = `aws-dev-${id}`;
+  let sb: Sandbox & { account: string };
+  beforeAll(() => {
+    sb = awsSandbox("cloud-aws");
+    fs.writeFileSync(path.join(sb.project, "hello.txt"), "hi from the repo\n");
+    fs.writeFileSync(path.join(sb.project, ".gitignore"), "secret.txt\n");
+    fs.writeFileSync(path.join(sb.project, ".dstackignore"), "data/\n");
+    fs.writeFileSync(path.join(sb.project, "secret.txt"), "not for the cloud\n");
+    fs.mkdirSync(path.join(sb.project, "data"));
+    fs.writeFileSync(path.join(sb.project, "data", "big.bin"), "x".repeat(1000));
+    writeConfig(sb, devConfig(run));
+  });
+  afterAll(() => {
+    if (!sb) return;
+    for (const c of emulatedContainers(sb)) docker(["rm", "-f", c]);
+    docker(["rm", "-f", `dstack-run-${run}`]);
+    fs.rmSync(sb.root, { recursive: true, force: true });
+  });
+
+  test("dev environment: up reaches SSH through the pinned host key; the repo's files are in /workflow; env vars set", () => {
+    const out0 = ok(dstack(sb, ["up", "-b", "aws", "-y"]), "dstack up -b aws");
+    // hello.txt, .gitignore, .dstackignore, .dstack.yml: not secret.txt, not data/
+    expect(out0).toContain("Uploaded the repo to /workflow: 4 files, 0.0 MB.");
+    expect(out0).toMatch(new RegExp(`${run} is up \\(ssh on 127\\.0\\.0\\.\\d+:10022\\)`));
+    const record = JSON.parse(ok(dstack(sb, ["ps", "--json"]), "dstack ps --json")).find((x: { name: string }) => x.name === run);
+    expect(record).toMatchObject({ name: run, backend: "aws" });
+    expect(record.ssh_host).toMatch(/^127\.0\.0\.\d+$/);
+
+    // the host key dstack generated is the one pinned, and the one sshd presents (StrictHostKeyChecking yes)
+    const hostPub = fs.readFileSync(path.join(sb.dstackHome, "ssh", `host_${run}.pub`), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    expect(fs.readFileSync(path.join(sb.dstackHome, "ssh", "known_hosts"), "utf8")).toContain(`${run} ${hostPub}`);
+    expect(fs.readFileSync(sb.sshConfig, "utf8")).toContain("StrictHostKeyChecking yes");
+
+    const out = ok(ssh(sb, run, "ls -A /workflow; cat /workflow/hello.txt; bash -lc 'echo G=$GREETING; echo RUN=$DSTACK_RUN_NAME'; tr '\\0' '\\n' < /proc/1/environ | grep -c '^GREETING=hello from aws$'"), "ssh");
+    expect(out).toContain("hi from the repo");
+    expect(out).toContain(".dstack-uploaded");
+    expect(out).not.toContain("secret.txt"); // .gitignore'd
+    expect(out).not.toMatch(/^data$/m); // .dstackignore'd
+    expect(out).toContain("G=hello from aws");
+    expect(out).toContain(`RUN=${run}`);
+    expect(out.trim().split("\n").pop()).toBe("1");
+
+    // the emulated account holds what the program made
+    const acct = account(sb);
+    expect(Object.keys(acct.instances)).toHaveLength(1);
+    expect(Object.keys(acct.securityGroups)).toHaveLength(1);
+    expect(Object.keys(acct.keyPairs)).toEqual([`dstack-${run}-key`]);
+  });
+
+  test("down leaves no container and no stack resources", () => {
+    ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+    expect(emulatedContainers(sb)).toEqual([]);
+    expect(ok(docker(["ps", "-a", "--filter", `name=^dstack-run-${run}$`, "--format", "{{.Names}}"]), "docker ps").trim()).toBe("");
+    const acct = account(sb);
+    expect([Object.keys(acct.instances), Object.keys(acct.securityGroups), Object.keys(acct.keyPairs)]).toEqual([[], [], []]);
+    expect(stackFiles(sb).filter((f) => f.includes(run))).toEqual([]);
+    expect(fs.existsSync(path.join(sb.dstackHome, "ssh", `host_${run}`))).toBe(false);
+  });
+});
+
+describeWhen(e2ePrerequisites, "dstack up -b aws: missing prerequisites are refused before the engine", () => {
+  const run = `aws-pre-${id}`;
+  const sbs: Sandbox[] = [];
+  afterAll(() => sbs.forEach((s) => fs.rmSync(s.root, { recursive: true, force: true })));
+
+  test("without the plugin (offline): E3030 names the plugin and the command; exit 5; nothing in the state", () => {
+    const sb = awsSandbox("cloud-noplugin", { plugin: false });
+    sbs.push(sb);
+    writeConfig(sb, devConfig(run));
+    const r = dstack(sb, ["up", "-b", "aws", "-y"]);
+    expect(r.status).toBe(5);
+    const version = require("@pulumi/aws/package.json").pulumi.version as string;
+    expect(r.stderr).toContain("E3030");
+    expect(r.stderr).toContain(`aws v${version}`);
+    expect(r.stderr).toContain(`PULUMI_HOME=${path.join(sb.dstackHome, "pulumi", "home")} pulumi plugin install resource aws v${version}`);
+    expect(stackFiles(sb)).toEqual([]);
+    expect(fs.existsSync(path.join(sb.dstackHome, "ssh", `id_${run}`))).toBe(false);
+  });
+
+  test("without credentials: E3031 says what was looked for; exit 5; nothing in the state", () => {
+    const sb = awsSandbox("cloud-nocreds", { credentials: false });
+    sbs.push(sb);
+    writeConfig(sb, devConfig(run));
+    const r = dstack(sb, ["up", "-b", "aws", "-y"]);
+    expect(r.status).toBe(5);
+    expect(r.stderr).toContain("E3031");
+    expect(r.stderr).toContain("no aws credentials: looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    expect(r.stderr).not.toContain("E3030");
+    expect(stackFiles(sb)).toEqual([]);
+  });
+});
