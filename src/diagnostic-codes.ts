@@ -119,8 +119,8 @@ export const DIAGNOSTIC_CODES = {
   E3011: { exit: ExitCode.Failure, meaning: "A backend program failed under the mock engine (the message says why)", fix: "`DSTACK_DEBUG=1` shows the stack trace" },
   E3020: { exit: ExitCode.Usage, meaning: "`dstack compile --offer N`: N is not a whole number ≥ 1, or fewer offers match", fix: "`--offer 1` is the cheapest" },
   E3021: { exit: ExitCode.NoOffers, meaning: "`dstack compile`: offers match, but none on a backend with a program (`aws`, `gcp`, `azure`, `local`)", fix: "add `--backend aws` (or gcp, azure, local)" },
-  E3030: { exit: ExitCode.Prerequisite, meaning: "A real preview/up on a cloud backend needs the provider plugin, which is not installed (name and version from the installed SDK)", fix: "the `pulumi plugin install resource <name> v<version>` of the hint; `dstack compile` works without it" },
-  E3031: { exit: ExitCode.Prerequisite, meaning: "No complete set of the cloud's credential variables (each alternative is listed)", fix: "set e.g. `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or `AWS_PROFILE`" },
+  E3030: { exit: ExitCode.Prerequisite, meaning: "`up`/`preview` on aws, gcp or azure: the provider plugin at the version the installed SDK requests is missing from dstack's PULUMI_HOME, and downloading it failed (offline); nothing was written to the state", fix: "with internet access, the `PULUMI_HOME=… pulumi plugin install resource <name> v<version>` of the hint; `dstack compile` works without it" },
+  E3031: { exit: ExitCode.Prerequisite, meaning: "`up`/`preview` on aws, gcp or azure: no credentials in the SDK's standard chain (AWS env, profile or SSO; gcloud ADC; az CLI or ARM_* env); the message lists what was looked for. Checked before any engine call", fix: "`aws configure` / `aws sso login`, `gcloud auth application-default login`, `az login` (or the env variables of the hint)" },
   E4101: { exit: ExitCode.Prerequisite, meaning: "No Docker engine answers at DOCKER_HOST / /var/run/docker.sock", fix: "start dockerd (`dockerd --bridge=none --iptables=false`, or scripts/setup.sh as root) or set DOCKER_HOST" },
   E4102: { exit: ExitCode.Prerequisite, meaning: "Permission denied on the Docker socket", fix: "add your user to the docker group, or run as root" },
   E4104: { exit: "warning", meaning: "Warning of `dstack ps`: local runs exist and no Docker engine answers; the runs are listed from the state with status `unknown` (the command exits 5)", fix: "start dockerd or set DOCKER_HOST (the warning carries E4101's message and hint)" },
@@ -152,6 +152,8 @@ export const DIAGNOSTIC_CODES = {
   E6103: { exit: ExitCode.Usage, meaning: "A confirmation is needed but there is no terminal (`CI=true`, or stdin is not a TTY); nothing was changed", fix: "pass `-y`" },
   E6104: { exit: ExitCode.Aborted, meaning: "The user answered \"no\" to a confirmation; nothing was changed", fix: "nothing to do; `-y` skips the question" },
   E6105: { exit: ExitCode.NoOffers, meaning: "Offers match, but none on a backend this machine can provision, and this machine's own offer breaks the named requirements (the cheapest match elsewhere is named)", fix: "relax those resources to fit this machine (e.g. `--disk 10GB..`; `dstack offer -b local` shows its offer)" },
+  E6350: { exit: ExitCode.Usage, meaning: "`up` of a cloud run: the repo's files (after .gitignore / .dstackignore) exceed the code upload limit (DSTACK_CODE_UPLOAD_LIMIT bytes, default 500 MB); nothing was uploaded", fix: "list what the run does not need in .dstackignore, put data on a volume, or raise DSTACK_CODE_UPLOAD_LIMIT" },
+  E6351: { exit: ExitCode.Provisioning, meaning: "`up` of a cloud run: streaming the repo to /workflow over SSH failed (the run is kept)", fix: "`dstack up` again repeats the upload; `dstack down NAME` removes the run" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -42,6 +42,7 @@ export const CAPACITY_ERRORS: readonly CapacityRule[] = [
 
 /** The provider's message, one line and short: the engine's wrapping, request ids and URNs dropped. */
 export function shortProviderMessage(text: string, max = MAX_MESSAGE): string {
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes of the engine's output
   let t = text.replace(/\x1b\[[0-9;]*m/g, "");
   // the innermost provider error: after the engine's "error: " / "* " wrappings
   const lines = t.split("\n").map((l) => l.trim()).filter((l) => l && !/^(diagnostics|pulumi:pulumi:Stack|Resources:|Duration:|error: update failed)/.test(l));
