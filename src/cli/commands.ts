@@ -12,6 +12,12 @@ import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
+import { register as stopCommand } from "./stop";
+import { register as deleteCommand } from "./delete";
+import { register as logsCommand } from "./logs";
+import { register as attachCommand } from "./attach";
+import { register as agentCommand } from "./agent";
+import { register as reapCommand } from "./reap";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -29,4 +35,10 @@ export const commands: RegisterCommand[] = [
   offerCommand,
   compileCommand,
   unlockCommand,
+  stopCommand,
+  deleteCommand,
+  logsCommand,
+  attachCommand,
+  agentCommand,
+  reapCommand,
 ];

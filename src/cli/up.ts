@@ -15,7 +15,7 @@ import * as path from "path";
 import type { RunSpec } from "../config/runspec";
 import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
-import type { RunRecord } from "../runs/record";
+import type { RunView } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
@@ -77,7 +77,7 @@ export function connectionText(
   const ssh = includeWritten ? `ssh ${name}` : `ssh -F ${sshConfig} ${name}`;
   const lines = runType === "task" && finished ? [] : [`To connect: ${ssh}`];
   if (runType === "dev-environment" && ide && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
-  if (runType === "task" && containerName) lines.push(`The task's output: docker logs -f ${containerName}`);
+  if (runType === "task" && containerName) lines.push(`The task's output: dstack logs -f ${name}`);
   lines.push(`To remove: dstack down ${name}`);
   return lines.join("\n");
 }
@@ -121,7 +121,7 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
   }
 }
 
-export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
+export async function up(dir: string | undefined, opts: UpOptions): Promise<RunView> {
   const json = !!opts.json;
   const input = runInputFromCommand(dir, opts);
   const { prepareRun } = await import("../runs/prepare");
@@ -140,7 +140,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
         lock = await acquireRunLock(name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
       },
     });
-    return await upPrepared(prepared, opts, display, renderChanges);
+    return await upPrepared(prepared, opts, display, renderChanges, () => lock?.release());
   } finally {
     lock?.release();
   }
@@ -151,12 +151,26 @@ async function upPrepared(
   opts: UpOptions,
   display: import("./progress").ProgressDisplay,
   renderChanges: typeof import("./progress").renderChanges,
-): Promise<RunRecord> {
+  releaseLock: () => void = () => undefined,
+): Promise<RunView> {
   const json = !!opts.json;
   const { spec, offer: chosen, next, planned, drifted } = prepared;
   const lc = await import("../runs/lifecycle");
   const include = opts.sshConfig !== false;
+  // A task is followed to its end (src/cli/task-follow.ts) unless --detach.
+  const followTask = spec.type === "task" && !opts.detach;
+  const follow = async (outputs: Record<string, unknown>): Promise<RunView> => {
+    const { followTaskToEnd } = await import("./task-follow");
+    const end = await followTaskToEnd(spec.name, outputs, { json, releaseLock });
+    process.exitCode = end.exitCode;
+    return end.view;
+  };
 
+  if (prepared.unchanged && followTask) {
+    say(json, `${spec.name} is up to date (no changes); following its output.`);
+    await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: false });
+    return follow(planned.previous ?? {});
+  }
   if (prepared.unchanged) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
     say(json, `${spec.name} is up to date (no changes).`);
@@ -169,7 +183,7 @@ async function upPrepared(
   try {
     say(json, renderPlanTable(spec, chosen, next) + "\n");
 
-    if (planned.previous) {
+    if (planned.previous && planned.previousMeta && lc.isActiveRecord(planned.previousMeta)) {
       const changes = await lc.previewRun(planned, { refresh: drifted });
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
     }
@@ -179,39 +193,62 @@ async function upPrepared(
       if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
     }
 
-    const conn = await withInterrupts(
+    const started = await withInterrupts(
       (t) => process.stderr.write(t + "\n"),
       async (signals) => {
         try {
-          const result = await lc.applyRun(planned, {
+          // the run's offers in price order, capacity checked, retried as its policy says (src/runs/up-attempts.ts)
+          const { provisionForUp } = await import("../runs/up-attempts");
+          const p = await provisionForUp(prepared, {
+            detach: opts.detach,
             signal: signals.engine,
             interrupted: signals.wait,
             refresh: drifted,
             onEvent: display.onEvent,
+            onNotice: (t) => display.handle({ kind: "log", severity: "warning", message: t }),
           });
+          if (p.kind === "waiting") {
+            display.finish(true);
+            return { waiting: p };
+          }
+          const result = p.result;
           provisioned = true;
+          await lc.markRunning(spec.name);
           const fixed = result.resolved;
           if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
             const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
-          if (!opts.detach) display.phase("waiting for sshd");
+          // a cloud run's container waits for the repo: sshd, then the upload, tasks included
+          const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
+          const waitSsh = !opts.detach && (!followTask || cloud);
+          if (waitSsh) display.phase("waiting for sshd");
           const c = await lc.connectRun(spec.name, result.outputs, planned.key, {
             include,
-            wait: !opts.detach,
+            wait: waitSsh,
             signal: signals.wait,
             repoDir: spec.repo_dir,
             onUpload: (files, bytes) => display.phase(`uploading the repo to /workflow (${files} files, ${(bytes / 1048576).toFixed(1)} MB)`),
           });
           display.finish(true);
-          return c;
+          return { conn: c };
         } catch (e) {
           display.finish(false);
           throw e;
         }
       },
     );
+    if ("waiting" in started && started.waiting) {
+      const w = started.waiting;
+      const { ensureAgentFor } = await import("../runs/up-attempts");
+      await ensureAgentFor(spec.name);
+      say(json, `\n${spec.name} is submitted: no capacity now (${w.why}); the agent makes attempt ${w.record.attempts.length + 1} in ${Math.round(w.next_ms / 1000)}s.`);
+      return lc.getRun(spec.name);
+    }
+    const conn = (started as { conn: import("../runs/lifecycle").Connection }).conn;
     if (conn.upload) say(json, `\nUploaded the repo to /workflow: ${conn.upload.files} files, ${(conn.upload.bytes / 1048576).toFixed(1)} MB.`);
+    if (!followTask) await (await import("../runs/up-attempts")).ensureAgentFor(spec.name); // deadlines, retries, inactivity: kept with no CLI running
+    if (followTask) return await follow(conn.outputs);
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
     else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
     say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs), !!conn.ready?.done));
@@ -236,7 +273,7 @@ export function register(program: Command): void {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--json", "print the run record as JSON once it is up")
     .option("--no-ssh-config", "do not add the Include line to ~/.ssh/config")
-    .option("-d, --detach", "do not wait for sshd")
+    .option("-d, --detach", "return once the run is provisioned (do not wait for sshd, do not follow a task)")
     .option("--wait", "if another command is updating the run, wait for it instead of failing")
     .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
     .action(async (dir: string | undefined, opts: UpOptions) => {

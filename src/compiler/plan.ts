@@ -97,6 +97,10 @@ export interface Plan {
   max_duration: number | null;
   /** ISO time the run must be torn down by, or `null`. */
   expires_at: string | null;
+  /** Seconds between SIGTERM and SIGKILL of a graceful stop, or `null` (the backend's default). */
+  stop_duration?: number | null;
+  /** Dev environments: seconds without an SSH session after which the run ends, or `null`. */
+  inactivity_duration?: number | null;
   created_at: string;
   ide: "vscode" | "cursor" | "windsurf" | null;
   /** Tags/labels applied to every resource (once, as a stack transformation). */
@@ -192,6 +196,8 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
     max_price: spec.max_price,
     max_duration: spec.max_duration,
     expires_at: expires ? expires.toISOString() : null,
+    stop_duration: spec.stop_duration,
+    inactivity_duration: spec.type === "dev-environment" ? spec.inactivity_duration : null,
     created_at: created.toISOString(),
     ide: spec.type === "dev-environment" ? spec.ide : null,
     tags,

@@ -291,11 +291,12 @@ export function readFlagLayer(flags: LayerFlags, issues: Diagnostic[], lower: Re
   return out;
 }
 
-/** Built-in defaults (dstack's), which differ per run type for spot_policy and retry. */
+/** Built-in defaults (dstack's), which differ per run type for spot_policy. */
 export function defaultLayer(type: "dev-environment" | "task"): Required<Layer> {
   return {
     spot_policy: type === "task" ? "auto" : "on-demand",
-    retry: type === "task" ? { enabled: true, on_events: [...ALL_RETRY_EVENTS], duration: DEFAULT_RETRY_DURATION } : { ...RETRY_OFF, on_events: [] },
+    // dstack's get_retry(): no `retry` (nor legacy retry_policy) means no retry, for every run type
+    retry: { ...RETRY_OFF, on_events: [] },
     max_duration: null,
     max_price: null,
     backends: null,

@@ -413,6 +413,22 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
   un("instances", "pinning runs to instances is not supported yet");
   un("dstack", "installing the dstack CLI in the container is not supported yet", raw.dstack === true);
   un("availability_zones", "availability zones are not honoured yet");
+  // lifecycle properties no backend honours (docs/lifecycle.md): an instance ends with its run here
+  const idle = "there is no pool of idle instances: a run's instance is removed when the run ends";
+  un("idle_duration", idle);
+  un("termination_idle_time", idle);
+  un("termination_policy", idle);
+  un("creation_policy", "there are no existing instances to reuse: every run gets a new instance (reuse-or-create)", raw.creation_policy === "reuse");
+  // the same properties set by the profile (positioned at the profile's name)
+  const fromProfile = (key: string, why: string, cond: boolean) => {
+    if (cond && merged.sources[key] === "profile" && !list.some((u) => u.property === key)) {
+      list.push({ property: key, reason: `set by profile ${input.profile.name ?? "?"} in ${input.profile.path ?? "profiles.yml"}: ${why}` });
+    }
+  };
+  fromProfile("idle_duration", idle, v.idle_duration !== null);
+  fromProfile("creation_policy", "there are no existing instances to reuse", v.creation_policy === "reuse");
+  fromProfile("schedule", "scheduled runs are not supported yet", v.schedule !== null);
+  fromProfile("utilization_policy", "GPU-utilization termination is not supported yet", v.utilization_policy !== null);
   readRepos(raw.repos, issues);
   readFiles(raw.files, issues);
   if (Array.isArray(raw.groups)) {

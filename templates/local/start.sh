@@ -12,8 +12,9 @@
 #
 # Order: sshd present (installed with apt-get when the image lacks it), env, setup once
 # (marker file holding the hash of setup.sh, so a changed setup runs again), init, then sshd.
-# dev-environment: sshd in the foreground (the container lives as long as it does).
+# dev-environment: sshd (the container lives as long as it does).
 # task: sshd in the background, then the commands; the container ends with them.
+# Either way this script stays PID 1 beside a watchdog of the run's time rules (below).
 set -u
 D=/etc/dstack
 log() { printf '[dstack] %s\n' "$*" >&2; }
@@ -84,12 +85,82 @@ if [ -s "$D/init.sh" ]; then
   "$RUNSH" -e "$D/init.sh" || fail "init failed (exit $?)" 98
 fi
 
+# The run's time rules, enforced here so that they hold with no dstack command running
+# (limits.sh, rewritten by an in-place update and read again on every tick):
+#   DSTACK_EXPIRES_AT    epoch seconds of the deadline (max_duration), empty: none
+#   DSTACK_INACTIVITY    seconds without an SSH session after which a dev environment ends, empty: off
+#   DSTACK_STOP_GRACE    seconds between SIGTERM and SIGKILL when the watchdog ends the run
+# The main process (sshd, or the task's commands) runs as a child of this script, which stays
+# PID 1: it forwards SIGTERM (docker stop: a graceful stop) and writes why the run ended as the
+# last log line, which the reconciler reads (src/runs/observe.ts):
+#   [dstack] ended: commands exit <code> | max_duration | inactivity | signal
+limits() {
+  DSTACK_EXPIRES_AT=""; DSTACK_INACTIVITY=""; DSTACK_STOP_GRACE=10
+  [ -r "$D/limits.sh" ] && . "$D/limits.sh"
+}
+# Open SSH sessions: sshd's per-connection processes are titled `sshd: user@tty` (OpenSSH 9.8+:
+# `sshd-session: user@tty`), port forwarding only (`attach`) included.
+sessions_open() {
+  for f in /proc/[0-9]*/cmdline; do
+    case "$(cat "$f" 2>/dev/null)" in *sshd*": "*"@"*) return 0 ;; esac
+  done
+  return 1
+}
+watchdog() {
+  while :; do
+    limits
+    now=$(date +%s)
+    why=""
+    if [ -n "$DSTACK_EXPIRES_AT" ] && [ "$now" -ge "$DSTACK_EXPIRES_AT" ]; then
+      why=max_duration
+    elif [ -n "$DSTACK_INACTIVITY" ]; then
+      if sessions_open; then
+        printf '%s\n' "$now" >"$D/activity"
+      else
+        last=$(cat "$D/activity" 2>/dev/null || echo "$now")
+        [ $((now - last)) -ge "$DSTACK_INACTIVITY" ] && why=inactivity
+      fi
+    fi
+    if [ -n "$why" ]; then
+      printf '%s\n' "$why" >"$D/ended"
+      log "$why reached: stopping (SIGTERM, then SIGKILL after ${DSTACK_STOP_GRACE}s)"
+      kill -TERM "$1" 2>/dev/null
+      sleep "$DSTACK_STOP_GRACE"
+      kill -KILL "$1" 2>/dev/null
+      exit 0
+    fi
+    sleep 2
+  done
+}
+
+rm -f "$D/ended"
+date +%s >"$D/activity"
 log "sshd on 127.0.0.1:$DSTACK_SSH_PORT"
 if [ "$DSTACK_RUN_TYPE" = task ]; then
   "$SSHD" -f "$D/sshd_config" -E "$D/sshd.log" || fail "sshd did not start (see $D/sshd.log)"
   printf 'ready\n' >"$D/status"
   log "commands"
-  exec "$RUNSH" -e "$D/commands.sh"
+  "$RUNSH" -e "$D/commands.sh" &
+else
+  printf 'ready\n' >"$D/status"
+  "$SSHD" -D -e -f "$D/sshd_config" &
 fi
-printf 'ready\n' >"$D/status"
-exec "$SSHD" -D -e -f "$D/sshd_config"
+main=$!
+signalled=""
+trap 'signalled=1; kill -TERM "$main" 2>/dev/null' TERM INT HUP
+watchdog "$main" &
+dog=$!
+while :; do
+  wait "$main"
+  code=$?
+  kill -0 "$main" 2>/dev/null || break
+done
+kill "$dog" 2>/dev/null
+if [ -s "$D/ended" ]; then
+  log "ended: $(cat "$D/ended")"
+elif [ -n "$signalled" ]; then
+  log "ended: signal"
+elif [ "$DSTACK_RUN_TYPE" = task ]; then
+  log "ended: commands exit $code"
+fi
+exit "$code"

@@ -25,7 +25,7 @@ test("connection details: ssh and the IDE link (vscode:// or cursor://)", () => 
   expect(t).toContain("ssh r1");
   expect(t).toContain("To open in Cursor: cursor://vscode-remote/ssh-remote+r1/workflow");
   expect(connectionText("r1", null, "task", null, false, "/h/ssh/config")).toContain("ssh -F /h/ssh/config r1");
-  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("docker logs -f dstack-r1");
+  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("dstack logs -f r1");
 });
 
 test("no IDE link for a dev environment without ide, none for a task", () => {
@@ -41,7 +41,7 @@ test("no IDE link for a dev environment without ide, none for a task", () => {
 test("a finished task gets no \"To connect\" line, a running one does", () => {
   const done = connectionText("r1", null, "task", null, true, "/c", "dstack-r1", true);
   expect(done).not.toContain("To connect");
-  expect(done.split("\n")).toEqual(["The task's output: docker logs -f dstack-r1", "To remove: dstack down r1"]);
+  expect(done.split("\n")).toEqual(["The task's output: dstack logs -f r1", "To remove: dstack down r1"]);
   expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1", false)).toContain("To connect: ssh r1");
   // a dev environment is connected to whatever `finished` says
   expect(connectionText("r1", "vscode", "dev-environment", ideUrl("r1", "vscode"), true, "/c", null, true)).toContain("To connect: ssh r1");
@@ -49,8 +49,17 @@ test("a finished task gets no \"To connect\" line, a running one does", () => {
 
 test("ps table", () => {
   const now = Date.parse("2026-01-01T01:00:00Z");
-  const text = renderRuns([{ name: "r1", backend: "local", status: "running", price: 0, resources: "2xCPU, 8GB", created_at: "2026-01-01T00:00:00Z", ssh_host: "127.0.0.1" }], now);
+  const view = {
+    name: "r1", backend: "local", status: "running" as const, termination_reason: null, reason: null, exit_code: null, price: 0, resources: "2xCPU, 8GB", owner: "me",
+    created_at: "2026-01-01T00:00:00Z", submitted_at: "2026-01-01T00:00:00Z", ended_at: null, expires_at: null, duration_s: 3600, attempts: 1, ssh_host: "127.0.0.1", instance: "running" as const,
+  };
+  const text = renderRuns([view], now);
   expect(text.split("\n")[0]).toMatch(/^NAME\s+BACKEND\s+RESOURCES\s+PRICE\s+STATUS\s+AGE/);
   expect(text.split("\n")[1]).toMatch(/^r1\s+local\s+2xCPU, 8GB\s+\$0\.0\/h\s+running\s+1h/);
-  expect(renderRuns([])).toContain("No runs");
+  expect(renderRuns([])).toContain("No active runs");
+  const ended = { ...view, name: "r2", status: "failed" as const, termination_reason: "exited" as const, reason: "exited with code 3", exit_code: 3, ended_at: "2026-01-01T00:00:07Z", duration_s: 7, instance: "missing" as const };
+  const all = renderRuns([view, ended], now, true).split("\n");
+  expect(all[0]).toMatch(/^NAME\s+BACKEND\s+RESOURCES\s+PRICE\s+STATUS\s+AGE\s+DURATION\s+REASON$/);
+  expect(all[2]).toMatch(/^r2\s+local\s+2xCPU, 8GB\s+\$0\.0\/h\s+failed\s+1h\s+7s\s+exited with code 3$/);
+  expect(renderRuns([{ ...view, instance: "stopped" }], now)).toContain("running (instance stopped)");
 });

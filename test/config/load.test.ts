@@ -50,9 +50,9 @@ describe("dev-environment defaults", () => {
 
 describe("task defaults", () => {
   const s = loadTask(TASK);
-  it("spot auto, retry on for every event for 1h, one node", () => {
+  it("spot auto, no retry (dstack's default: retry only when asked), one node", () => {
     expect(s.spot_policy).toBe("auto");
-    expect(s.retry).toEqual({ enabled: true, on_events: ["no-capacity", "interruption", "error"], duration: 3600 });
+    expect(s.retry).toEqual({ enabled: false, on_events: [], duration: null });
     expect(s.nodes).toBe(1);
     expect(s.commands).toEqual(["echo hi"]);
   });
@@ -122,7 +122,7 @@ describe("properties", () => {
     expect(s.utilization_policy).toEqual({ min_gpu_utilization: 10, time_window: 3600 });
     expect(s.schedule).toEqual({ cron: ["15 23 * * *"] });
     expect(s.profile.sources.spot_policy).toBe("configuration");
-    expect(s.unsupported.map((u) => u.property).sort()).toEqual(["availability_zones", "fleets", "reservation", "schedule", "utilization_policy"]);
+    expect(s.unsupported.map((u) => u.property).sort()).toEqual(["availability_zones", "creation_policy", "fleets", "idle_duration", "reservation", "schedule", "utilization_policy"]);
   });
 
   it("max_duration forms", () => {

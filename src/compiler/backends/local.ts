@@ -132,6 +132,8 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
       gpus: c.gpus,
       labels,
       max_duration: plan.max_duration,
+      inactivity_duration: plan.inactivity_duration ?? null,
+      stop_duration: plan.stop_duration ?? null,
       start_script: settings.start_script ?? fs.readFileSync(startScriptPath(), "utf8"),
     },
     { dependsOn: [...volumes.values()] },

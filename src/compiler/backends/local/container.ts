@@ -27,6 +27,11 @@
  * - `read` (refresh) reports the container's state, image and existence: a container removed
  *   by hand disappears from state, so the next `up` creates it again.
  *
+ * Time rules: the provider writes /etc/dstack/limits.sh (the deadline as epoch seconds, the
+ * inactivity rule, the stop grace) which the start script's watchdog reads on every tick, so
+ * max_duration and inactivity_duration end the container with no dstack command running, and
+ * an in-place update changes them without a restart. `stop_duration` is Docker's stop timeout.
+ *
  * dstack.created-at / dstack.expires-at labels are set by the provider at create time
  * (now, now + max_duration), not taken from the plan's tags: the plan's times move with every
  * `up`, the container's must not (else every `up` would replace it).
@@ -87,8 +92,12 @@ export interface LocalContainerInputs {
   shm_size: number | null;
   gpus: number;
   labels: Record<string, string>;
-  /** Seconds; sets the dstack.expires-at label at create time. */
+  /** Seconds; sets the dstack.expires-at label at create time, and the start script's deadline. */
   max_duration: number | null;
+  /** Seconds without an SSH session after which the start script ends a dev environment (null: off). */
+  inactivity_duration?: number | null;
+  /** Seconds between SIGTERM and SIGKILL when the container is stopped (Docker's stop timeout). */
+  stop_duration?: number | null;
   /** Contents of templates/local/start.sh. */
   start_script: string;
   /** The resource's URN, set by LocalContainer: the `dstack.urn` label (./urn.ts). */
@@ -116,7 +125,7 @@ interface InjectedFile {
 }
 
 /** Files of /etc/dstack, from the inputs plus the port and host key (pure). */
-function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { private: string; public: string } | null): InjectedFile[] {
+function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { private: string; public: string } | null, expiresAt: string | null): InjectedFile[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
   const crypto = require("crypto") as typeof import("crypto");
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -156,9 +165,16 @@ function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { p
     `DSTACK_RUN_TYPE=${q(inp.run_type)}`,
     `DSTACK_SETUP_HASH=${setupHash}`,
   ].join("\n") + "\n";
+  // the time rules the start script's watchdog enforces (read again on every tick)
+  const limits = [
+    `DSTACK_EXPIRES_AT=${expiresAt ? Math.floor(Date.parse(expiresAt) / 1000) : ""}`,
+    `DSTACK_INACTIVITY=${inp.run_type === "dev-environment" && inp.inactivity_duration != null ? inp.inactivity_duration : ""}`,
+    `DSTACK_STOP_GRACE=${inp.stop_duration ?? 10}`,
+  ].join("\n") + "\n";
   const files: InjectedFile[] = [
     { name: "etc/dstack/start.sh", mode: 0o755, content: inp.start_script },
     { name: "etc/dstack/config.sh", mode: 0o644, content: config },
+    { name: "etc/dstack/limits.sh", mode: 0o644, content: limits },
     { name: "etc/dstack/env.sh", mode: 0o600, content: envSh },
     { name: "etc/dstack/sshd_config", mode: 0o600, content: sshdConfig },
     { name: "etc/dstack/setup.sh", mode: 0o644, content: setup },
@@ -285,6 +301,8 @@ function createOptions(inp: LocalContainerInputs, labels: Record<string, string>
     Labels: labels,
     Tty: false,
     OpenStdin: false,
+    // `docker stop` (and dstack's graceful stop): SIGTERM, then SIGKILL once stop_duration has passed
+    ...(inp.stop_duration != null ? { StopTimeout: inp.stop_duration } : {}),
     HostConfig: {
       NetworkMode: "host",
       Mounts: mounts,
@@ -313,7 +331,7 @@ const REPLACE_KEYS = ["name", "image", "image_id", "repo_dir", "mounts", "privil
 /** Property names updated by rewriting /etc/dstack and restarting. */
 const RESTART_KEYS = ["env", "secret_env", "setup", "init", "commands", "shell", "working_dir", "start_script", "run_type"];
 /** Property names updated without a restart. */
-const LIVE_KEYS = ["ssh_public_key", "ssh_user", "cpus", "memory", "keep_running", "max_duration"];
+const LIVE_KEYS = ["ssh_public_key", "ssh_user", "cpus", "memory", "keep_running", "max_duration", "inactivity_duration", "stop_duration"];
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -373,7 +391,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     if (inputs.gpus > 0 && !gpus) throw new Error(`the run asks for ${inputs.gpus} GPU(s) but this host's Docker engine has none (no /dev/nvidia* with the nvidia runtime)`);
     const container = await docker.createContainer(createOptions(inputs, labels, gpus));
     try {
-      await container.putArchive(await tarOf(TAR_STREAM, containerFiles(inputs, sshPort, hostKey)), { path: "/" });
+      await container.putArchive(await tarOf(TAR_STREAM, containerFiles(inputs, sshPort, hostKey, expiresAt)), { path: "/" });
       await container.start();
     } catch (e) {
       await container.remove({ force: true }).catch(() => undefined);
@@ -429,17 +447,17 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     // a host key sshd refuses (see soundHostKey) is replaced; sshd reads it when it starts
     const keys = soundHostKey(olds.host_key) ? null : generateEd25519KeyPair(`dstack-${news.name}`);
     const hostKey = keys ? { private: keys.privateKey, public: keys.publicKey } : null;
-    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, hostKey)), { path: "/" });
+    let expiresAt = olds.expires_at ?? null;
+    if (changed("max_duration")) {
+      expiresAt = news.max_duration != null ? new Date(Date.parse(olds.created_at) + news.max_duration * 1000).toISOString() : null;
+    }
+    await container.putArchive(await tarOf(TAR_STREAM, containerFiles(news, olds.ssh_port, hostKey, expiresAt)), { path: "/" });
     // A restart reruns start.sh (init, then sshd; a finished task runs its commands again).
     const restart = RESTART_KEYS.some(changed) || hostKey !== null;
     let state = (await container.inspect()).State.Status;
     if (restart) await container.restart({ t: 2 });
     else if (news.keep_running && state !== "running") await container.start();
     state = (await container.inspect()).State.Status;
-    let expiresAt = olds.expires_at ?? null;
-    if (changed("max_duration")) {
-      expiresAt = news.max_duration != null ? new Date(Date.parse(olds.created_at) + news.max_duration * 1000).toISOString() : null;
-    }
     return {
       outs: {
         ...news,
