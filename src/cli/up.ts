@@ -223,7 +223,8 @@ async function upPrepared(
           const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
           const waitSsh = !opts.detach && (!followTask || cloud);
           if (waitSsh) display.phase("waiting for sshd");
-          const c = await lc.connectRun(spec.name, result.outputs, planned.key, {
+          // the attempt's own plan: a capacity error may have moved the run to a later offer
+          const c = await lc.connectRun(spec.name, result.outputs, p.planned.key, {
             include,
             wait: waitSsh,
             signal: signals.wait,

@@ -47,6 +47,8 @@ export interface OfferChoice {
   chosen: Offer;
   /** The next cheapest offers (any backend), for the plan table. */
   next: Offer[];
+  /** Every matching offer, cheapest first (for the attempts over cloud offers). */
+  offers: Offer[];
   warnings: Diagnostic[];
 }
 
@@ -72,7 +74,7 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
       ExitCode.NoOffers,
     );
   }
-  return { chosen, next, warnings: result.warnings };
+  return { chosen, next, offers: result.offers, warnings: result.warnings };
 }
 
 /** The default image of a backend's runs (the local base image for `local`). */

@@ -50,6 +50,14 @@ function stackFiles(sb: Sandbox): string[] {
   return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
 }
 
+/** The resource types in the run's stack checkpoint (file backend), [] when it has no stack. */
+function stackResourceTypes(sb: Sandbox, run: string): string[] {
+  const f = stackFiles(sb).find((x) => path.basename(x) === `${run}.json`);
+  if (!f) return [];
+  const cp = JSON.parse(fs.readFileSync(path.join(sb.dstackHome, "state", ".pulumi", "stacks", f), "utf8")) as { checkpoint?: { latest?: { resources?: { type: string }[] } } };
+  return (cp.checkpoint?.latest?.resources ?? []).map((r) => r.type);
+}
+
 const devConfig = (name: string) => `type: dev-environment
 name: ${name}
 env:
@@ -116,7 +124,8 @@ describeWhen(e2ePrerequisites, "dstack up -b aws against the emulated AWS (real 
     expect(ok(docker(["ps", "-a", "--filter", `name=^dstack-run-${run}$`, "--format", "{{.Names}}"]), "docker ps").trim()).toBe("");
     const acct = account(sb);
     expect([Object.keys(acct.instances), Object.keys(acct.securityGroups), Object.keys(acct.keyPairs)]).toEqual([[], [], []]);
-    expect(stackFiles(sb).filter((f) => f.includes(run))).toEqual([]);
+    // down keeps the run's record (docs/lifecycle.md), and no resource: not one aws:* in the stack
+    expect(stackResourceTypes(sb, run).filter((t) => t.startsWith("aws:"))).toEqual([]);
     expect(fs.existsSync(path.join(sb.dstackHome, "ssh", `host_${run}`))).toBe(false);
   });
 });
@@ -150,5 +159,35 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: missing prerequisites are refu
     expect(r.stderr).toContain("no aws credentials: looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     expect(r.stderr).not.toContain("E3030");
     expect(stackFiles(sb)).toEqual([]);
+  });
+});
+
+describeWhen(e2ePrerequisites, "dstack up -b aws: capacity errors move the run to the next offer", () => {
+  const run = `aws-cap-${id}`;
+  let sb: Sandbox & { account: string };
+  beforeAll(() => {
+    sb = awsSandbox("cloud-capacity");
+    writeConfig(sb, devConfig(run));
+  });
+  afterAll(() => {
+    if (!sb) return;
+    for (const c of emulatedContainers(sb)) docker(["rm", "-f", c]);
+    docker(["rm", "-f", `dstack-run-${run}`]);
+    fs.rmSync(sb.root, { recursive: true, force: true });
+  });
+
+  test("InsufficientInstanceCapacity on the two cheapest instance types: the run lands on the third", () => {
+    const offers = JSON.parse(ok(dstack(sb, ["offer", "-b", "aws", "--cpu", "2..", "--memory", "4GB..", "--disk", "1GB..", "--json"]), "dstack offer")) as { offers: { instance_type: string; spot: boolean }[] };
+    const types = [...new Set(offers.offers.filter((o) => !o.spot).map((o) => o.instance_type))];
+    fs.writeFileSync(path.join(sb.account, "faults.json"), JSON.stringify({ insufficient_capacity: types.slice(0, 2) }));
+    const r = dstack(sb, ["up", "-b", "aws", "-y"]);
+    ok(r, "dstack up with two offers out of capacity");
+    const instances = Object.values(account(sb).instances) as { instanceType: string }[];
+    expect(instances.map((i) => i.instanceType)).toEqual([types[2]]);
+    // nothing is left of the failed attempts (their security groups and key pairs went with them)
+    expect(Object.keys(account(sb).securityGroups)).toHaveLength(1);
+    expect(ok(ssh(sb, run, "echo reached"), "ssh").trim()).toBe("reached");
+    ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+    expect(emulatedContainers(sb)).toEqual([]);
   });
 });
