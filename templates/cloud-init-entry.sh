@@ -36,16 +36,20 @@ while [ ! -e "$W/.dstack-uploaded" ] && [ "$waited" -lt "$UPLOAD_TIMEOUT" ]; do 
 [ -e "$W/.dstack-uploaded" ] || log "no code uploaded to /workflow after ${UPLOAD_TIMEOUT}s; starting anyway"
 cd "$R$WORKING_DIR" 2>/dev/null || cd "$W"
 
+# The same markers as the local start script (dstack reads them: src/runs/observe.ts, run-log.ts).
+fail() { printf '[dstack] error: %s\n' "$1" >&2; exit 97; }
 if [ ! -e "$W/.dstack-setup-done" ]; then
-  "$RUN_SHELL" -e "$R/dstack/setup.sh"
+  "$RUN_SHELL" -e "$R/dstack/setup.sh" || fail "setup failed"
   touch "$W/.dstack-setup-done"
 fi
-"$RUN_SHELL" -e "$R/dstack/init.sh"
+"$RUN_SHELL" -e "$R/dstack/init.sh" || fail "init failed"
 if [ "$RUN_TYPE" = task ]; then
+  echo "[dstack] commands" >&2
   set +e
   "$RUN_SHELL" -e "$R/dstack/commands.sh"
   code=$?
   echo "$code" > "$W/.dstack-exit-code"
+  echo "[dstack] ended: commands exit $code" >&2
   exit "$code"
 fi
 exec tail -f /dev/null

@@ -191,3 +191,32 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: capacity errors move the run t
     expect(emulatedContainers(sb)).toEqual([]);
   });
 });
+
+describeWhen(e2ePrerequisites, "dstack up -b aws: a task", () => {
+  const run = `aws-task-${id}`;
+  let sb: Sandbox & { account: string };
+  beforeAll(() => {
+    sb = awsSandbox("cloud-task");
+    fs.writeFileSync(path.join(sb.project, "job.sh"), "echo \"task-output from $(pwd): $(cat hello.txt)\"\nexit 3\n");
+    fs.writeFileSync(path.join(sb.project, "hello.txt"), "the repo\n");
+    writeConfig(sb, `type: task\nname: ${run}\ncommands:\n  - bash job.sh\nresources:\n  cpu: 2..\n  memory: 4GB..\n  disk: 1GB..\n`);
+  });
+  afterAll(() => {
+    if (!sb) return;
+    for (const c of emulatedContainers(sb)) docker(["rm", "-f", c]);
+    docker(["rm", "-f", `dstack-run-${run}`]);
+    fs.rmSync(sb.root, { recursive: true, force: true });
+  });
+
+  test("returns the task's exit code, with its output; its stack's resources are destroyed once it ends", () => {
+    const r = dstack(sb, ["up", "-b", "aws", "-y"]);
+    expect(r.stdout).toContain("task-output from /workflow: the repo");
+    expect(r.status).toBe(3);
+    expect(emulatedContainers(sb)).toEqual([]);
+    const acct = account(sb);
+    expect([Object.keys(acct.instances), Object.keys(acct.securityGroups), Object.keys(acct.keyPairs)]).toEqual([[], [], []]);
+    expect(stackResourceTypes(sb, run).filter((t) => t.startsWith("aws:"))).toEqual([]);
+    const ps = JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "dstack ps -a")) as { name: string; status: string }[];
+    expect(ps.find((x) => x.name === run)?.status).toBe("failed");
+  });
+});
