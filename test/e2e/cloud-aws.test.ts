@@ -220,3 +220,64 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: a task", () => {
     expect(ps.find((x) => x.name === run)?.status).toBe("failed");
   });
 });
+
+/** Polls `dstack ps -a --json` until the run's record satisfies `done` (at most `ms`). */
+async function waitRecord(sb: Sandbox, run: string, done: (r: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown>> {
+  const until = Date.now() + ms;
+  let last: Record<string, unknown> = {};
+  while (Date.now() < until) {
+    const r = dstack(sb, ["ps", "-a", "--json"]);
+    if (r.status === 0) {
+      last = (JSON.parse(r.stdout) as Record<string, unknown>[]).find((x) => x.name === run) ?? {};
+      if (done(last)) return last;
+    }
+    await new Promise((res) => setTimeout(res, 5000));
+  }
+  throw new Error(`the run ${run} did not reach the expected state in ${ms / 1000}s; last: ${JSON.stringify(last)}`);
+}
+
+describeWhen(e2ePrerequisites, "dstack up -b aws: max_duration and spot interruption, by the reconciler", () => {
+  const sbs: (Sandbox & { account: string })[] = [];
+  afterAll(() => {
+    for (const sb of sbs) {
+      dstack(sb, ["down", "--all", "-y"]);
+      for (const c of emulatedContainers(sb)) docker(["rm", "-f", c]);
+      fs.rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  test("max_duration 30s: the run is ended at its deadline and its stack destroyed; ps -a says why", async () => {
+    const run = `aws-maxd-${id}`;
+    const sb = awsSandbox("cloud-maxd");
+    sbs.push(sb);
+    writeConfig(sb, devConfig(run) + "max_duration: 30s\n");
+    ok(dstack(sb, ["up", "-b", "aws", "-y"]), "dstack up");
+    // the instance armed its own shutdown (boot.sh: shutdown -h +1, max_duration rounded up to the minute)
+    const [instance] = Object.keys(account(sb).instances);
+    expect(fs.readFileSync(path.join(sb.account, "instances", instance, "shutdown.log"), "utf8")).toContain("shutdown in 1 minute(s)");
+    const rec = await waitRecord(sb, run, (r) => r.status === "terminated", 240_000);
+    expect(JSON.stringify(rec)).toContain("max duration exceeded");
+    expect(Object.keys(account(sb).instances)).toEqual([]);
+    expect(emulatedContainers(sb)).toEqual([]);
+    expect(stackResourceTypes(sb, run).filter((t) => t.startsWith("aws:"))).toEqual([]);
+  });
+
+  test("a spot reclaim with retry gives a new attempt; spot_policy: auto lets it land on on-demand", async () => {
+    const run = `aws-spot-${id}`;
+    const sb = awsSandbox("cloud-spot");
+    sbs.push(sb);
+    writeConfig(sb, devConfig(run) + "spot_policy: auto\nretry:\n  on_events: [interruption, no-capacity]\n  duration: 10m\n");
+    fs.writeFileSync(path.join(sb.account, "faults.json"), JSON.stringify({ reclaim_spot_after_seconds: 20 }));
+    ok(dstack(sb, ["up", "-b", "aws", "-y"]), "dstack up");
+    const first = Object.values(account(sb).instances) as { spot: boolean; instanceType: string }[];
+    expect(first.map((i) => i.spot)).toEqual([true]);
+    // from now on, no spot capacity: the next attempt goes on-demand
+    fs.writeFileSync(path.join(sb.account, "faults.json"), JSON.stringify({ reclaim_spot_after_seconds: 20, no_spot_capacity: true }));
+    await waitRecord(sb, run, (r) => r.status === "running" && Object.values(account(sb).instances).some((i) => !(i as { spot: boolean }).spot), 300_000);
+    const now = Object.values(account(sb).instances) as { spot: boolean }[];
+    expect(now.map((i) => i.spot)).toEqual([false]);
+    const attempts = JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps")) as Record<string, unknown>[];
+    expect(JSON.stringify(attempts.find((x) => x.name === run))).toMatch(/interrupt/i);
+    ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+  });
+});

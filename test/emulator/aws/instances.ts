@@ -157,6 +157,8 @@ export async function createInstance({ inputs, env = process.env }: CreateInstan
   if ((faults.insufficient_capacity ?? []).includes(instanceType)) throw runInstancesError("InsufficientInstanceCapacity", instanceType, zone);
   const code = faults.errors?.[instanceType];
   if (code) throw runInstancesError(code, instanceType, zone);
+  const market0 = inputs.instanceMarketOptions as { marketType?: string } | undefined;
+  if (faults.no_spot_capacity && market0?.marketType === "spot") throw runInstancesError("InsufficientInstanceCapacity", instanceType, zone);
   const baseImage = env.DSTACK_AWS_EMULATOR_IMAGE;
   if (!baseImage) throw new Error("DSTACK_AWS_EMULATOR_IMAGE is not set: the emulated AWS has no image standing in for the AMI");
   const market = inputs.instanceMarketOptions as { marketType?: string } | undefined;

@@ -56,6 +56,8 @@ export interface Faults {
   insufficient_capacity?: string[];
   errors?: Record<string, string>;
   reclaim_spot_after_seconds?: number;
+  /** Spot requests of any type fail with InsufficientInstanceCapacity (on-demand still works). */
+  no_spot_capacity?: boolean;
   /** The region has no default VPC. */
   no_default_vpc?: boolean;
 }
