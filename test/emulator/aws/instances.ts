@@ -129,7 +129,17 @@ function stubScripts(emu: string): Record<string, string> {
       'echo "Shutdown scheduled in $m minute(s)"',
       "",
     ].join("\n"),
-    // The host's Docker CLI stands in for the VM's (statically linked: it runs in any image).
+    // The VM's GPUs are not emulated: the GPU AMI's NVIDIA container toolkit is a no-op, and
+    // `docker run --gpus …` runs without GPUs on the host's Docker (which has no NVIDIA runtime).
+    "nvidia-ctk": ["#!/bin/sh", "# TEST ONLY: the GPU AMI's nvidia-ctk (no GPUs are emulated).", "exit 0", ""].join("\n"),
+    docker: [
+      "#!/bin/bash",
+      "# TEST ONLY: the VM's docker (the host's Docker CLI and engine): --gpus is dropped, no GPUs are emulated.",
+      "args=()",
+      'skip=0; for a in "$@"; do if [ $skip = 1 ]; then skip=0; continue; fi; if [ "$a" = --gpus ]; then skip=1; continue; fi; args+=("$a"); done',
+      'exec /usr/bin/docker "${args[@]}"',
+      "",
+    ].join("\n"),
   };
 }
 
