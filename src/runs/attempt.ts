@@ -18,7 +18,7 @@ import * as ws from "../stacks/workspace";
 import { capacityShortfall, freeCapacity, localHoldings } from "./capacity";
 import { rankForUp } from "./choose";
 import { injectedNoCapacity, localOffersWithFaults, readFaults } from "./faults";
-import { baseImageFor, offersFor, preflight } from "./inputs";
+import { baseImageFor, offersFor, preflight, programSettings } from "./inputs";
 import { applyRun, discardNewRun, planRun, type ApplyResult, type PlannedRun } from "./lifecycle";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { classifyProviderError } from "./provider-errors";
@@ -98,7 +98,7 @@ export async function provisionAttempt(spec: RunSpec, o: AttemptOptions = {}): P
     const planned =
       o.planned && sameOffer(o.planned.plan.offer, offer)
         ? o.planned
-        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend), env, settings: o.settings ?? o.planned?.settings ?? { force_build: false, delete_volumes: false } });
+        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend, spec), env, settings: o.settings ?? o.planned?.settings ?? programSettings(offer.backend, { env }) });
     if (!o.preflighted || planned !== o.planned) await preflight(planned.plan, { python: spec.python, env });
     let result: ApplyResult;
     try {
@@ -139,7 +139,7 @@ export async function recordNoCapacity(spec: RunSpec, tried: TriedOffer[], o: { 
     return (await endRun(spec.name, reason, { env, retry: o.retry, attempt: attemptOffer(first) })).record;
   }
   // a new run: its first record, with the attempt that found nothing, in a stack of its own
-  const planned = o.planned ?? (await planRun(spec, first, { baseImage: baseImageFor(first.backend), env }));
+  const planned = o.planned ?? (await planRun(spec, first, { baseImage: baseImageFor(first.backend, spec), env }));
   const now = new Date().toISOString();
   const tried1 = endAttempt({ ...planned.record, attempts: planned.record.attempts.map((a) => ({ ...a, offer: attemptOffer(first) })) }, reason, now);
   const record: RunRecord = o.retry ? { ...tried1, status: "submitted" } : { ...tried1, status: "failed", reason, ended_at: now };

@@ -6,7 +6,8 @@
  */
 import type { RunSpec } from "../config/runspec";
 import type { Plan } from "../compiler/plan";
-import { CLOUD_DEFAULT_IMAGE } from "../compiler/backends/cloud/images";
+import { cloudDefaultImage } from "../compiler/backends/cloud/images";
+import { backendSettings } from "../offers/backends-config";
 import { pythonProvided } from "../compiler/backends/local/preflight";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { configuredBackends } from "../offers/backends-config";
@@ -77,9 +78,15 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   return { chosen, next, offers: result.offers, warnings: result.warnings };
 }
 
-/** The default image of a backend's runs (the local base image for `local`). */
-export function baseImageFor(backend: string): string {
-  return backend === "local" ? baseImageRef() : CLOUD_DEFAULT_IMAGE;
+/** The default image of a backend's runs: the local base image, or dstack's base image for the run's python and nvcc. */
+export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc">): string {
+  return backend === "local" ? baseImageRef() : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
+}
+
+/** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */
+export function programSettings(backend: string, o: { env?: NodeJS.ProcessEnv; forceBuild?: boolean } = {}): Record<string, unknown> {
+  const own = backend === "local" ? {} : backendSettings(backend, { env: o.env });
+  return { delete_volumes: false, ...own, force_build: o.forceBuild ?? false };
 }
 
 export interface RunPreflightOptions {

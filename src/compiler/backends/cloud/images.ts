@@ -16,6 +16,19 @@ import type { CpuArch } from "../../../config/runspec";
  */
 export const CLOUD_DEFAULT_IMAGE = "dstackai/base:py3.12-0.7-cuda-12.1";
 
+/** Python versions dstack's base image is published for. */
+export const CLOUD_IMAGE_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"];
+
+/**
+ * The default image of a cloud run for the configuration's `python` and `nvcc` (dstack's own
+ * rule: `dstackai/base:py<python>-<version>-cuda-12.1`, `-devel` with nvcc, which holds the CUDA
+ * compiler). A python the image is not published for keeps the default (3.12).
+ */
+export function cloudDefaultImage(python: string | null, nvcc: boolean): string {
+  const py = python && CLOUD_IMAGE_PYTHONS.includes(python) ? python : "3.12";
+  return `dstackai/base:py${py}-0.7-cuda-12.1${nvcc ? "-devel" : ""}`;
+}
+
 export const AWS_DLAMI_OWNER = "amazon";
 
 export function awsDlamiNamePattern(arch: CpuArch): string {
