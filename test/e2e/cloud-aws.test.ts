@@ -89,6 +89,12 @@ describeWhen(e2ePrerequisites, "dstack up -b aws against the emulated AWS (real 
   });
 
   test("dev environment: up reaches SSH through the pinned host key; the repo's files are in /workflow; env vars set", () => {
+    // preview: the engine's real diff against the (emulated) cloud, and nothing made
+    const pv = ok(dstack(sb, ["preview", "-b", "aws"]), "dstack preview -b aws");
+    for (const t of ["aws:ec2/instance:Instance", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/keyPair:KeyPair"]) expect(pv).toContain(t);
+    expect(Object.keys(account(sb).instances)).toEqual([]);
+    expect(stackFiles(sb)).toEqual([]);
+
     const out0 = ok(dstack(sb, ["up", "-b", "aws", "-y"]), "dstack up -b aws");
     // hello.txt, .gitignore, .dstackignore, .dstack.yml: not secret.txt, not data/
     expect(out0).toContain("Uploaded the repo to /workflow: 4 files, 0.0 MB.");
