@@ -70,15 +70,19 @@ fi
 
 # Registry login (registry_auth or the cloud registry of a prebuilt image), then the image.
 status pulling
-if [ -n "${REGISTRY_USERNAME:-}" ]; then
-  printf '%s' "$REGISTRY_PASSWORD" | retry docker login --username "$REGISTRY_USERNAME" --password-stdin ${REGISTRY_SERVER:+"$REGISTRY_SERVER"}
-fi
-retry docker pull "$IMAGE"
+# (each retry pipes the password again: a retried `docker login` must not read an empty stdin)
+login() { printf '%s' "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USERNAME" --password-stdin ${REGISTRY_SERVER:+"$REGISTRY_SERVER"}; }
+if [ -n "${REGISTRY_USERNAME:-}" ]; then retry login; fi
+docker image inspect "$IMAGE" >/dev/null 2>&1 || retry docker pull "$IMAGE"
 
 # The run's container: host networking, the run's env, /workflow for the code.
 mkdir -p "$R/workflow"
-args=(--name dstack-run --detach --network host --env-file "$R/opt/dstack/run.env"
+# The entry script replaces the image's ENTRYPOINT (a user image's own would swallow it).
+CONTAINER="dstack-run-${RUN_NAME}"
+args=(--name "$CONTAINER" --detach --network host --env-file "$R/opt/dstack/run.env" --entrypoint /bin/sh
   -v "$R/workflow:/workflow" -v "$R/opt/dstack/container:/dstack:ro" -w "$WORKING_DIR")
+# DSTACK_LISTEN_ADDRESS (set by the test emulator, whose instances share one host): sshd listens there only.
+if [ -n "${DSTACK_LISTEN_ADDRESS:-}" ]; then args+=(--env "DSTACK_LISTEN_ADDRESS=$DSTACK_LISTEN_ADDRESS"); fi
 if [ "$ACCELERATOR" = nvidia ] && [ "$GPUS" -gt 0 ]; then args+=(--gpus all); fi
 if [ "$ACCELERATOR" = tpu ] || [ "$PRIVILEGED" = true ]; then args+=(--privileged); fi
 if [ -n "$SHM_SIZE" ]; then args+=(--shm-size "${SHM_SIZE}g"); else args+=(--ipc host); fi
@@ -90,6 +94,6 @@ while IFS='|' read -r host path optional; do
   if [ -e "$R$host" ] || [ "$optional" != true ]; then mkdir -p "$R$host"; args+=(-v "$R${host}:${path}"); fi
 done < "$R/opt/dstack/instance-mounts"
 if [ -n "$CONTAINER_USER" ]; then args+=(--user "$CONTAINER_USER"); fi
-docker rm -f dstack-run >/dev/null 2>&1 || true
-docker run "${args[@]}" "$IMAGE" /bin/sh /dstack/entry.sh
+docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
+docker run "${args[@]}" "$IMAGE" /dstack/entry.sh
 status running

@@ -219,8 +219,18 @@ async function upPrepared(
             const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
-          if (!opts.detach && !followTask) display.phase("waiting for sshd");
-          const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach && !followTask, signal: signals.wait });
+          // a cloud run's container waits for the repo: sshd, then the upload, tasks included
+          const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
+          const waitSsh = !opts.detach && (!followTask || cloud);
+          if (waitSsh) display.phase("waiting for sshd");
+          // the attempt's own plan: a capacity error may have moved the run to a later offer
+          const c = await lc.connectRun(spec.name, result.outputs, p.planned.key, {
+            include,
+            wait: waitSsh,
+            signal: signals.wait,
+            repoDir: spec.repo_dir,
+            onUpload: (files, bytes) => display.phase(`uploading the repo to /workflow (${files} files, ${(bytes / 1048576).toFixed(1)} MB)`),
+          });
           display.finish(true);
           return { conn: c };
         } catch (e) {
@@ -237,6 +247,7 @@ async function upPrepared(
       return lc.getRun(spec.name);
     }
     const conn = (started as { conn: import("../runs/lifecycle").Connection }).conn;
+    if (conn.upload) say(json, `\nUploaded the repo to /workflow: ${conn.upload.files} files, ${(conn.upload.bytes / 1048576).toFixed(1)} MB.`);
     if (!followTask) await (await import("../runs/up-attempts")).ensureAgentFor(spec.name); // deadlines, retries, inactivity: kept with no CLI running
     if (followTask) return await follow(conn.outputs);
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);

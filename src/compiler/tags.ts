@@ -73,8 +73,11 @@ export function tagProps(type: string, props: Props, tags: Record<string, string
   else if (pulumi.Output.isInstance(own))
     merged[key] = (own as pulumi.Output<Record<string, string> | undefined>).apply((t) => ({ ...policy, ...(t ?? {}) }));
   else merged[key] = { ...policy, ...(own as Record<string, string>) };
-  // AWS instances: tag the root and attached EBS volumes too.
-  if (cloud === "aws" && "volumeTags" in props && props.volumeTags == null) merged.volumeTags = policy;
+  // AWS instances: tag the root volume through rootBlockDevice.tags, never volumeTags, which
+  // together with tags on an attached ebs.Volume cycles both resources (the SDK documents this).
+  const root = props.rootBlockDevice;
+  if (cloud === "aws" && type === "aws:ec2/instance:Instance" && root && typeof root === "object" && !pulumi.Output.isInstance(root) && (root as Props).tags == null)
+    merged.rootBlockDevice = { ...(root as Props), tags: policy };
   return merged;
 }
 

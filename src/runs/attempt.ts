@@ -18,8 +18,10 @@ import * as ws from "../stacks/workspace";
 import { capacityShortfall, freeCapacity, localHoldings } from "./capacity";
 import { rankForUp } from "./choose";
 import { injectedNoCapacity, localOffersWithFaults, readFaults } from "./faults";
-import { baseImageFor, offersFor, preflight } from "./inputs";
-import { applyRun, planRun, type ApplyResult, type PlannedRun } from "./lifecycle";
+import { baseImageFor, offersFor, preflight, programSettings } from "./inputs";
+import { applyRun, discardNewRun, planRun, type ApplyResult, type PlannedRun } from "./lifecycle";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
+import { classifyProviderError } from "./provider-errors";
 import { MAX_OFFERS_PER_ATTEMPT } from "./reconcile-decision";
 import { attemptOffer, endAttempt, recordTags, storedSpec, type RunRecord, type TerminationReason } from "./record";
 import { endRun, readRecord, recordProgram } from "./records";
@@ -47,7 +49,9 @@ export function attemptOrder(offers: Offer[], spotPolicy: RunSpec["spot_policy"]
 
 /** The offers a run's attempt tries: this machine (as the faults seam presents it), in order. */
 export async function offersOfAttempt(spec: RunSpec, env: NodeJS.ProcessEnv = process.env): Promise<Offer[]> {
-  const { chosen } = await offersFor(spec); // E2020 / E6105 when this machine cannot run it at all
+  const { chosen, offers } = await offersFor(spec); // E2020 / E6105 when this machine cannot run it at all
+  // a cloud run: the clouds' offers in price order (a capacity error moves the attempt to the next)
+  if (isCloudBackend(chosen.backend)) return attemptOrder(offers.filter((o) => isCloudBackend(o.backend)), spec.spot_policy);
   return attemptOrder(localOffersWithFaults(chosen, readFaults(env)), spec.spot_policy);
 }
 
@@ -96,9 +100,21 @@ export async function provisionAttempt(spec: RunSpec, o: AttemptOptions = {}): P
     const planned =
       o.planned && sameOffer(o.planned.plan.offer, offer)
         ? o.planned
-        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend), env, previous: o.previous, settings: o.settings ?? o.planned?.settings ?? { force_build: false, delete_volumes: false } });
-    if (!o.preflighted) await preflight(planned.plan, { python: spec.python });
-    const result = await applyRun(planned, { env, onEvent: o.onEvent, signal: o.signal, interrupted: o.interrupted, refresh: o.refresh });
+        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend, spec), env, previous: o.previous, settings: o.settings ?? o.planned?.settings ?? programSettings(offer.backend, { env }) });
+    if (!o.preflighted || planned !== o.planned) await preflight(planned.plan, { python: spec.python, env });
+    let result: ApplyResult;
+    try {
+      result = await applyRun(planned, { env, onEvent: o.onEvent, signal: o.signal, interrupted: o.interrupted, refresh: o.refresh });
+    } catch (e) {
+      // a cloud's capacity error (provider-errors.ts): this offer has none now, the next is tried
+      const text = e instanceof DstackError ? e.diagnostics.map((d) => d.message).join("\n") : String((e as Error).message ?? e);
+      const c = isCloudBackend(offer.backend) ? classifyProviderError(offer.backend, text) : null;
+      if (!c || c.kind !== "no-capacity") throw e;
+      // what the failed create left (security group, key pair) goes with the run's stack when it is new
+      if (planned.previous === null) await discardNewRun(planned, env);
+      tried.push({ offer, why: `no capacity: ${c.message}` });
+      continue;
+    }
     return { kind: "provisioned", planned, result, tried };
   }
   return { kind: "no_capacity", tried };
@@ -125,7 +141,7 @@ export async function recordNoCapacity(spec: RunSpec, tried: TriedOffer[], o: { 
     return (await endRun(spec.name, reason, { env, retry: o.retry, attempt: attemptOffer(first) })).record;
   }
   // a new run: its first record, with the attempt that found nothing, in a stack of its own
-  const planned = o.planned ?? (await planRun(spec, first, { baseImage: baseImageFor(first.backend), env }));
+  const planned = o.planned ?? (await planRun(spec, first, { baseImage: baseImageFor(first.backend, spec), env }));
   const now = new Date().toISOString();
   const tried1 = endAttempt({ ...planned.record, attempts: planned.record.attempts.map((a) => ({ ...a, offer: attemptOffer(first) })) }, reason, now);
   const record: RunRecord = o.retry ? { ...tried1, status: "submitted" } : { ...tried1, status: "failed", reason, ended_at: now };

@@ -7,8 +7,12 @@ import type { RunSpec } from "../config/runspec";
 import type { Diagnostic } from "../diagnostics";
 import type { Offer } from "../offers/offer";
 
-/** Backends `dstack up` can provision from this machine (clouds are planned and previewed under mocks only). */
-export const PROVISIONABLE_BACKENDS = ["local"];
+/**
+ * Backends `dstack up` can provision from this machine: the local Docker engine, and the clouds
+ * through their Pulumi programs (offers come only from backends configured in config.yml; their
+ * credentials and provider plugins are checked before the engine runs: src/runs/cloud-preflight.ts).
+ */
+export const PROVISIONABLE_BACKENDS = ["local", "aws", "gcp", "azure"];
 
 /** Cheapest first; on a tie the local machine, then by backend / region / instance name (stable). */
 export function rankForUp(offers: Offer[]): Offer[] {

@@ -6,7 +6,8 @@
  */
 import type { RunSpec } from "../config/runspec";
 import type { Plan } from "../compiler/plan";
-import { CLOUD_DEFAULT_IMAGE } from "../compiler/backends/cloud/images";
+import { cloudDefaultImage } from "../compiler/backends/cloud/images";
+import { backendSettings } from "../offers/backends-config";
 import { pythonProvided } from "../compiler/backends/local/preflight";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { configuredBackends } from "../offers/backends-config";
@@ -16,7 +17,9 @@ import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
 import { baseImageInfo, baseImageRef } from "../stacks/base-image";
 import { dockerClient } from "../stacks/docker";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { chooseOffer } from "./choose";
+import { cloudPreflight } from "./cloud-preflight";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 
 /** This machine's offer (src/offers/local.ts). */
@@ -45,6 +48,8 @@ export interface OfferChoice {
   chosen: Offer;
   /** The next cheapest offers (any backend), for the plan table. */
   next: Offer[];
+  /** Every matching offer, cheapest first (for the attempts over cloud offers). */
+  offers: Offer[];
   warnings: Diagnostic[];
 }
 
@@ -70,12 +75,18 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
       ExitCode.NoOffers,
     );
   }
-  return { chosen, next, warnings: result.warnings };
+  return { chosen, next, offers: result.offers, warnings: result.warnings };
 }
 
-/** The default image of a backend's runs (the local base image for `local`). */
-export function baseImageFor(backend: string): string {
-  return backend === "local" ? baseImageRef() : CLOUD_DEFAULT_IMAGE;
+/** The default image of a backend's runs: the local base image, or dstack's base image for the run's python and nvcc. */
+export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc">): string {
+  return backend === "local" ? baseImageRef() : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
+}
+
+/** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */
+export function programSettings(backend: string, o: { env?: NodeJS.ProcessEnv; forceBuild?: boolean } = {}): Record<string, unknown> {
+  const own = backend === "local" ? {} : backendSettings(backend, { env: o.env });
+  return { delete_volumes: false, ...own, force_build: o.forceBuild ?? false };
 }
 
 export interface RunPreflightOptions {
@@ -85,6 +96,9 @@ export interface RunPreflightOptions {
   /** Build the prebuilt image even when it exists (`dstack build --force`). */
   rebuild?: boolean;
   onBuildOutput?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+  /** Told before a long step starts (a provider plugin's download). */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -93,6 +107,10 @@ export interface RunPreflightOptions {
  * with what to do. Returns the image the run will use, or null for backends without checks.
  */
 export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<PreflightResult | null> {
+  if (isCloudBackend(p.backend)) {
+    await cloudPreflight(p, { env: o.env, onNotice: o.onNotice });
+    return null;
+  }
   if (p.backend !== "local") return null;
   return localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
 }

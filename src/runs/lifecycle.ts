@@ -15,7 +15,10 @@ import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { collectChanges, type ResourceChange } from "../stacks/events";
 import { containerStatus, dockerClient, removeVolumes } from "../stacks/docker";
 import * as ws from "../stacks/workspace";
-import { ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
+import { ensureRunHostKey, ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
+import { provisioningTimeoutMs } from "./cloud-preflight";
+import { uploadRepo, type UploadResult } from "./upload";
 import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
 import { findLeftovers, isLocalResourceType, removeLeftovers, resolvePendingCreates, type Leftovers, type PendingResolution } from "./cleanup";
@@ -78,7 +81,9 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   const previous = stored?.outputs ?? null;
   const previousMeta = o.previous ?? stored?.record ?? null;
   const now = previousMeta && isActive(previousMeta.status) ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
-  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
+  // a cloud instance's sshd gets a host key dstack made, pinned from the start (no TOFU)
+  const sshHostKey = isCloudBackend(offer.backend) ? ensureRunHostKey(spec.name, env) : null;
+  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage, sshHostKey });
   const record = recordForUp(p, spec.configuration_path, spec, previousMeta, new Date(o.now ?? Date.now()).toISOString());
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
@@ -243,6 +248,8 @@ export interface Connection {
   port: number;
   user: string;
   ready: SshReady | null;
+  /** The repo's upload to a cloud run's /workflow (null: none was made). */
+  upload: UploadResult | null;
 }
 
 /** Connection facts from a run's outputs (throws E5006 when the backend did not report them). */
@@ -261,9 +268,20 @@ export async function connectRun(
   name: string,
   outputs: Record<string, unknown>,
   key: RunKey,
-  o: { include?: boolean; wait?: boolean; timeoutMs?: number; signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+  o: {
+    include?: boolean;
+    wait?: boolean;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    env?: NodeJS.ProcessEnv;
+    /** A cloud run: upload this folder's files to /workflow once sshd answers. */
+    repoDir?: string;
+    onUpload?: (files: number, bytes: number) => void;
+  } = {},
 ): Promise<Connection> {
   const f = connectionFacts(outputs);
+  const backend = recordFromOutputs(outputs)?.backend ?? String(outputs.backend ?? "");
+  const cloud = isCloudBackend(backend);
   const sshConfig = writeRunSshConfig({ run: name, hostName: f.host, port: f.port, user: f.user, identityFile: key.privateKeyPath }, f.hostKey, { include: o.include, env: o.env });
   let ready: SshReady | null = null;
   if (o.wait !== false) {
@@ -273,12 +291,15 @@ export async function connectRun(
       username: f.user,
       privateKey: key.privateKey,
       hostKey: f.hostKey,
-      timeoutMs: o.timeoutMs ?? 120_000,
+      timeoutMs: o.timeoutMs ?? provisioningTimeoutMs(backend, o.env),
+      intervalMs: cloud ? 2000 : undefined,
       signal: o.signal,
       check: instanceCheck(name, outputs),
     });
   }
-  return { sshConfig, outputs, host: f.host, port: f.port, user: f.user, ready };
+  let upload: UploadResult | null = null;
+  if (cloud && ready && !ready.done && o.repoDir) upload = await uploadRepo(o.repoDir, outputs, key, { env: o.env, onStart: o.onUpload });
+  return { sshConfig, outputs, host: f.host, port: f.port, user: f.user, ready, upload };
 }
 
 /**

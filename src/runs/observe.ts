@@ -17,6 +17,8 @@ import type Docker from "dockerode";
 import { DstackError } from "../diagnostics";
 import { demuxLogs, dockerClient } from "../stacks/docker";
 import type { InstanceEnd, Observation } from "./reconcile-decision";
+import { sshExec } from "../ssh/upload";
+import { cloudTarget, isCloudOutputs } from "./cloud-target";
 
 /** The end marker in the start script's log (pure): what ended the container, or null. */
 export function parseEndMarker(logs: string): InstanceEnd | { by: "signal" } | null {
@@ -49,6 +51,8 @@ export async function observeInstance(outputs: Record<string, unknown> | null, o
   const id = typeof outputs?.instance_id === "string" && outputs.instance_id ? outputs.instance_id : null;
   if (!id) return { kind: "none" };
   const backend = outputs?.backend ?? (outputs?.dstack_run as { backend?: string } | undefined)?.backend;
+  // a cloud VM: over SSH to its own sshd (src/runs/cloud-observe.ts)
+  if (outputs && isCloudOutputs(outputs)) return observeCloudInstance(outputs, { env: o.env });
   if (backend !== "local") return { kind: "unknown", why: `instances of the ${String(backend)} backend are not observed here` };
   let docker: Docker;
   try {
@@ -100,4 +104,25 @@ async function activityTime(c: Docker.Container): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** Observes the run container on the VM (reconcile-decision.ts's Observation). */
+export async function observeCloudInstance(outputs: Record<string, unknown>, o: { env?: NodeJS.ProcessEnv } = {}): Promise<Observation> {
+  const t = cloudTarget(outputs, o.env ?? process.env);
+  if (!t) return { kind: "unknown", why: "no ssh key or address for the run's instance" };
+  let r: { code: number | null; stdout: string };
+  try {
+    r = await sshExec(t.vm, `docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ${t.container} && docker logs --tail 40 ${t.container} 2>&1`, { timeoutMs: 20_000 });
+  } catch (e) {
+    const msg = (e as Error).message;
+    // the VM does not answer: it was terminated (by the provider, or by its own shutdown)
+    if (/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|Timed out|ENETUNREACH/.test(msg)) return { kind: "missing" };
+    return { kind: "unknown", why: msg };
+  }
+  const [first, ...rest] = r.stdout.split("\n");
+  const m = /^(true|false) (-?\d+)/.exec(first ?? "");
+  if (r.code !== 0 || !m) return { kind: "unknown", why: `docker inspect on the instance: ${r.stdout.trim().slice(0, 200)}` };
+  if (m[1] === "true") return { kind: "running", sessions: null, last_activity: null };
+  const marker = parseEndMarker(rest.join("\n"));
+  return { kind: "exited", ended: marker === null || marker.by === "signal" ? null : marker, exit_code: Number(m[2]) };
 }

@@ -29,7 +29,7 @@ import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
-import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
+import { baseImageFor, machineOffer, offersFor, preflight, programSettings, resolveLocalPython } from "./inputs";
 import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 
@@ -139,13 +139,14 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
   const forceBuild = o.purpose === "up" ? spec.force_build : false;
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
-  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
+  // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …)
+  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend, spec), env, settings: programSettings(chosen.backend, { env, forceBuild }) });
   if (planned.key.replaced) warn(planned.key.replaced);
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
 
   try {
-    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined, env, onNotice: o.onWarning });
   } catch (e) {
     await discardNewRun(planned); // a new run that fails its preflight leaves no key behind
     throw e;
@@ -178,7 +179,7 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const offer = offers[index - 1];
 
   const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
-  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend) });
+  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend, spec) });
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
     settings = backendSettings(offer.backend, { env });

@@ -198,6 +198,8 @@ export async function followTask(
   outputs: Record<string, unknown> | null,
   o: { stdout: Writable; stderr: Writable; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<TerminationReason | null> {
+  const cloud = await import("./cloud-observe");
+  if (outputs && cloud.isCloudOutputs(outputs)) return cloud.followCloudTask(outputs, o);
   const [, reason] = await Promise.all([followInstanceOutput(outputs, { ...o, follow: true }), waitInstanceExit(outputs, o)]);
   return o.signal?.aborted ? null : reason;
 }

@@ -96,9 +96,35 @@ export function readRunKey(run: string, env: NodeJS.ProcessEnv = process.env): R
   return readKey(privateKeyPath, publicKeyPath);
 }
 
-/** Deletes the run's key pair (no error when absent). */
+/** Deletes the run's key pair and its instance's host key (no error when absent). */
 export function removeRunKey(run: string, env: NodeJS.ProcessEnv = process.env): void {
   const { privateKeyPath, publicKeyPath } = runKeyPaths(run, env);
   fs.rmSync(privateKeyPath, { force: true });
   fs.rmSync(publicKeyPath, { force: true });
+  const host = hostKeyPaths(run, env);
+  fs.rmSync(host.privateKeyPath, { force: true });
+  fs.rmSync(host.publicKeyPath, { force: true });
+}
+
+/** `$DSTACK_HOME/ssh/host_<run>` (+ `.pub`): the host key dstack gives a cloud instance's sshd. */
+export function hostKeyPaths(run: string, env: NodeJS.ProcessEnv = process.env): { privateKeyPath: string; publicKeyPath: string } {
+  const { privateKeyPath } = runKeyPaths(run, env);
+  const p = path.join(path.dirname(privateKeyPath), `host_${run}`);
+  return { privateKeyPath: p, publicKeyPath: `${p}.pub` };
+}
+
+/**
+ * The instance's SSH host key (a cloud run's): generated once by dstack, delivered as a secret
+ * in the user data and pinned in known_hosts (no trust on first use). The same on every `up`,
+ * so that the user data does not change.
+ */
+export function ensureRunHostKey(run: string, env: NodeJS.ProcessEnv = process.env): { publicKey: string; privateKey: string } {
+  const { privateKeyPath, publicKeyPath } = hostKeyPaths(run, env);
+  const existing = readKey(privateKeyPath, publicKeyPath);
+  if (existing && !ed25519KeyPairProblem(existing.privateKey, existing.publicKey)) return { publicKey: existing.publicKey, privateKey: existing.privateKey };
+  ensureSshDir(env);
+  const pair = generateEd25519KeyPair(`dstack-host:${run}`);
+  writeFileAtomic(privateKeyPath, pair.privateKey, 0o600);
+  writeFileAtomic(publicKeyPath, pair.publicKey + "\n", 0o600);
+  return { publicKey: pair.publicKey, privateKey: pair.privateKey };
 }

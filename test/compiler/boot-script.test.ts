@@ -18,6 +18,9 @@ name=$(basename "$0")
 if [ "$name" = docker ] && [ "$1" = login ]; then echo "stdin=$(cat)" >> "$DSTACK_ROOT/calls.log"; fi
 echo "$name $*" >> "$DSTACK_ROOT/calls.log"
 case "$name" in blkid|mountpoint) exit 1;; esac
+# a fresh VM: no image yet; the registry refuses the first login (a retry must send the password again)
+if [ "$name" = docker ] && [ "$1" = image ]; then exit 1; fi
+if [ "$name" = docker ] && [ "$1" = login ] && [ ! -e "$DSTACK_ROOT/login-failed-once" ]; then touch "$DSTACK_ROOT/login-failed-once"; exit 1; fi
 exit 0
 `;
 
@@ -72,16 +75,21 @@ test("boot.sh starts the image with host networking, the env, the volume and the
     `mkfs.ext4 -q -L dstack ${R}/dev/disk/by-id/google-dstack-vol-0`,
     `mountpoint -q ${R}/dstack/volumes/data`,
     `mount ${R}/dev/disk/by-id/google-dstack-vol-0 ${R}/dstack/volumes/data`,
+    // the first login fails; its retry sends the password again (not an empty stdin)
     "stdin=hunter2-registry-password",
     "docker login --username acme-bot --password-stdin ghcr.io",
+    "stdin=hunter2-registry-password",
+    "docker login --username acme-bot --password-stdin ghcr.io",
+    "docker image inspect ghcr.io/acme/trainer:2.1",
     "docker pull ghcr.io/acme/trainer:2.1",
-    "docker rm -f dstack-run",
+    "docker rm -f dstack-run-train-llm",
     [
-      "docker run --name dstack-run --detach --network host",
-      `--env-file ${R}/opt/dstack/run.env -v ${R}/workflow:/workflow -v ${R}/opt/dstack/container:/dstack:ro -w /workflow`,
+      "docker run --name dstack-run-train-llm --detach --network host",
+      `--env-file ${R}/opt/dstack/run.env --entrypoint /bin/sh -v ${R}/workflow:/workflow -v ${R}/opt/dstack/container:/dstack:ro -w /workflow`,
       "--gpus all --ipc host",
       `-v ${R}/dstack/volumes/data:/data`,
-      "ghcr.io/acme/trainer:2.1 /bin/sh /dstack/entry.sh",
+      // the entry script replaces the image's ENTRYPOINT
+      "ghcr.io/acme/trainer:2.1 /dstack/entry.sh",
     ].join(" "),
   ]);
   // The optional instance mount is skipped when the host path is absent.

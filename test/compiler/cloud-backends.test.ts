@@ -135,7 +135,9 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
         return { ports: ing.map((r) => r.fromPort as number), sources: [...new Set(ing.map((r) => JSON.stringify(r.cidrBlocks)))] };
       }
       if (cloud === "gcp") {
-        const fw = one(g, "gcp:compute/firewall:Firewall").inputs;
+        const allow = g.resources.filter((r) => r.type === "gcp:compute/firewall:Firewall" && r.inputs.allows);
+        expect(allow).toHaveLength(1);
+        const fw = allow[0].inputs;
         return { ports: (get(fw, "allows") as Obj[])[0].ports as number[], sources: fw.sourceRanges };
       }
       const rs = one(g, "azure-native:network:NetworkSecurityGroup").inputs.securityRules as Obj[];
@@ -263,7 +265,8 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
     expect(conf).toContain("ACCELERATOR='nvidia'");
     const boot = files["/opt/dstack/boot.sh"];
     expect(boot).toContain('--network host --env-file "$R/opt/dstack/run.env"');
-    expect(boot).toContain('docker run "${args[@]}" "$IMAGE" /bin/sh /dstack/entry.sh');
+    expect(boot).toContain('docker run "${args[@]}" "$IMAGE" /dstack/entry.sh');
+    expect(boot).toContain("--entrypoint /bin/sh");
     expect(boot).toMatch(/nvidia-ctk/);
     expect(files["/opt/dstack/container/entry.sh"]).toContain("PasswordAuthentication=no");
     expect(files["/opt/dstack/container/container.conf"]).toContain("RUN_TYPE='dev-environment'");

@@ -97,6 +97,12 @@ export const OFFERS = {
 
 export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-train-llm";
 
+/** A fixed host key of an instance (a test key, generated once with ssh-keygen), for plans that pin one. */
+export const SSH_HOST_KEY = {
+  publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN6jaeaxsDPUvJK/KdFRSEVVyhgEZFXsk2cy2XERARQJ dstack-host:train-llm",
+  privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDeo2nmsbAz1LySvynRUUhFVcoYBGRV7JNnMtlxEQEUCQAAAJhUbeNVVG3j\nVQAAAAtzc2gtZWQyNTUxOQAAACDeo2nmsbAz1LySvynRUUhFVcoYBGRV7JNnMtlxEQEUCQ\nAAAEAhAohrrB5aK+FfTLr/hLKMbFu5ehjGN7Iw7v9ZASLgTd6jaeaxsDPUvJK/KdFRSEVV\nyhgEZFXsk2cy2XERARQJAAAAFWRzdGFjay1ob3N0OnRyYWluLWxsbQ==\n-----END OPENSSH PRIVATE KEY-----\n",
+};
+
 export const CONTEXT: PlanContext = {
   sshPublicKey: SSH_PUBLIC_KEY,
   owner: "alice",

@@ -24,7 +24,12 @@ describe("tags policy", () => {
     expect(cloudTags("azure", tags)["team_cost center"]).toBe("R&D <ml>");
   });
   test("only resources declaring the input are tagged; the resource's own tags win; GCP network tags are left alone", () => {
-    expect(tagProps("aws:ec2/instance:Instance", { tags: { Name: "x" }, volumeTags: undefined }, { a: "1" })).toEqual({ tags: { a: "1", Name: "x" }, volumeTags: { a: "1" } });
+    // the root volume is tagged through rootBlockDevice.tags, never volumeTags (which cycles attached ebs.Volume tags)
+    expect(tagProps("aws:ec2/instance:Instance", { tags: { Name: "x" }, volumeTags: undefined, rootBlockDevice: { volumeSize: 75 } }, { a: "1" })).toEqual({
+      tags: { a: "1", Name: "x" },
+      volumeTags: undefined,
+      rootBlockDevice: { volumeSize: 75, tags: { a: "1" } },
+    });
     expect(tagProps("aws:ec2/volumeAttachment:VolumeAttachment", { volumeId: "v" }, { a: "1" })).toBeUndefined();
     expect(tagProps("gcp:compute/instance:Instance", { tags: ["net"], labels: undefined }, { "dstack:run": "r" })).toEqual({ tags: ["net"], labels: { dstack_run: "r" } });
     expect(tagProps("gcp:compute/firewall:Firewall", { targetTags: ["x"] }, { a: "1" })).toBeUndefined();

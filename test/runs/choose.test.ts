@@ -17,9 +17,12 @@ test("cheapest first, local wins a tie, stable order otherwise", () => {
 });
 
 test("up runs on the cheapest offer it can provision; the plan table lists the next ones", () => {
+  // the clouds are provisionable too (their credentials and plugins are checked before the engine)
   const offers = [offer("aws", 0.1), offer("local", 0.5), offer("gcp", 0.2), offer("azure", 0.3)];
-  expect(chooseOffer(offers, 2)).toEqual({ chosen: offers[1], next: [offers[0], offers[2]] });
-  expect(chooseOffer([offer("gcp", 0.2), offer("aws", 0.1)])).toEqual({ chosen: null, next: [offer("aws", 0.1), offer("gcp", 0.2)] });
+  expect(chooseOffer(offers, 2)).toEqual({ chosen: offers[0], next: [offers[2], offers[3]] });
+  expect(chooseOffer([offer("gcp", 0.2), offer("aws", 0.1)])).toEqual({ chosen: offer("aws", 0.1), next: [offer("gcp", 0.2)] });
+  // a backend without a program (lambda) is not
+  expect(chooseOffer([offer("lambda", 0.05), offer("local", 0.5)])).toEqual({ chosen: offer("local", 0.5), next: [offer("lambda", 0.05)] });
 });
 
 test("unsupported properties and multi-node tasks on local are errors with positions", () => {

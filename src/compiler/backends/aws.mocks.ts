@@ -14,9 +14,12 @@ export const awsMocks: PackageMocks = {
       case "aws:ec2/getAmi:getAmi": {
         const arch = filter("architecture")[0] ?? "x86_64";
         const pattern = filter("name")[0] ?? "image *";
+        const id = filter("image-id")[0] ?? `ami-0${hex(pattern + arch, 16)}`;
         return {
-          id: `ami-0${hex(pattern + arch, 16)}`,
-          imageId: `ami-0${hex(pattern + arch, 16)}`,
+          id,
+          imageId: id,
+          // The DLAMI's root snapshot: 75 GB (EC2 refuses a smaller root volume).
+          blockDeviceMappings: [{ deviceName: "/dev/sda1", ebs: { volume_size: "75", volume_type: "gp3", delete_on_termination: "true" }, noDevice: "", virtualName: "" }],
           name: pattern.replace("*", "20261006"),
           architecture: arch,
           ownerId: "898082745236",
@@ -25,6 +28,8 @@ export const awsMocks: PackageMocks = {
           virtualizationType: "hvm",
         };
       }
+      case "aws:ec2/getVpcs:getVpcs":
+        return { id: ctx.region, ids: [`vpc-0${hex(ctx.region, 16)}`], region: ctx.region };
       case "aws:ec2/getVpc:getVpc":
         return { id: `vpc-0${hex(ctx.region, 16)}`, cidrBlock: "172.31.0.0/16", default: true, arn: `arn:aws:ec2:${ctx.region}:${AWS_ACCOUNT}:vpc/vpc-0${hex(ctx.region, 16)}` };
       case "aws:ec2/getSubnets:getSubnets": {

@@ -111,18 +111,16 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       { locationType: "availability-zone", filters: [{ name: "instance-type", values: [offer.instance_type] }] },
       invoke,
     );
-    zone = offerings.locations.apply((l) => {
-      if (l.length === 0) throw new Error(`${offer.instance_type} is offered in no availability zone of ${region}`);
-      return [...l].sort()[0];
-    });
+    zone = offerings.locations.apply((l) => awsFirstZone(region, offer.instance_type, l));
   }
 
   // Network: the default VPC and its default subnet in the zone, or the project's VPC (created by
   // the shared per-project stack, `awsProjectProgram`) and its subnet in the zone.
   const project = settings.network === "project";
+  // A missing default VPC is a clear error (getVpc would fail with "no matching EC2 VPC found").
   const vpc = project
     ? ec2.getVpcOutput({ filters: [{ name: "tag:Name", values: [awsProjectNetworkName(plan.project)] }] }, invoke)
-    : ec2.getVpcOutput({ default: true }, invoke);
+    : { id: ec2.getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, invoke).ids.apply((ids) => awsDefaultVpc(region, ids)) };
   const subnets = ec2.getSubnetsOutput(
     {
       filters: [
@@ -161,22 +159,23 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 
   const key = new ec2.KeyPair(`${base}-key`, { keyName: `${base}-key`, publicKey: plan.ssh.public_key.trim() }, res);
 
-  const ami = settings.os_image
-    ? pulumi.output(settings.os_image)
-    : ec2
-        .getAmiOutput(
-          {
-            mostRecent: true,
-            owners: [AWS_DLAMI_OWNER],
-            filters: [
-              { name: "name", values: [awsDlamiNamePattern(offer.cpu_arch)] },
-              { name: "architecture", values: [awsArchitecture(offer.cpu_arch)] },
-              { name: "state", values: ["available"] },
-            ],
-          },
-          invoke,
-        )
-        .apply((a) => a.id);
+  // The AMI: the newest DLAMI, or os_image; its root snapshot's size is the root disk's floor.
+  const amiLookup = ec2.getAmiOutput(
+    settings.os_image
+      ? { filters: [{ name: "image-id", values: [settings.os_image] }] }
+      : {
+          mostRecent: true,
+          owners: [AWS_DLAMI_OWNER],
+          filters: [
+            { name: "name", values: [awsDlamiNamePattern(offer.cpu_arch)] },
+            { name: "architecture", values: [awsArchitecture(offer.cpu_arch)] },
+            { name: "state", values: ["available"] },
+          ],
+        },
+    invoke,
+  );
+  const ami = amiLookup.id;
+  const rootSize = amiLookup.apply((a) => Math.max(plan.disk_size, awsAmiRootSize(a.rootDeviceName, a.blockDeviceMappings)));
 
   // Volumes: created in the instance's zone and retained on destroy, unless asked otherwise.
   const created = plan.volumes
@@ -212,7 +211,8 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       associatePublicIpAddress: true,
       vpcSecurityGroupIds: [sg.id],
       keyName: key.keyName,
-      rootBlockDevice: { volumeSize: plan.disk_size, volumeType: "gp3", deleteOnTermination: true },
+      // Never below the image's own root snapshot (EC2 refuses a smaller root volume).
+      rootBlockDevice: { volumeSize: rootSize, volumeType: "gp3", deleteOnTermination: true },
       // A shutdown from inside (the max_duration timer, or `poweroff`) ends the run for good.
       instanceInitiatedShutdownBehavior: "terminate",
       instanceMarketOptions: plan.spot
@@ -232,13 +232,16 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       userDataReplaceOnChange: true,
       tags: { Name: base },
     },
-    res,
+    // A newer DLAMI published since the run started must not replace its instance on the next `up`.
+    { ...res, ignoreChanges: ["ami"] },
   );
 
   for (const v of volumes) {
     new ec2.VolumeAttachment(
       cloudName([base, "attach", v.plan.name]),
-      { deviceName: v.device, volumeId: v.volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
+      // No detach on destroy: terminating the instance detaches it. (Stopping first, which
+      // stopInstanceBeforeDetaching does, is refused for a one-time spot instance.)
+      { deviceName: v.device, volumeId: v.volume.id, instanceId: instance.id, skipDestroy: true },
       res,
     );
   }
@@ -258,6 +261,31 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 };
 
 export default awsProgram;
+
+/**
+ * The first availability zone (sorted) of the region that offers the type: a standard zone
+ * (`us-east-1a`), never a Local Zone or Wavelength Zone (`us-east-1-bos-1a`, which sorts first
+ * and has no default subnet).
+ */
+export function awsFirstZone(region: string, instanceType: string, locations: string[]): string {
+  const standard = locations.filter((z) => new RegExp(`^${region.replace(/[-]/g, "\\-")}[a-z]$`).test(z)).sort();
+  if (standard.length === 0) throw new Error(`${instanceType} is offered in no availability zone of ${region}`);
+  return standard[0];
+}
+
+/** The region's default VPC, or a clear error when it has none. */
+export function awsDefaultVpc(region: string, ids: string[]): string {
+  if (ids.length === 0)
+    throw new Error(`${region} has no default VPC: create one (\`aws ec2 create-default-vpc --region ${region}\`) or set \`network: project\` in the aws backend's config.yml entry`);
+  return [...ids].sort()[0];
+}
+
+/** The size (GB) of an AMI's root snapshot, from getAmi's block device mappings (0 when unknown). */
+export function awsAmiRootSize(rootDeviceName: string, mappings: { deviceName: string; ebs: Record<string, string> }[] | undefined): number {
+  const root = (mappings ?? []).find((m) => m.deviceName === rootDeviceName) ?? (mappings ?? [])[0];
+  const n = Number(root?.ebs?.volume_size ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
 
 /** Name (and Name tag) of the project's VPC with `network: project`. */
 export function awsProjectNetworkName(project: string): string {

@@ -21,7 +21,7 @@ import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
-import { AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";
+import { AZURE_MIN_OS_DISK_GB, AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
 import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 import { ConfigError } from "../../diagnostics";
@@ -90,17 +90,25 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
       resourceGroupName: rg.name,
       location,
       networkSecurityGroupName: `${base}-nsg`,
-      securityRules: ingressPorts(settings, plan.container.ports).map((port, i) => ({
-        name: port === 22 ? "host-ssh" : port === settings.container_ssh_port ? "run-ssh" : `run-port-${port}`,
-        priority: 100 + i * 10,
-        direction: "Inbound",
-        access: "Allow",
-        protocol: "Tcp",
-        sourceAddressPrefixes: settings.ssh_ingress_cidrs,
-        sourcePortRange: "*",
-        destinationAddressPrefix: "*",
-        destinationPortRange: String(port),
-      })),
+      // One rule per port and IP family: Azure refuses IPv4 and IPv6 prefixes in one rule.
+      securityRules: ingressPorts(settings, plan.container.ports).flatMap((port, i) => {
+        const name = port === 22 ? "host-ssh" : port === settings.container_ssh_port ? "run-ssh" : `run-port-${port}`;
+        const families = [settings.ssh_ingress_cidrs.filter((c) => !c.includes(":")), settings.ssh_ingress_cidrs.filter((c) => c.includes(":"))];
+        return families
+          .map((prefixes, f) => ({ prefixes, f }))
+          .filter((x) => x.prefixes.length > 0)
+          .map(({ prefixes, f }) => ({
+            name: f === 0 ? name : `${name}-v6`,
+            priority: 100 + i * 10 + f,
+            direction: "Inbound",
+            access: "Allow",
+            protocol: "Tcp",
+            sourceAddressPrefixes: prefixes,
+            sourcePortRange: "*",
+            destinationAddressPrefix: "*",
+            destinationPortRange: String(port),
+          }));
+      }),
     },
     res,
   );
@@ -180,7 +188,8 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
         imageReference: imageRef,
         osDisk: {
           createOption: "FromImage",
-          diskSizeGB: plan.disk_size,
+          // never below the image's own OS disk (Azure refuses a smaller one)
+          diskSizeGB: Math.max(plan.disk_size, AZURE_MIN_OS_DISK_GB),
           managedDisk: { storageAccountType: "Premium_LRS" },
           deleteOption: "Delete",
         },

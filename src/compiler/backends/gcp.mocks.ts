@@ -11,7 +11,7 @@ export const gcpMocks: PackageMocks = {
       case "gcp:compute/getImage:getImage": {
         const project = String(a.project ?? "mock-project");
         const name = `${String(a.family ?? a.name)}-v20261001`;
-        return { id: `projects/${project}/global/images/${name}`, name, family: a.family, selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/images/${name}`, project };
+        return { id: `projects/${project}/global/images/${name}`, name, family: a.family, selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/images/${name}`, project, diskSizeGb: 50 };
       }
       case "gcp:compute/getNetwork:getNetwork": {
         const name = String(a.name);

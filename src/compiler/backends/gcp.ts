@@ -18,7 +18,7 @@ import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
-import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";
+import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, GCP_MIN_BOOT_DISK_GB, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
 import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 
@@ -69,20 +69,45 @@ function sshKeys(plan: Plan): string {
   return `root:${key}\ndstack:${key}`;
 }
 
-function firewall(base: string, plan: Plan, settings: CloudSettings, network: pulumi.Input<string>, provider: gcp.Provider): compute.Firewall {
-  return new compute.Firewall(
-    `${base}-ssh`,
-    {
-      name: `${base}-ssh`,
-      description: `dstack run ${plan.run_name}: SSH only (and exposed ports)`,
-      network,
-      direction: "INGRESS",
-      allows: [{ protocol: "tcp", ports: ingressPorts(settings, plan.container.ports).map(String) }],
-      sourceRanges: settings.ssh_ingress_cidrs,
-      targetTags: [base],
-    },
-    { provider },
-  );
+/**
+ * The run's firewall: one allow rule per IP family (GCP refuses IPv4 and IPv6 ranges in one
+ * rule), at priority 900; when `ssh_ingress_cidrs` is narrower than "anywhere", a deny of the
+ * same ports from anywhere at priority 1000 for the run's tag, so that the default network's
+ * `default-allow-ssh` (0.0.0.0/0 on port 22, priority 65534) does not open SSH to everyone.
+ */
+function firewalls(base: string, plan: Plan, settings: CloudSettings, network: pulumi.Input<string>, provider: gcp.Provider): compute.Firewall[] {
+  const ports = ingressPorts(settings, plan.container.ports).map(String);
+  const v4 = settings.ssh_ingress_cidrs.filter((c) => !c.includes(":"));
+  const v6 = settings.ssh_ingress_cidrs.filter((c) => c.includes(":"));
+  const rule = (name: string, sourceRanges: string[], access: "allow" | "deny", priority: number) =>
+    new compute.Firewall(
+      name,
+      {
+        name,
+        description: `dstack run ${plan.run_name}: ${access === "allow" ? "SSH only (and exposed ports)" : "no SSH from elsewhere (overrides default-allow-ssh)"}`,
+        network,
+        direction: "INGRESS",
+        priority,
+        ...(access === "allow" ? { allows: [{ protocol: "tcp", ports }] } : { denies: [{ protocol: "tcp", ports }] }),
+        sourceRanges,
+        targetTags: [base],
+      },
+      { provider },
+    );
+  const out: compute.Firewall[] = [];
+  if (v4.length) out.push(rule(`${base}-ssh`, v4, "allow", 900));
+  if (v6.length) out.push(rule(`${base}-ssh-v6`, v6, "allow", 900));
+  const anywhere = v4.includes("0.0.0.0/0") && (v6.length === 0 || v6.includes("::/0"));
+  if (!anywhere) {
+    out.push(rule(`${base}-deny-v4`, ["0.0.0.0/0"], "deny", 1000));
+    if (v6.length) out.push(rule(`${base}-deny-v6`, ["::/0"], "deny", 1000));
+  }
+  return out;
+}
+
+/** Machine series that boot only from Hyperdisk and need gVNIC (c4, n4, a3-ultragpu, a4 …). */
+export function gcpNeedsHyperdisk(machineType: string): boolean {
+  return /^(c4|c4a|c4d|n4|a3-ultragpu|a4|a4x|x4|m4)-/.test(machineType);
 }
 
 export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
@@ -98,7 +123,9 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
 
   // The default network, or the project's (created by the shared per-project stack, `gcpProjectProgram`).
   const network = compute.getNetworkOutput({ name: settings.network === "project" ? gcpProjectNetworkName(plan.project) : "default" }, res);
-  const fw = firewall(base, plan, settings, network.selfLink, provider);
+  const fws = firewalls(base, plan, settings, network.selfLink, provider);
+  const hyperdisk = gcpNeedsHyperdisk(offer.instance_type);
+  const diskType = hyperdisk ? "hyperdisk-balanced" : "pd-balanced";
 
   // Volumes: persistent disks in the instance's zone, retained on destroy unless asked otherwise.
   const disks = plan.volumes.map((v, i) => {
@@ -108,12 +135,17 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       ? compute.Disk.get(rname, vs.id, undefined, res)
       : new compute.Disk(
           rname,
-          { name: cloudName(["dstack", plan.project, v.name], 63), zone, size: vs.size, type: "pd-balanced", labels: {} },
+          { name: cloudName(["dstack", plan.project, v.name], 63), zone, size: vs.size, type: diskType, labels: {} },
           { ...res, retainOnDelete: !settings.delete_volumes },
         );
     return { plan: v, disk, deviceName: `dstack-vol-${i}` };
   });
-  const bootVolumes: BootVolume[] = disks.map((d) => ({ devices: [`/dev/disk/by-id/google-${d.deviceName}`], path: d.plan.path }));
+  // A TPU VM's data disks get no device name: they appear as google-persistent-disk-1, -2, … in order.
+  const tpuVm = acceleratorOf(offer) === "tpu";
+  const bootVolumes: BootVolume[] = disks.map((d, i) => ({
+    devices: tpuVm ? [`/dev/disk/by-id/google-persistent-disk-${i + 1}`] : [`/dev/disk/by-id/google-${d.deviceName}`],
+    path: d.plan.path,
+  }));
 
   const image = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, region, settings) : userImage(plan);
   const common = {
@@ -124,7 +156,7 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
     instance_type: offer.instance_type,
     spot: plan.spot,
     image: image.image,
-    firewall: fw.name,
+    firewall: fws[0].name,
   };
 
   if (acceleratorOf(offer) === "tpu") {
@@ -147,7 +179,7 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
         dataDisks: disks.map((d) => ({ sourceDisk: d.disk.id, mode: "READ_WRITE" })),
         labels: {},
       },
-      { ...res, dependsOn: [fw] },
+      { ...res, dependsOn: fws },
     );
     return {
       ...common,
@@ -156,9 +188,10 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
     };
   }
 
-  const osImage = settings.os_image
-    ? pulumi.output(settings.os_image)
-    : compute.getImageOutput({ family: GCP_DLVM_FAMILY, project: GCP_DLVM_PROJECT }, res).selfLink;
+  // The image's own disk size is the boot disk's floor (GCP refuses a smaller boot disk).
+  const lookup = settings.os_image ? null : compute.getImageOutput({ family: GCP_DLVM_FAMILY, project: GCP_DLVM_PROJECT }, res);
+  const osImage = lookup ? lookup.selfLink : pulumi.output(settings.os_image as string);
+  const bootSize = lookup ? lookup.diskSizeGb.apply((s) => Math.max(plan.disk_size, s ?? 0)) : pulumi.output(Math.max(plan.disk_size, GCP_MIN_BOOT_DISK_GB));
   const gpu = offer.gpu_count > 0 && offer.gpu_name && offer.instance_type.startsWith("n1-") ? gcpN1AcceleratorType(offer.gpu_name) : null;
   const hasGpu = offer.gpu_count > 0;
   const scheduling: compute.InstanceArgs["scheduling"] = {
@@ -177,8 +210,8 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       name: base,
       zone,
       machineType: offer.instance_type,
-      bootDisk: { autoDelete: true, initializeParams: { image: osImage, size: plan.disk_size, type: "pd-balanced" } },
-      networkInterfaces: [{ network: network.selfLink, accessConfigs: [{ networkTier: "PREMIUM" }] }],
+      bootDisk: { autoDelete: true, initializeParams: { image: osImage, size: bootSize, type: diskType } },
+      networkInterfaces: [{ network: network.selfLink, accessConfigs: [{ networkTier: "PREMIUM" }], nicType: hyperdisk ? "GVNIC" : undefined }],
       tags: [base],
       guestAccelerators: gpu ? [{ type: gpu, count: offer.gpu_count }] : undefined,
       scheduling,
@@ -192,7 +225,8 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       allowStoppingForUpdate: true,
       labels: {},
     },
-    { ...res, dependsOn: [fw] },
+    // A newer image in the family must not replace the run's instance on the next `up`.
+    { ...res, dependsOn: fws, ignoreChanges: ["bootDisk.initializeParams.image"] },
   );
   return {
     ...common,

@@ -80,5 +80,7 @@ export function cloudOutputs(plan: Plan, settings: CloudSettings) {
     host_ssh_port: 22,
     run_name: plan.run_name,
     expires_at: plan.expires_at,
+    /** The pinned host key of the run container's sshd (and the VM's), or null. */
+    host_key: plan.ssh.host_key?.public_key ?? null,
   };
 }

@@ -92,7 +92,7 @@ export function checkEnv(env: Record<string, string>): void {
 
 /** Whether the boot text carries a secret (registry password or secret env), so the user-data must be a Pulumi secret. */
 export function bootHasSecrets(plan: Plan, registry: RegistryLogin | null | boolean): boolean {
-  return Boolean(registry) || plan.image.registry_auth !== null || plan.container.secret_env.length > 0;
+  return Boolean(registry) || plan.image.registry_auth !== null || plan.container.secret_env.length > 0 || plan.ssh.host_key !== null;
 }
 
 interface BootFile {
@@ -156,6 +156,8 @@ export function bootFiles(spec: BootSpec): BootFile[] {
     { path: "/opt/dstack/container/entry.sh", mode: "0755", content: template("cloud-init-entry.sh") },
     { path: "/opt/dstack/container/container.conf", mode: "0644", content: assign(containerConf) },
     { path: "/opt/dstack/container/authorized_keys", mode: "0644", content: plan.ssh.public_key.trim() + "\n" },
+    // The run container's sshd host key (dstack pins its public part): readable by root only.
+    ...(plan.ssh.host_key ? [{ path: "/opt/dstack/container/ssh_host_ed25519_key", mode: "0600", content: plan.ssh.host_key.private_key.trim() + "\n" }] : []),
     { path: "/opt/dstack/container/env.sh", mode: "0600", content: lines(envKeys.map((k) => `export ${k}=${shellQuote(c.env[k])}`)) },
     { path: "/opt/dstack/container/setup.sh", mode: "0644", content: script(c.setup) },
     { path: "/opt/dstack/container/init.sh", mode: "0644", content: script(c.init) },
@@ -177,11 +179,17 @@ export function renderCloudInit(spec: BootSpec): string {
   const files = bootFiles(spec)
     .map((f) => `  - path: ${f.path}\n    permissions: "${f.mode}"\n    owner: root:root\n    content: ${yamlBlock(f.content, "      ")}`)
     .join("\n");
+  const hk = spec.plan.ssh.host_key;
+  // cloud-init's `ssh_keys`: the VM's own sshd gets the same pinned host key.
+  const sshKeys = hk
+    ? `ssh_deletekeys: true\nssh_keys:\n  ed25519_private: ${yamlBlock(hk.private_key.trim() + "\n", "    ")}\n  ed25519_public: ${JSON.stringify(hk.public_key)}\n`
+    : "";
   return fill(template("cloud-init.yaml"), {
     RUN_NAME: spec.plan.run_name,
     PROJECT: spec.plan.project,
     BACKEND: spec.backend,
     SSH_PUBLIC_KEY: JSON.stringify(spec.plan.ssh.public_key.trim()),
+    SSH_HOST_KEYS: sshKeys,
     WRITE_FILES: files,
   });
 }

@@ -16,6 +16,19 @@ import type { CpuArch } from "../../../config/runspec";
  */
 export const CLOUD_DEFAULT_IMAGE = "dstackai/base:py3.12-0.7-cuda-12.1";
 
+/** Python versions dstack's base image is published for. */
+export const CLOUD_IMAGE_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"];
+
+/**
+ * The default image of a cloud run for the configuration's `python` and `nvcc` (dstack's own
+ * rule: `dstackai/base:py<python>-<version>-cuda-12.1`, `-devel` with nvcc, which holds the CUDA
+ * compiler). A python the image is not published for keeps the default (3.12).
+ */
+export function cloudDefaultImage(python: string | null, nvcc: boolean): string {
+  const py = python && CLOUD_IMAGE_PYTHONS.includes(python) ? python : "3.12";
+  return `dstackai/base:py${py}-0.7-cuda-12.1${nvcc ? "-devel" : ""}`;
+}
+
 export const AWS_DLAMI_OWNER = "amazon";
 
 export function awsDlamiNamePattern(arch: CpuArch): string {
@@ -30,6 +43,10 @@ export function awsArchitecture(arch: CpuArch): string {
 
 export const GCP_DLVM_PROJECT = "deeplearning-platform-release";
 export const GCP_DLVM_FAMILY = "common-cu128-ubuntu-2204-nvidia-570";
+/** Boot disk floor with an `os_image` (no lookup): the Deep Learning VM images' own size. */
+export const GCP_MIN_BOOT_DISK_GB = 50;
+/** OS disk floor on Azure: at least the marketplace GPU images' OS disk (Azure refuses a smaller one). */
+export const AZURE_MIN_OS_DISK_GB = 64;
 /** Images for CPU-only machines: the same family works (drivers unused), kept for one code path. */
 
 /** TPU runtime version by TPU generation (the accelerator type's prefix). */
