@@ -140,6 +140,8 @@ export const DIAGNOSTIC_CODES = {
   E4505: { exit: "warning", meaning: "A stale lock was removed: its holder ran on this host and no longer exists (or its pid now belongs to a newer process); or `--force-unlock` removed a live one", fix: "none (check the run with `dstack ps`)" },
   E4506: { exit: "warning", meaning: "`--wait`: waiting for the holder named (repeated every 30 s)", fix: "none; Ctrl-C stops waiting" },
   E4507: { exit: ExitCode.Provisioning, meaning: "`dstack down`: after the destroy, a container of the run (or, with `--volumes`, a volume of it) still exists in Docker and could not be removed; the run is not reported deleted", fix: "run `dstack down NAME` again; if it stays, `docker rm -f` / `docker volume rm` it by hand" },
+  E4520: { exit: ExitCode.Usage, meaning: "`DSTACK_STATE_URL=postgres://…?table=NAME`: the table name is not a plain SQL identifier", fix: "letters, digits and `_` (e.g. `?table=dstack_state`)" },
+  E4521: { exit: ExitCode.Prerequisite, meaning: "The PostgreSQL state backend (`DSTACK_STATE_URL=postgres://…`) does not answer or refuses the connection (the driver's message is included; the password is masked)", fix: "check the URL's host, port, user, password and database, and that the server runs (docs/audit.md, \"Team state\")" },
   E5001: { exit: ExitCode.Usage, meaning: "An invalid run name for the run's key files and ssh config entry (letters, digits and dashes, starting with a letter or digit)", fix: "set `name:` in the configuration or pass `-n NAME`" },
   E5002: { exit: ExitCode.Provisioning, meaning: "The run's `host_key` output is not an OpenSSH public key line (a backend bug)", fix: "the backend must output `ssh-ed25519 AAAA…`; `dstack down NAME`, then `up` again" },
   E5003: { exit: ExitCode.Provisioning, meaning: "sshd did not accept the run's key within the timeout (the last error is in the message); the run is kept", fix: "check the container's logs (`docker logs <instance id>`); `dstack down NAME` removes the run" },
@@ -152,6 +154,8 @@ export const DIAGNOSTIC_CODES = {
   E6103: { exit: ExitCode.Usage, meaning: "A confirmation is needed but there is no terminal (`CI=true`, or stdin is not a TTY); nothing was changed", fix: "pass `-y`" },
   E6104: { exit: ExitCode.Aborted, meaning: "The user answered \"no\" to a confirmation; nothing was changed", fix: "nothing to do; `-y` skips the question" },
   E6105: { exit: ExitCode.NoOffers, meaning: "Offers match, but none on a backend this machine can provision, and this machine's own offer breaks the named requirements (the cheapest match elsewhere is named)", fix: "relax those resources to fit this machine (e.g. `--disk 10GB..`; `dstack offer -b local` shows its offer)" },
+  E6300: { exit: ExitCode.OverBudget, meaning: "The cost guard: the run's projected cost (price per hour × max_duration) is above `max_cost` (`--max-cost`, a profile's or the configuration's `max_cost`); nothing was created", fix: "shorten the run (`--ttl`), choose a cheaper offer (`--max-price`, fewer resources), or raise `--max-cost`" },
+  E6301: { exit: ExitCode.OverBudget, meaning: "`max_cost` is set but the run costs money per hour and has no `max_duration`: its cost has no bound, so it is refused", fix: "give it a lifetime: `--ttl 2h` (or `max_duration`)" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
