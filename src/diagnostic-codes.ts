@@ -156,6 +156,7 @@ export const DIAGNOSTIC_CODES = {
   E6105: { exit: ExitCode.NoOffers, meaning: "Offers match, but none on a backend this machine can provision, and this machine's own offer breaks the named requirements (the cheapest match elsewhere is named)", fix: "relax those resources to fit this machine (e.g. `--disk 10GB..`; `dstack offer -b local` shows its offer)" },
   E6300: { exit: ExitCode.OverBudget, meaning: "The cost guard: the run's projected cost (price per hour × max_duration) is above `max_cost` (`--max-cost`, a profile's or the configuration's `max_cost`); nothing was created", fix: "shorten the run (`--ttl`), choose a cheaper offer (`--max-price`, fewer resources), or raise `--max-cost`" },
   E6301: { exit: ExitCode.OverBudget, meaning: "`max_cost` is set but the run costs money per hour and has no `max_duration`: its cost has no bound, so it is refused", fix: "give it a lifetime: `--ttl 2h` (or `max_duration`)" },
+  E6302: { exit: ExitCode.Prerequisite, meaning: "`dstack audit --prune`: the Docker engine does not answer, so orphans cannot be looked for (nothing was removed)", fix: "start the Docker engine (or set DOCKER_HOST), then run it again" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -12,6 +12,7 @@ import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
+import { register as auditCommand } from "./audit";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -29,4 +30,5 @@ export const commands: RegisterCommand[] = [
   offerCommand,
   compileCommand,
   unlockCommand,
+  auditCommand,
 ];
