@@ -68,7 +68,7 @@ export interface PostgresRunLockOptions {
 }
 
 /** Takes the run's lock in the backend (see the file comment); returns its release. */
-export async function acquirePostgresRunLock(backend: PostgresBackend, run: string, o: PostgresRunLockOptions): Promise<{ url: string; release: () => void }> {
+export async function acquirePostgresRunLock(backend: PostgresBackend, run: string, o: PostgresRunLockOptions): Promise<{ url: string; release: () => Promise<void> }> {
   const key = runLockKey(backend, run);
   const url = `${RUN_LOCKS_TABLE}/${run}`;
   const c = await connectPostgres(backend, { applicationName: `${o.holder.command ?? "dstack"} ${run}`.slice(0, 63) });
@@ -106,16 +106,14 @@ export async function acquirePostgresRunLock(backend: PostgresBackend, run: stri
     await c.end().catch(() => undefined);
     throw e;
   }
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    // Ending the session releases the advisory lock; the row goes first (best effort: a row
-    // whose session is gone is never reported, see currentHolder).
-    c.query(`delete from ${RUN_LOCKS_TABLE} where lock_key = $1::bigint and backend_pid = pg_backend_pid()`, [key])
-      .catch(() => undefined)
-      .finally(() => c.end().catch(() => undefined));
-  };
+  let released: Promise<void> | null = null;
+  // Ending the session releases the advisory lock; the row goes first (best effort: a row
+  // whose session is gone is never reported, see currentHolder).
+  const release = () =>
+    (released ??= c
+      .query(`delete from ${RUN_LOCKS_TABLE} where lock_key = $1::bigint and backend_pid = pg_backend_pid()`, [key])
+      .then(() => undefined, () => undefined)
+      .then(() => c.end().catch(() => undefined)));
   return { url, release };
 }
 

@@ -51,6 +51,8 @@ export interface RunLock {
   file: string;
   /** Releases the lock (idempotent; also done when the process exits). */
   release(): void;
+  /** Settles once the lock is released (on a PostgreSQL backend, when the database session has ended). */
+  released(): Promise<void>;
 }
 
 export interface AcquireOptions extends LockPolicy {
@@ -138,14 +140,12 @@ export async function acquireRunLock(run: string, o: AcquireOptions): Promise<Ru
   if (pg) {
     const held = await acquirePostgresRunLock(pg, run, { holder: mine, wait: o.wait, forceUnlock: o.forceUnlock, onNotice: o.onNotice, signal: o.signal });
     setLockPolicy(run, { wait: o.wait, forceUnlock: o.forceUnlock, onNotice: o.onNotice, signal: o.signal });
-    let done = false;
-    const release = () => {
-      if (done) return;
-      done = true;
-      setLockPolicy(run, undefined);
-      held.release();
+    let done: Promise<void> | null = null;
+    const released = () => {
+      if (!done) setLockPolicy(run, undefined);
+      return (done ??= held.release());
     };
-    return { run, file: held.url, release };
+    return { run, file: held.url, release: () => void released(), released };
   }
   const dir = runLockDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -189,7 +189,7 @@ export async function acquireRunLock(run: string, o: AcquireOptions): Promise<Ru
     if (now && now.pid === mine.pid && now.since === mine.since) fs.rmSync(file, { force: true });
   };
   process.on("exit", release);
-  return { run, file, release };
+  return { run, file, release, released: async () => release() };
 }
 
 /** Pulumi's lock files of a run in a file:// backend, as holders (undefined for other backends). */
