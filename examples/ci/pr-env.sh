@@ -35,7 +35,7 @@ env_up() {
   local host port user link expires price cost
   host="$(field ssh_host <"$json")"; port="$(field ssh_port <"$json")"; user="$(field ssh_user <"$json")"
   link="$(field ide_url <"$json")"; expires="$(field expires_at <"$json")"
-  price="$(field price_per_hour <"$json")"; cost="$(field projected_cost <"$json")"
+  price="$(field price <"$json")"; cost="$(field projected_cost <"$json")"
   echo "$name is up: ssh -p $port $user@$host (expires $expires, \$$price/h, at most \$$cost)"
   if [ -n "${GITHUB_OUTPUT:-}" ]; then
     { echo "name=$name"; echo "ssh_host=$host"; echo "ssh_port=$port"; echo "ssh_user=$user"
