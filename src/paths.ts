@@ -46,6 +46,8 @@ export const homePaths = (env: NodeJS.ProcessEnv = process.env) => {
     config: path.join(home, "config.yml"),
     profiles: path.join(home, "profiles.yml"),
     images: path.join(home, "images"),
+    /** Runs' logs (provisioning events, saved output): logs/<state id>/<run>.log */
+    logs: path.join(home, "logs"),
   };
 };
 

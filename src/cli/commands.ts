@@ -13,6 +13,10 @@ import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
 import { register as auditCommand } from "./audit";
+import { register as stopCommand } from "./stop";
+import { register as deleteCommand } from "./delete";
+import { register as logsCommand } from "./logs";
+import { register as attachCommand } from "./attach";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -31,4 +35,8 @@ export const commands: RegisterCommand[] = [
   compileCommand,
   unlockCommand,
   auditCommand,
+  stopCommand,
+  deleteCommand,
+  logsCommand,
+  attachCommand,
 ];

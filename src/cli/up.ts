@@ -15,7 +15,7 @@ import * as path from "path";
 import type { RunSpec } from "../config/runspec";
 import { DstackError, ExitCode } from "../diagnostics";
 import type { Offer } from "../offers/offer";
-import type { RunRecord } from "../runs/record";
+import type { RunView } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { projectedCost } from "../runs/cost";
@@ -130,7 +130,7 @@ export async function withInterrupts<T>(onNotice: (text: string) => void, fn: (s
   }
 }
 
-export async function up(dir: string | undefined, opts: UpOptions): Promise<RunRecord> {
+export async function up(dir: string | undefined, opts: UpOptions): Promise<RunView> {
   const json = !!opts.json;
   const input = runInputFromCommand(dir, opts);
   const { prepareRun } = await import("../runs/prepare");
@@ -149,7 +149,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
         lock = await acquireRunLock(name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
       },
     });
-    return await upPrepared(prepared, opts, display, renderChanges);
+    return await upPrepared(prepared, opts, display, renderChanges, () => lock?.release());
   } finally {
     lock?.release();
   }
@@ -160,12 +160,26 @@ async function upPrepared(
   opts: UpOptions,
   display: import("./progress").ProgressDisplay,
   renderChanges: typeof import("./progress").renderChanges,
-): Promise<RunRecord> {
+  releaseLock: () => void = () => undefined,
+): Promise<RunView> {
   const json = !!opts.json;
   const { spec, offer: chosen, next, planned, drifted } = prepared;
   const lc = await import("../runs/lifecycle");
   const include = opts.sshConfig !== false;
+  // A task is followed to its end (src/cli/task-follow.ts) unless --detach.
+  const followTask = spec.type === "task" && !opts.detach;
+  const follow = async (outputs: Record<string, unknown>): Promise<RunView> => {
+    const { followTaskToEnd } = await import("./task-follow");
+    const end = await followTaskToEnd(spec.name, outputs, { json, releaseLock });
+    process.exitCode = end.exitCode;
+    return end.view;
+  };
 
+  if (prepared.unchanged && followTask) {
+    say(json, `${spec.name} is up to date (no changes); following its output.`);
+    await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: false });
+    return follow(planned.previous ?? {});
+  }
   if (prepared.unchanged) {
     const conn = await lc.connectRun(spec.name, planned.previous ?? {}, planned.key, { include, wait: !opts.detach, timeoutMs: 30_000 });
     say(json, `${spec.name} is up to date (no changes).`);
@@ -178,7 +192,7 @@ async function upPrepared(
   try {
     say(json, renderPlanTable(spec, chosen, next) + "\n");
 
-    if (planned.previous) {
+    if (planned.previous && planned.previousMeta && lc.isActiveRecord(planned.previousMeta)) {
       const changes = await lc.previewRun(planned, { refresh: drifted });
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
     }
@@ -199,13 +213,14 @@ async function upPrepared(
             onEvent: display.onEvent,
           });
           provisioned = true;
+          await lc.markRunning(spec.name);
           const fixed = result.resolved;
           if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
             const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
-          if (!opts.detach) display.phase("waiting for sshd");
-          const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach, signal: signals.wait });
+          if (!opts.detach && !followTask) display.phase("waiting for sshd");
+          const c = await lc.connectRun(spec.name, result.outputs, planned.key, { include, wait: !opts.detach && !followTask, signal: signals.wait });
           display.finish(true);
           return c;
         } catch (e) {
@@ -214,6 +229,7 @@ async function upPrepared(
         }
       },
     );
+    if (followTask) return await follow(conn.outputs);
     if (conn.ready?.done) say(json, `\n${spec.name}: ${conn.ready.done}.`);
     else say(json, `\n${spec.name} is ${opts.detach ? "provisioned" : "up"} (ssh on ${conn.host}:${conn.port}).`);
     say(json, connectionText(spec.name, planned.plan.ide, spec.type, lc.ideUrl(spec.name, planned.plan.ide, spec.working_dir), include, conn.sshConfig, containerOf(conn.outputs), !!conn.ready?.done));
@@ -238,7 +254,7 @@ export function register(program: Command): void {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--json", "print the run record as JSON once it is up")
     .option("--no-ssh-config", "do not add the Include line to ~/.ssh/config")
-    .option("-d, --detach", "do not wait for sshd")
+    .option("-d, --detach", "return once the run is provisioned (do not wait for sshd, do not follow a task)")
     .option("--wait", "if another command is updating the run, wait for it instead of failing")
     .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
     .action(async (dir: string | undefined, opts: UpOptions) => {

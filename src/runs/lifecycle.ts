@@ -20,7 +20,22 @@ import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
 import { findLeftovers, isLocalResourceType, removeLeftovers, resolvePendingCreates, type Leftovers, type PendingResolution } from "./cleanup";
 import { readPendingOperations } from "../stacks/pending";
-import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type InstanceState, type RunMeta, type RunRecord } from "./record";
+import {
+  isActive,
+  planHash,
+  recordForUp,
+  recordFromOutputs,
+  RUN_RECORD_OUTPUT,
+  RUN_SECRETS_OUTPUT,
+  RUN_SPEC_OUTPUT,
+  runView,
+  storedSpec,
+  type InstanceState,
+  type RunRecord,
+  type RunView,
+} from "./record";
+import { listRecords, markStatus, readRecord } from "./records";
+import { appendRunLog, engineEventLine } from "./run-log";
 
 export interface PlannedRun {
   plan: Plan;
@@ -29,7 +44,12 @@ export interface PlannedRun {
   configurationPath: string | null;
   /** The stack's outputs before this `up`, or null for a new run. */
   previous: Record<string, unknown> | null;
-  previousMeta: RunMeta | null;
+  /** The run's record before this `up` (outputs and tags merged), or null for a new run. */
+  previousMeta: RunRecord | null;
+  /** The record this `up` writes (a new attempt for a new or ended run). */
+  record: RunRecord;
+  /** The spec the run is planned from (stored with the record, secrets as a Pulumi secret). */
+  spec: RunSpec;
   /** Settings passed to the backend program (e.g. `delete_volumes`). */
   settings: Record<string, unknown>;
   /** What this command created so far (so that a failed `up` of a new run removes exactly that: `discardNewRun`). */
@@ -44,18 +64,21 @@ export interface PlanRunOptions {
 }
 
 /**
- * The run's plan. An existing run keeps its first creation time (read from its outputs), so
- * that re-planning an unchanged configuration gives the same plan (and the same hash).
+ * The run's plan. An active run keeps its creation time (read from its record), so that
+ * re-planning an unchanged configuration gives the same plan (and the same hash); an ended run
+ * brought up again starts a new attempt, planned from now (its deadline too).
  */
 export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): Promise<PlannedRun> {
   const env = o.env ?? process.env;
   const keyExisted = readRunKey(spec.name, env) !== null;
   const key = ensureRunKey(spec.name, env);
-  const previous = await ws.readOutputs(spec.name, env);
-  const previousMeta = metaFromOutputs(previous);
-  const now = previousMeta ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
+  const stored = await readRecord(spec.name, { env });
+  const previous = stored?.outputs ?? null;
+  const previousMeta = stored?.record ?? null;
+  const now = previousMeta && isActive(previousMeta.status) ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
   const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
-  return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
+  const record = recordForUp(p, spec.configuration_path, spec, previousMeta, new Date(o.now ?? Date.now()).toISOString());
+  return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
 
 export function ownerName(): string {
@@ -66,19 +89,40 @@ export function ownerName(): string {
   }
 }
 
-/** The inline program: the backend's resources, plus dstack's run facts as an output. */
-export function runProgram(p: Plan, configurationPath: string | null, settings: Record<string, unknown>): ws.PulumiFn {
+/**
+ * The inline program: the backend's resources, plus the run's record, its spec (without secret
+ * values) and those values as a Pulumi secret (src/runs/record.ts).
+ */
+export function runProgram(r: Pick<PlannedRun, "plan" | "settings" | "record" | "spec">): ws.PulumiFn {
   return async () => {
-    const program = await loadBackend(p.backend);
-    const outputs = await program(p, { settings });
-    return { ...outputs, [RUN_META_OUTPUT]: runMeta(p, configurationPath) };
+    const program = await loadBackend(r.plan.backend);
+    const outputs = await program(r.plan, { settings: r.settings });
+    const { spec, secrets } = storedSpec(r.spec);
+    const hasSecrets = Object.keys(secrets.env).length > 0 || secrets.registry_password !== null;
+    const pulumi = hasSecrets ? await import("@pulumi/pulumi") : null;
+    return {
+      ...outputs,
+      [RUN_RECORD_OUTPUT]: r.record,
+      [RUN_SPEC_OUTPUT]: spec,
+      ...(pulumi ? { [RUN_SECRETS_OUTPUT]: pulumi.secret(secrets) } : {}),
+    };
   };
+}
+
+/** Whether a record is of an active run (an ended one is brought up as a new attempt, without a preview of changes). */
+export function isActiveRecord(r: RunRecord): boolean {
+  return isActive(r.status);
+}
+
+/** After the engine made the run's instance: its status is `running` (a stack tag). */
+export async function markRunning(name: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await markStatus(name, "running", null, { env });
 }
 
 /** Whether the run's instance is alive (local: the container's state through the Docker API). */
 export async function probeInstance(outputs: Record<string, unknown> | null): Promise<InstanceState> {
   if (!outputs || typeof outputs.instance_id !== "string") return "missing";
-  const backend = metaFromOutputs(outputs)?.backend ?? outputs.backend;
+  const backend = recordFromOutputs(outputs)?.backend ?? outputs.backend;
   if (backend !== "local") return "unknown";
   try {
     const docker = await dockerClient();
@@ -95,14 +139,14 @@ export async function probeInstance(outputs: Record<string, unknown> | null): Pr
  * Then `up` needs no engine run at all.
  */
 export async function isUnchanged(r: PlannedRun): Promise<boolean> {
-  if (!r.previousMeta || r.previousMeta.plan_hash !== r.hash) return false;
+  if (!r.previousMeta || !isActive(r.previousMeta.status) || r.previousMeta.plan_hash !== r.hash) return false;
   return (await probeInstance(r.previous)) === "running";
 }
 
 /** What `up` would change, without changing anything (a Pulumi preview). */
 export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null });
   try {
     await stack.preview({
       signal: o.signal,
@@ -153,11 +197,22 @@ export async function applyRun(
     const res = await resolvePendingCreates(r.plan.run_name, env);
     if (res.pending.length > 0) resolved = res;
   }
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
+  const stack = await ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null });
   if (r.previous === null) r.created.stack = true;
+  const attempt = r.record.attempts[r.record.attempts.length - 1];
+  const log = (text: string) => appendRunLog(r.plan.run_name, text, env);
+  log(`${r.previous && r.previousMeta && isActive(r.previousMeta.status) ? "updating" : "submitted"}: attempt ${attempt?.n ?? 1} on ${r.plan.backend}/${r.plan.offer.region} ${r.plan.offer.instance_type} (${r.record.resources})`);
+  const onEvent = (e: EngineEvent) => {
+    const line = engineEventLine(e);
+    if (line) log(line);
+    o.onEvent?.(e);
+  };
   try {
-    return { ...(await ws.upStack(stack, { onEvent: o.onEvent, signal: o.signal, refresh: o.refresh, env: o.env })), resolved };
+    const res = await ws.upStack(stack, { onEvent, signal: o.signal, refresh: o.refresh, env: o.env, message: `dstack: run ${r.plan.run_name} attempt ${attempt?.n ?? 1} on ${r.plan.backend}/${r.plan.offer.region}` });
+    log("provisioned");
+    return { ...res, resolved };
   } catch (e) {
+    log(`provisioning failed: ${(e as Error).message?.split("\n")[0] ?? e}`);
     if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
         {
@@ -225,7 +280,7 @@ export async function connectRun(
  * tail, or, for a task that finished with exit code 0, the end of the wait.
  */
 function instanceCheck(name: string, outputs: Record<string, unknown>): (() => Promise<{ error: DstackError } | { done: string } | null>) | undefined {
-  const meta = metaFromOutputs(outputs);
+  const meta = recordFromOutputs(outputs);
   if ((meta?.backend ?? outputs.backend) !== "local" || typeof outputs.instance_id !== "string") return undefined;
   const id = outputs.instance_id;
   return async () => {
@@ -291,7 +346,7 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
   const env = o.env ?? process.env;
   const outputs = await ws.readOutputs(name, env);
   const hasKey = readRunKey(name, env) !== null;
-  const backend = metaFromOutputs(outputs)?.backend ?? (typeof outputs?.backend === "string" ? outputs.backend : undefined);
+  const backend = recordFromOutputs(outputs)?.backend ?? (typeof outputs?.backend === "string" ? outputs.backend : undefined);
   const pending = outputs !== null ? await readPendingOperations(name, env) : [];
   const local = backend === "local" || pending.some((p) => isLocalResourceType(p.resourceType));
   if (local) {
@@ -357,6 +412,11 @@ export async function discardNewRun(r: PlannedRun, env: NodeJS.ProcessEnv = proc
   }
 }
 
+/** Removes named Docker volumes (`down --volumes` of a run that had already ended); missing ones are skipped. */
+export async function removeVolumesOf(names: string[]): Promise<string[]> {
+  return names.length ? (await removeVolumes(names)).removed : [];
+}
+
 async function removeRunVolumes(outputs: Record<string, unknown>): Promise<string[]> {
   const names = Array.isArray(outputs.volumes) ? outputs.volumes.filter((v): v is string => typeof v === "string") : [];
   if (names.length === 0) return [];
@@ -364,38 +424,57 @@ async function removeRunVolumes(outputs: Record<string, unknown>): Promise<strin
 }
 
 export interface RunList {
-  runs: RunRecord[];
-  /** E4104 when the Docker engine does not answer: local runs are listed with status `unknown`. */
+  runs: RunView[];
+  /** E4104 when the Docker engine does not answer: local runs are listed with instance `unknown`. */
   warnings: Diagnostic[];
 }
 
 /**
- * Every run with its status, and what kept a status from being known: when local runs exist
- * and Docker does not answer, one warning (E4104) instead of silently `unknown` statuses.
+ * The runs (active ones; `all`: ended ones too) with what a probe of their instances found:
+ * local containers are listed with one Docker API call. When local runs are active and Docker
+ * does not answer, one warning (E4104) instead of silently `unknown` instances.
  */
-export async function listRunsChecked(env: NodeJS.ProcessEnv = process.env): Promise<RunList> {
-  const names = await ws.listRunNames(env);
-  const outputs = await Promise.all(names.map((name) => ws.readOutputs(name, env)));
-  const isLocal = (o: Record<string, unknown> | null) => (metaFromOutputs(o)?.backend ?? o?.backend) === "local";
+export async function listRunsChecked(o: { all?: boolean; env?: NodeJS.ProcessEnv; now?: number } = {}): Promise<RunList> {
+  const env = o.env ?? process.env;
+  const stored = await listRecords({ all: o.all, env });
+  const now = o.now ?? Date.now();
+  const isLocal = (s: (typeof stored)[number]) => (s.record?.backend ?? s.outputs?.backend) === "local";
+  const probed = stored.filter((s) => isLocal(s) && (!s.record || isActive(s.record.status)));
   const warnings: Diagnostic[] = [];
-  let dockerDown = false;
-  if (outputs.some(isLocal)) {
+  let states = new Map<string, InstanceState>();
+  if (probed.length > 0) {
     try {
-      await dockerClient(env);
+      states = await localContainerStates(env);
     } catch (e) {
       if (!(e instanceof DstackError) || !/^E410[12]$/.test(e.diagnostics[0]?.code ?? "")) throw e;
-      dockerDown = true;
       const d = e.diagnostics[0];
-      warnings.push({ code: "E4104", severity: "warning", message: `the status of local runs is unknown: ${d.message}`, hint: d.hint });
+      warnings.push({ code: "E4104", severity: "warning", message: `the state of local runs' containers is unknown: ${d.message}`, hint: d.hint });
+      states = new Map(probed.map((s) => [s.name, "unknown" as InstanceState]));
     }
   }
-  const runs = await Promise.all(names.map(async (name, i) => runRecord(name, outputs[i], dockerDown && isLocal(outputs[i]) ? "unknown" : await probeInstance(outputs[i]))));
+  const runs = stored.map((s) => {
+    const id = typeof s.outputs?.instance_id === "string" ? s.outputs.instance_id : null;
+    const probe: InstanceState = !probed.includes(s) ? (id ? "unknown" : "missing") : (states.get(s.name) ?? (id ? "missing" : "missing"));
+    return runView(s.name, s.record, s.outputs, probe, now);
+  });
   return { runs, warnings };
 }
 
-/** One run's record (throws E4503 when there is no such run). */
-export async function getRun(name: string, env: NodeJS.ProcessEnv = process.env): Promise<RunRecord> {
-  const outputs = await ws.readOutputs(name, env);
-  if (outputs === null) throw ws.runNotFound(name);
-  return runRecord(name, outputs, await probeInstance(outputs));
+/** The state of every dstack container by run name (one Docker API call). */
+async function localContainerStates(env: NodeJS.ProcessEnv): Promise<Map<string, InstanceState>> {
+  const docker = await dockerClient(env);
+  const out = new Map<string, InstanceState>();
+  for (const c of await docker.listContainers({ all: true, filters: { label: ["dstack.run"] } })) {
+    const run = c.Labels?.["dstack.run"];
+    if (run) out.set(run, c.State === "running" ? "running" : "stopped");
+  }
+  return out;
+}
+
+/** One run as listed (throws E4503 when there is no such run). */
+export async function getRun(name: string, env: NodeJS.ProcessEnv = process.env): Promise<RunView> {
+  const stored = await readRecord(name, { env });
+  if (stored === null) throw ws.runNotFound(name);
+  const probe = stored.record && isActive(stored.record.status) ? await probeInstance(stored.outputs) : "missing";
+  return runView(name, stored.record, stored.outputs, probe, Date.now());
 }

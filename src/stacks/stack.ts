@@ -188,7 +188,14 @@ export interface UpStackResult {
  */
 export async function upStack(
   stack: Stack,
-  o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {},
+  o: {
+    onEvent?: (e: EngineEvent) => void;
+    signal?: AbortSignal;
+    refresh?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** The update's message in `pulumi stack history`. */
+    message?: string;
+  } = {},
 ): Promise<UpStackResult> {
   const env = o.env ?? process.env;
   const fast = diyStacksDir(env) !== null;
@@ -205,7 +212,7 @@ export async function upStack(
     patched.outputs = async () => ({});
     patched.info = async () => undefined;
   }
-  const res = await withEngineLock(stack.name, () => stack.up({ onEvent, signal: o.signal, refresh: o.refresh }), { breakLocks: engineLockBreaker(stack.name, env) });
+  const res = await withEngineLock(stack.name, () => stack.up({ onEvent, signal: o.signal, refresh: o.refresh, message: o.message }), { breakLocks: engineLockBreaker(stack.name, env) });
   if (!fast) {
     for (const [k, v] of Object.entries(res.summary?.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
     return { outputs: plainOutputs(res.outputs), changes };

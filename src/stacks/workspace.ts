@@ -4,6 +4,7 @@
  * - checkpoint.ts  the file backend's checkpoints read directly (outputs, run names), secret masking;
  * - cli-run.ts     the Pulumi CLI run directly (`stack init`, `destroy --remove`, plain-output steps);
  * - stack.ts       stacks through the Automation API: open, list, read outputs, up, destroy;
+ * - tags.ts        stack tags, `stack rm`, one secret output (the CLI or the file backend directly);
  * - errors.ts      engine failures as DstackErrors (E4501–E4503);
  * - toolchain.ts   finding (or building) the CLI and the nodejs dynamic-provider plugin.
  *
@@ -14,6 +15,7 @@ export { stateBackendUrl, secretsPassphrase, workspaceDir, diyStacksDir, engineE
 export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles, readCheckpoint } from "./checkpoint";
 export { prefetchEngine, cliStepLine, destroyWithCli, breakEngineLocks, cancelStackLocks } from "./cli-run";
 export { engineError, runNotFound } from "./errors";
+export { readStackTags, readTagsFromFile, setStackTags, removeStack, readSecretOutput } from "./tags";
 export {
   openStack,
   openWorkspace,

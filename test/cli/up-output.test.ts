@@ -49,8 +49,17 @@ test("a finished task gets no \"To connect\" line, a running one does", () => {
 
 test("ps table", () => {
   const now = Date.parse("2026-01-01T01:00:00Z");
-  const text = renderRuns([{ name: "r1", backend: "local", status: "running", price: 0, resources: "2xCPU, 8GB", created_at: "2026-01-01T00:00:00Z", ssh_host: "127.0.0.1" }], now);
+  const view = {
+    name: "r1", backend: "local", status: "running" as const, termination_reason: null, reason: null, exit_code: null, price: 0, resources: "2xCPU, 8GB", owner: "me",
+    created_at: "2026-01-01T00:00:00Z", submitted_at: "2026-01-01T00:00:00Z", ended_at: null, expires_at: null, duration_s: 3600, attempts: 1, ssh_host: "127.0.0.1", instance: "running" as const,
+  };
+  const text = renderRuns([view], now);
   expect(text.split("\n")[0]).toMatch(/^NAME\s+BACKEND\s+RESOURCES\s+PRICE\s+STATUS\s+AGE/);
   expect(text.split("\n")[1]).toMatch(/^r1\s+local\s+2xCPU, 8GB\s+\$0\.0\/h\s+running\s+1h/);
-  expect(renderRuns([])).toContain("No runs");
+  expect(renderRuns([])).toContain("No active runs");
+  const ended = { ...view, name: "r2", status: "failed" as const, termination_reason: "exited" as const, reason: "exited with code 3", exit_code: 3, ended_at: "2026-01-01T00:00:07Z", duration_s: 7, instance: "missing" as const };
+  const all = renderRuns([view, ended], now, true).split("\n");
+  expect(all[0]).toMatch(/^NAME\s+BACKEND\s+RESOURCES\s+PRICE\s+STATUS\s+AGE\s+DURATION\s+REASON$/);
+  expect(all[2]).toMatch(/^r2\s+local\s+2xCPU, 8GB\s+\$0\.0\/h\s+failed\s+1h\s+7s\s+exited with code 3$/);
+  expect(renderRuns([{ ...view, instance: "stopped" }], now)).toContain("running (instance stopped)");
 });

@@ -50,7 +50,7 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     const r = dstack(sb, ["up", "-y", "--json"]);
     const record = JSON.parse(ok(r, "dstack up"));
     expect(record).toMatchObject({ name: run, backend: "local", status: "running", price: 0, ssh_host: "127.0.0.1" });
-    expect(Object.keys(record).sort()).toEqual(["backend", "created_at", "name", "price", "resources", "ssh_host", "status"]);
+    expect(Object.keys(record).sort()).toEqual(["attempts", "backend", "created_at", "duration_s", "ended_at", "exit_code", "expires_at", "instance", "name", "owner", "price", "reason", "resources", "ssh_host", "status", "submitted_at", "termination_reason"]);
     expect(Date.parse(record.created_at)).toBeGreaterThan(Date.now() - 600_000);
 
     const out = ok(ssh(sb, run, 'ls /workflow /workflow/src; cat /workflow/hello.txt; echo "FOO=$FOO"; echo "G=$GREETING"; echo "RUN=$DSTACK_RUN_NAME"; echo "PWD=$(pwd)"'), "ssh");
@@ -121,8 +121,8 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     expect(out).toContain("persisted");
   });
 
-  test("down leaves no container, no stack, no ssh entry and no key; the volume stays and its file survives the next up", () => {
-    const r = dstack(sb, ["down", run, "-y"]);
+  test("down --purge leaves no container, no stack, no ssh entry and no key; the volume stays and its file survives the next up", () => {
+    const r = dstack(sb, ["down", run, "-y", "--purge"]);
     ok(r, "dstack down");
     expect(docker(["inspect", `dstack-${run}`]).status).not.toBe(0);
     expect(JSON.parse(ok(dstack(sb, ["ps", "--json"]), "ps"))).toEqual([]);
@@ -131,7 +131,7 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     expect(fs.existsSync(path.join(sb.dstackHome, "ssh", `id_${run}`))).toBe(false);
     expect(fs.readdirSync(path.join(sb.dstackHome, "state", ".pulumi", "stacks", "dstack")).filter((f) => f.endsWith(".json"))).toEqual([]);
     expect(docker(["volume", "inspect", volume]).status).toBe(0);
-    const again = dstack(sb, ["down", run, "-y"]);
+    const again = dstack(sb, ["down", run, "-y", "--purge"]);
     expect(again.status).toBe(6);
     expect(again.stderr).toContain(`no run named ${run}`);
 
@@ -139,6 +139,10 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     expect(ok(ssh(sb, run, "cat /data/marker"), "ssh")).toContain("persisted");
     ok(dstack(sb, ["down", run, "-y", "--volumes"]), "dstack down --volumes");
     expect(docker(["volume", "inspect", volume]).status).not.toBe(0);
+    // down without --purge keeps the record: ps -a shows the run terminated (stopped by user)
+    const ended = (JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps -a")) as { name: string; status: string; reason: string }[]).find((x) => x.name === run);
+    expect(ended).toMatchObject({ status: "terminated", reason: "stopped by user" });
+    expect(docker(["inspect", `dstack-${run}`]).status).not.toBe(0);
   });
 
   test("without -y and without a terminal, up refuses and changes nothing", () => {
@@ -151,7 +155,7 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "E6103", exit_code: 2 } });
   });
 
-  test("a container that exits before sshd answers fails fast with its reason; a task that finishes ends the wait", () => {
+  test("a container that exits before sshd answers fails fast with its reason; a task is followed to its end", () => {
     const bad = `e2e-bad-${id}`;
     const task = `e2e-task-${id}`;
     writeConfig(sb, `type: dev-environment\nname: ${bad}\ninit:\n  - echo about to fail\n  - exit 3\nresources:\n  disk: 1GB..\n`, "bad.dstack.yml");
@@ -165,11 +169,11 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
       expect(Date.now() - t0).toBeLessThan(60_000); // not the 120 s sshd timeout
       const t = dstack(sb, ["up", "-y", "-f", "task.dstack.yml"]);
       ok(t, "dstack up (task)");
-      expect(t.stdout).toContain("the task finished (exit code 0)");
-      const logs = docker(["logs", `dstack-${task}`]);
-      expect(logs.stdout + logs.stderr).toContain("quick");
-      const runs = JSON.parse(ok(dstack(sb, ["ps", "--json"]), "ps")) as { name: string; status: string }[];
-      expect(runs.find((x) => x.name === task)?.status).toBe("stopped");
+      expect(t.stdout).toMatch(/^quick$/m);
+      expect(t.stdout).toContain(`${task} done (exited with code 0)`);
+      expect(docker(["inspect", `dstack-${task}`]).status).not.toBe(0);
+      const runs = JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps -a")) as { name: string; status: string }[];
+      expect(runs.find((x) => x.name === task)?.status).toBe("done");
     } finally {
       ok(dstack(sb, ["down", bad, "-y"]), "down bad");
       ok(dstack(sb, ["down", task, "-y"]), "down task");
