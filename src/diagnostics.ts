@@ -22,6 +22,8 @@ export const ExitCode = {
   Aborted: 7,
   /** The run is being updated by another command (its lock is held by a live process or another host). */
   Busy: 8,
+  /** The cost guard refused the run: its projected cost (price per hour × max_duration) is above max_cost. */
+  OverBudget: 9,
   /** Interrupted by a signal (SIGINT). */
   Interrupted: 130,
 } as const;

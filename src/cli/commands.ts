@@ -12,6 +12,7 @@ import { register as buildCommand } from "./build";
 import { register as offerCommand } from "./offer";
 import { register as compileCommand } from "./compile";
 import { register as unlockCommand } from "./unlock";
+import { register as auditCommand } from "./audit";
 import { register as stopCommand } from "./stop";
 import { register as deleteCommand } from "./delete";
 import { register as logsCommand } from "./logs";
@@ -35,6 +36,7 @@ export const commands: RegisterCommand[] = [
   offerCommand,
   compileCommand,
   unlockCommand,
+  auditCommand,
   stopCommand,
   deleteCommand,
   logsCommand,

@@ -45,6 +45,8 @@ export function addRunFlags(cmd: Command): Command {
     .option("--disk <SIZE>", "disk requirements, replacing resources.disk (e.g. 100GB..)")
     .option("--max-price <USD>", "the maximum price per hour")
     .option("--max-duration <DURATION>", "stop the run after this long (e.g. 2h, 1d, or off)")
+    .option("--ttl <DURATION>", "the same as --max-duration, for throwaway (CI) environments (e.g. 2h)")
+    .option("--max-cost <USD>", "refuse the run if its projected cost (price per hour × max duration) is above this")
     .option("--spot", "use spot instances only (spot_policy: spot)")
     .option("--on-demand", "use on-demand instances only (spot_policy: on-demand)")
     .option("--spot-auto", "use spot when available, else on-demand (spot_policy: auto)")
@@ -85,7 +87,8 @@ export function runFlagsFromOptions(opts: Record<string, unknown>): RunFlags {
   set("memory", str(opts.memory));
   set("disk", str(opts.disk));
   set("max_price", str(opts.maxPrice));
-  set("max_duration", str(opts.maxDuration));
+  set("max_cost", str(opts.maxCost));
+  set("max_duration", maxDurationOf(opts));
   set("spot_policy", policies[0]);
   set("retry", typeof opts.retry === "boolean" ? opts.retry : undefined);
   set("retry_duration", str(opts.retryDuration));
@@ -95,6 +98,16 @@ export function runFlagsFromOptions(opts: Record<string, unknown>): RunFlags {
   set("env", list(opts.env));
   set("build", opts.build === true ? true : undefined);
   return flags;
+}
+
+/** `--max-duration` or its synonym `--ttl` (E1090 when both are given and differ). */
+function maxDurationOf(opts: Record<string, unknown>): string | undefined {
+  const d = str(opts.maxDuration);
+  const ttl = str(opts.ttl);
+  if (d !== undefined && ttl !== undefined && d.trim() !== ttl.trim()) {
+    throw new ConfigError({ code: "E1090", severity: "error", message: `--ttl ${ttl} and --max-duration ${d} contradict each other`, hint: "--ttl is --max-duration: give one of them" });
+  }
+  return d ?? ttl;
 }
 
 /** `profile` option: `false` (--no-profile) -> null, a name -> the name, absent -> undefined. */

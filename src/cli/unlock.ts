@@ -21,7 +21,7 @@ export async function unlock(name: string, opts: { yes?: boolean; json?: boolean
   assertRunName(name);
   const rl = await import("../stacks/run-lock");
   const { judgeOnThisHost } = await import("../stacks/locks");
-  const found = rl.listRunLocks(name);
+  const found = await rl.listRunLocks(name);
   const held = [...(found.dstack ? [{ kind: "dstack" as const, ...found.dstack }] : []), ...(found.engine ?? []).map((h) => ({ kind: "engine" as const, ...h }))].map((h) => ({
     ...h,
     ...judgeOnThisHost(h),

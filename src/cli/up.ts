@@ -18,6 +18,7 @@ import type { Offer } from "../offers/offer";
 import type { RunView } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
+import { projectedCost } from "../runs/cost";
 import { confirm, requireConfirmable } from "./confirm";
 import { printNotice } from "./errors";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
@@ -48,6 +49,7 @@ export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd 
     ["Spot", offer.spot ? "yes" : "no"],
     ["Price", `${formatPrice(offer.price)}/h`],
     ["Max duration", formatDuration(spec.max_duration)],
+    ["Projected cost", projectedCostText(offer.price, spec.max_duration, spec.max_cost)],
   ];
   for (const r of rows) t.push(r);
   let text = t.toString();
@@ -57,6 +59,13 @@ export function renderPlanTable(spec: RunSpec, offer: Offer, next: Offer[], cwd 
     text += "\n\n Next cheapest offers:\n" + o.toString();
   }
   return text;
+}
+
+/** `$4.00 ($2/h × 2h)`, `unbounded (no max duration)`, with the cap when there is one. */
+export function projectedCostText(price: number, maxDuration: number | null, maxCost: number | null): string {
+  const cost = projectedCost(price, maxDuration);
+  const text = cost === null ? "unbounded (no max duration)" : `$${cost.toFixed(2)}${price > 0 ? ` (${formatPrice(price)}/h × ${formatDuration(maxDuration)})` : ""}`;
+  return maxCost == null ? text : `${text}, max cost $${maxCost.toFixed(2)}`;
 }
 
 /**

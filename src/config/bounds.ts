@@ -25,6 +25,8 @@ export const MAX_GPU_COUNT = 1024;
 export const MAX_NODES = 1024;
 /** Price (`max_price`, `--max-price`): dollars per hour. */
 export const MAX_PRICE = 10_000;
+/** A run's cost cap (`max_cost`, `--max-cost`): dollars (MAX_PRICE over 365 days). */
+export const MAX_COST = 100_000_000;
 /** Each part of a compute capability (`major.minor`). */
 export const MAX_COMPUTE_CAPABILITY_PART = 99;
 

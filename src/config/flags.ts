@@ -16,7 +16,9 @@ export interface RunFlags {
   disk?: string;
   /** `--max-price USD` */
   max_price?: string | number;
-  /** `--max-duration DURATION|off` */
+  /** `--max-cost USD`: the most the run may cost (price per hour × max_duration) */
+  max_cost?: string | number;
+  /** `--max-duration DURATION|off` (also `--ttl`) */
   max_duration?: string;
   /** `--spot` / `--on-demand` / `--spot-auto` / `--spot-policy POLICY` (the CLI layer checks they agree) */
   spot_policy?: string;

@@ -6,7 +6,7 @@
  */
 import type { CpuArch, GpuSpec, Range, ResourcesSpec, RetryEvent, RetrySpec, SpotPolicy, ValueSource } from "./runspec";
 import { DEFAULT_RESOURCES } from "./runspec";
-import { BOUND_CODE, MAX_PRICE } from "./bounds";
+import { BOUND_CODE, MAX_COST, MAX_PRICE } from "./bounds";
 import { BoundError, GrammarError, parseCpuSpec, parseDiskSpec, parseDuration, parseGpuSpec, parseMemory, parseMemoryRange, parseOffDuration } from "./grammar";
 import type { Diagnostic } from "../diagnostics";
 import type { RunFlags } from "./flags";
@@ -26,6 +26,7 @@ export interface Layer {
   retry?: RetrySpec;
   max_duration?: number | null;
   max_price?: number | null;
+  max_cost?: number | null;
   backends?: string[] | null;
   regions?: string[] | null;
   availability_zones?: string[] | null;
@@ -52,6 +53,7 @@ export const LAYER_KEYS: LayerKey[] = [
   "retry",
   "max_duration",
   "max_price",
+  "max_cost",
   "backends",
   "regions",
   "availability_zones",
@@ -169,6 +171,11 @@ export function readLayer(raw: Record<string, unknown>, issues: Issues, path: Pa
     else if (raw.max_price > MAX_PRICE) issues.error([...path, "max_price"], BOUND_CODE, `max_price: ${raw.max_price} is too high: expected at most ${MAX_PRICE} dollars per hour`, "max_price is dollars per hour per instance, e.g. 2.5");
     else out.max_price = raw.max_price;
   }
+  if (typeof raw.max_cost === "number") {
+    if (!Number.isFinite(raw.max_cost)) issues.error([...path, "max_cost"], "E1014", `max_cost: ${String(raw.max_cost)} is not an amount`, "dollars, e.g. 20");
+    else if (raw.max_cost > MAX_COST) issues.error([...path, "max_cost"], BOUND_CODE, `max_cost: ${raw.max_cost} is too high: expected at most ${MAX_COST} dollars`, "max_cost is the most a run may cost in dollars, e.g. 20");
+    else out.max_cost = raw.max_cost;
+  }
   for (const key of ["backends", "regions", "availability_zones", "instance_types", "fleets"] as const) {
     const list = strList(raw[key]);
     if (list) out[key] = list;
@@ -225,7 +232,7 @@ function flagParse<T>(issues: Diagnostic[], flag: string, value: unknown, parser
 /** The flags that form the CLI layer (the rest of RunFlags — name, env, build — are not layered). */
 export type LayerFlags = Pick<
   RunFlags,
-  "gpu" | "cpu" | "memory" | "disk" | "max_price" | "max_duration" | "spot_policy" | "retry" | "retry_duration" | "backends" | "regions" | "instance_types"
+  "gpu" | "cpu" | "memory" | "disk" | "max_price" | "max_cost" | "max_duration" | "spot_policy" | "retry" | "retry_duration" | "backends" | "regions" | "instance_types"
 >;
 
 /** The CLI layer. `--retry`/`--retry-duration` keep the events of the lower layers when they enabled retry. */
@@ -254,6 +261,12 @@ export function readFlagLayer(flags: LayerFlags, issues: Diagnostic[], lower: Re
     else if (p > MAX_PRICE) {
       issues.push({ code: BOUND_CODE, severity: "error", message: `--max-price: ${JSON.stringify(flags.max_price)} is too high: expected at most ${MAX_PRICE} dollars per hour`, hint: "the price is dollars per hour per instance, e.g. --max-price 2.5" });
     } else out.max_price = p;
+  }
+  if (flags.max_cost !== undefined) {
+    const c = typeof flags.max_cost === "number" ? flags.max_cost : /^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/.test(flags.max_cost) ? Number(flags.max_cost) : NaN;
+    if (!Number.isFinite(c)) fail(`--max-cost: invalid amount ${JSON.stringify(flags.max_cost)}`, "dollars, e.g. --max-cost 20");
+    else if (c > MAX_COST) issues.push({ code: BOUND_CODE, severity: "error", message: `--max-cost: ${JSON.stringify(flags.max_cost)} is too high: expected at most ${MAX_COST} dollars`, hint: "the most the run may cost in dollars, e.g. --max-cost 20" });
+    else out.max_cost = c;
   }
   if (flags.max_duration !== undefined) {
     const d = flagParse(issues, "--max-duration", flags.max_duration, parseOffDuration);
@@ -299,6 +312,7 @@ export function defaultLayer(type: "dev-environment" | "task"): Required<Layer> 
     retry: { ...RETRY_OFF, on_events: [] },
     max_duration: null,
     max_price: null,
+    max_cost: null,
     backends: null,
     regions: null,
     availability_zones: null,

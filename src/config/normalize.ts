@@ -480,6 +480,7 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     retry: v.retry,
     max_duration: v.max_duration,
     max_price: v.max_price,
+    max_cost: v.max_cost,
     backends: v.backends,
     regions: v.regions,
     availability_zones: v.availability_zones,

@@ -129,6 +129,8 @@ export interface RunSpecBase {
   /** Seconds; `null` = off. */
   max_duration: number | null;
   max_price: number | null;
+  /** Dollars: the most the run may cost over its max_duration (price per hour × hours); `null` = no cap. */
+  max_cost: number | null;
   backends: string[] | null;
   regions: string[] | null;
   availability_zones: string[] | null;

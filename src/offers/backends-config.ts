@@ -20,6 +20,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type
 import { ConfigError, type Diagnostic } from "../diagnostics";
 import { homePaths } from "../paths";
 import { normalizeBackendName } from "./backend-names";
+import { MAX_PRICE } from "../config/bounds";
 
 export interface ConfiguredBackend {
   /** dstack backend name (`lambdalabs` is normalised to `lambda`). */
@@ -172,6 +173,21 @@ function settingsOf(item: Node, doc: Document): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item.toJS(doc) as Record<string, unknown>)) if (!NON_SETTINGS.has(k)) settings[k] = v;
   return settings;
+}
+
+/**
+ * The price per hour config.yml gives this machine (`- type: local` with `price: 0.8`, for a
+ * shared GPU server a team charges for; default 0): what the plan, the cost guard and `audit`
+ * count for local runs. Throws E2011 for anything but a number from 0 to MAX_PRICE.
+ */
+export function localMachinePrice(opts: BackendsConfigOptions = {}): number {
+  const price = backendSettings("local", opts).price;
+  if (price === undefined || price === null) return 0;
+  if (typeof price !== "number" || !Number.isFinite(price) || price < 0 || price > MAX_PRICE) {
+    const file = opts.path ?? homePaths(opts.env).config;
+    throw new ConfigError({ code: "E2011", severity: "error", message: `the local backend's price in config.yml must be dollars per hour from 0 to ${MAX_PRICE}, not ${JSON.stringify(price)}`, hint: "write `- type: local` with `price: 0.8`", file });
+  }
+  return price;
 }
 
 /** The configured cloud backends' names and their region limits, as `findOffers` takes them. */

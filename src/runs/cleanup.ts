@@ -16,7 +16,7 @@
 import type Docker from "dockerode";
 import { dockerClient } from "../stacks/docker";
 import { DstackError, ExitCode } from "../diagnostics";
-import { clearPendingOperations, readPendingState, stackLockedInFiles, type PendingOperation } from "../stacks/pending";
+import { clearPendingOperations, readPendingState, stackLocked, type PendingOperation } from "../stacks/pending";
 
 /** Docker labels of local resources (src/compiler/backends/local/urn.ts; kept here as strings: runs do not load the provider modules). */
 const RUN_LABEL = "dstack.run";
@@ -60,7 +60,7 @@ async function removeContainer(d: Docker, id: string): Promise<void> {
  */
 export async function resolvePendingCreates(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<PendingResolution> {
   const out: PendingResolution = { pending: [], removedContainers: [], keptVolumes: [], locked: false };
-  if (stackLockedInFiles(runName, env)) return { ...out, locked: true };
+  if (await stackLocked(runName, env)) return { ...out, locked: true };
   const state = await readPendingState(runName, env);
   out.pending = state.pending;
   if (out.pending.length === 0) return out;

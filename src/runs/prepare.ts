@@ -29,6 +29,7 @@ import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
+import { checkCost } from "./cost";
 import { baseImageFor, machineOffer, offersFor, preflight, programSettings, resolveLocalPython } from "./inputs";
 import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
@@ -135,6 +136,8 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   const spec = await resolveLocalPython(given, chosen.backend, warn);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
+  // the cost guard, before anything is locked, planned or created (E6300/E6301, exit 9)
+  checkCost({ name: spec.name, price: chosen.price, max_duration: spec.max_duration, max_cost: spec.max_cost });
 
   // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
   const forceBuild = o.purpose === "up" ? spec.force_build : false;

@@ -1,13 +1,16 @@
 /**
  * Pulumi's state files read directly: the DIY file backend's checkpoints
  * (`.pulumi/stacks/<project>/<stack>.json[.gz]`, Pulumi's documented layout), so that reading a
- * run's outputs or listing the runs needs no CLI. Also the serialized-secret signature, which
- * is the same in checkpoints and in engine events, and the one way dstack masks secrets.
+ * run's outputs or listing the runs needs no CLI; the same layout in the DIY PostgreSQL
+ * backend's table (postgres-state.ts) through the async readers `readCheckpoint` and
+ * `listStacksDirect`. Also the serialized-secret signature, which is the same in checkpoints
+ * and in engine events, and the one way dstack masks secrets.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { diyStacksDir } from "./state";
+import { listStacksFromPostgres, postgresBackend, readCheckpointFromPostgres } from "./postgres-state";
+import { diyStacksDir, stateBackendUrl } from "./state";
 
 /** The key that marks a serialized secret value (`{"4dabf…": "1b47…", ciphertext | value}`). */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -72,4 +75,29 @@ export function listStacksFromFiles(env: NodeJS.ProcessEnv = process.env): strin
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     return undefined;
   }
+}
+
+/**
+ * The run's checkpoint read straight from the backend's storage, when dstack knows its layout
+ * (file://, postgres://): null for no stack, undefined for other backends (use the engine).
+ */
+export async function readCheckpoint(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
+  const fromFile = readCheckpointFile(runName, env);
+  if (fromFile !== undefined) return fromFile;
+  const pg = postgresBackend(stateBackendUrl(env));
+  return pg ? readCheckpointFromPostgres(pg, runName) : undefined;
+}
+
+/** The run's outputs (secrets masked) read straight from the backend's storage; as readCheckpoint. */
+export async function readOutputsDirect(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown> | null | undefined> {
+  const doc = await readCheckpoint(runName, env);
+  return doc == null ? (doc as null | undefined) : outputsOfCheckpoint(doc);
+}
+
+/** Run names read straight from the backend's storage (file://, postgres://), else undefined. */
+export async function listStacksDirect(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const fromFiles = listStacksFromFiles(env);
+  if (fromFiles !== undefined) return fromFiles;
+  const pg = postgresBackend(stateBackendUrl(env));
+  return pg ? listStacksFromPostgres(pg) : undefined;
 }

@@ -19,11 +19,12 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readCheckpointFile } from "./checkpoint";
+import { readCheckpoint } from "./checkpoint";
 import { runCli } from "./cli-run";
 import { engineError } from "./errors";
 import { engineLockDirOf } from "./locks";
-import { diyStacksDir } from "./state";
+import { postgresBackend, readEngineLocksFromPostgres } from "./postgres-state";
+import { diyStacksDir, stateBackendUrl } from "./state";
 
 export interface PendingOperation {
   /** creating, updating, deleting, reading, importing. */
@@ -59,10 +60,10 @@ export function recordedIdsOf(doc: unknown): string[] {
   return (deploymentOf(doc)?.resources ?? []).map((r) => r.id).filter((id): id is string => typeof id === "string" && id !== "");
 }
 
-/** The checkpoint of the file backend read directly (no CLI), of any other backend through `pulumi stack export`; null: no stack. */
-async function readDeployment(runName: string, env: NodeJS.ProcessEnv): Promise<unknown> {
-  const fromFile = readCheckpointFile(runName, env);
-  if (fromFile !== undefined) return fromFile;
+/** The checkpoint of the file and PostgreSQL backends read directly (no CLI), of any other through `pulumi stack export`; null: no stack. */
+export async function readDeployment(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
+  const direct = await readCheckpoint(runName, env);
+  if (direct !== undefined) return direct;
   try {
     const { stdout } = await runCli(["stack", "export", "--stack", runName], env);
     return JSON.parse(stdout) as unknown;
@@ -87,8 +88,8 @@ export async function readPendingOperations(runName: string, env: NodeJS.Process
 /**
  * Whether an engine operation holds the run's stack right now, as far as the file backend
  * shows (a lock file under `.pulumi/locks/`); false for other backends, whose engine refuses
- * a locked stack by itself. Pending operations of a locked stack may be in flight: they are
- * left alone.
+ * a locked stack by itself (see `stackLocked` for postgres). Pending operations of a locked
+ * stack may be in flight: they are left alone.
  */
 export function stackLockedInFiles(runName: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const stacks = diyStacksDir(env);
@@ -98,6 +99,13 @@ export function stackLockedInFiles(runName: string, env: NodeJS.ProcessEnv = pro
   } catch {
     return false;
   }
+}
+
+/** As stackLockedInFiles, and on the PostgreSQL backend from its table of Pulumi's locks. */
+export async function stackLocked(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (stackLockedInFiles(runName, env)) return true;
+  const pg = postgresBackend(stateBackendUrl(env));
+  return pg ? (await readEngineLocksFromPostgres(pg, runName)).length > 0 : false;
 }
 
 /** Drops every pending operation from the run's state (`pulumi stack export`, then `pulumi stack import`). */

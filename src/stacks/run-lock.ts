@@ -17,6 +17,10 @@
  * link(2) fails when the name exists). A holder whose process is gone from this host is broken
  * with a warning; two processes breaking the same stale lock serialize on `<run>.json.break`
  * (O_EXCL), and each removes the lock only if it still holds what it judged stale.
+ *
+ * On a PostgreSQL state backend (DSTACK_STATE_URL=postgres://…), shared by a team, the lock
+ * lives in that database instead (postgres-lock.ts), so that it holds across DSTACK_HOMEs,
+ * users and machines.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -38,6 +42,8 @@ import {
 } from "./locks";
 import { localHostname } from "./process-info";
 import { breakEngineLocks, cancelStackLocks } from "./cli-run";
+import { acquirePostgresRunLock, breakPostgresRunLock, readPostgresRunLock } from "./postgres-lock";
+import { postgresBackend } from "./postgres-state";
 import { diyStacksDir, stateBackendUrl } from "./state";
 
 export interface RunLock {
@@ -45,6 +51,8 @@ export interface RunLock {
   file: string;
   /** Releases the lock (idempotent; also done when the process exits). */
   release(): void;
+  /** Settles once the lock is released (on a PostgreSQL backend, when the database session has ended). */
+  released(): Promise<void>;
 }
 
 export interface AcquireOptions extends LockPolicy {
@@ -127,10 +135,21 @@ function breakIfSame(file: string, seen: LockHolder): boolean {
  */
 export async function acquireRunLock(run: string, o: AcquireOptions): Promise<RunLock> {
   const env = o.env ?? process.env;
+  const mine = { pid: process.pid, hostname: localHostname(), username: username(), since: new Date().toISOString(), command: o.command };
+  const pg = postgresBackend(stateBackendUrl(env));
+  if (pg) {
+    const held = await acquirePostgresRunLock(pg, run, { holder: mine, wait: o.wait, forceUnlock: o.forceUnlock, onNotice: o.onNotice, signal: o.signal });
+    setLockPolicy(run, { wait: o.wait, forceUnlock: o.forceUnlock, onNotice: o.onNotice, signal: o.signal });
+    let done: Promise<void> | null = null;
+    const released = () => {
+      if (!done) setLockPolicy(run, undefined);
+      return (done ??= held.release());
+    };
+    return { run, file: held.url, release: () => void released(), released };
+  }
   const dir = runLockDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${run}.json`);
-  const mine = { pid: process.pid, hostname: localHostname(), username: username(), since: new Date().toISOString(), command: o.command };
   const content = JSON.stringify(mine) + "\n";
   let delay = 500;
   let waitingSince = 0;
@@ -170,7 +189,7 @@ export async function acquireRunLock(run: string, o: AcquireOptions): Promise<Ru
     if (now && now.pid === mine.pid && now.since === mine.since) fs.rmSync(file, { force: true });
   };
   process.on("exit", release);
-  return { run, file, release };
+  return { run, file, release, released: async () => release() };
 }
 
 /** Pulumi's lock files of a run in a file:// backend, as holders (undefined for other backends). */
@@ -204,13 +223,24 @@ export interface RunLocks {
   engine: LockHolder[] | undefined;
 }
 
-export function listRunLocks(run: string, env: NodeJS.ProcessEnv = process.env): RunLocks {
+export async function listRunLocks(run: string, env: NodeJS.ProcessEnv = process.env): Promise<RunLocks> {
+  const pg = postgresBackend(stateBackendUrl(env));
+  if (pg) {
+    // Pulumi's locks on postgres are removed with `pulumi cancel` (unlock's `engine_cancelled`), not one by one
+    return { dstack: await readPostgresRunLock(pg, run), engine: undefined };
+  }
   return { dstack: readRunLock(path.join(runLockDir(env), `${run}.json`)), engine: readEngineLocks(run, env) };
 }
 
 /** Removes every lock of the run (`dstack unlock`): dstack's and Pulumi's. Returns what was removed. */
 export async function unlockRun(run: string, env: NodeJS.ProcessEnv = process.env): Promise<RunLocks> {
-  const found = listRunLocks(run, env);
+  const found = await listRunLocks(run, env);
+  const pg = postgresBackend(stateBackendUrl(env));
+  if (pg) {
+    await breakPostgresRunLock(pg, run);
+    await cancelStackLocks(run, env);
+    return found;
+  }
   fs.rmSync(path.join(runLockDir(env), `${run}.json`), { force: true });
   if (found.engine === undefined) await cancelStackLocks(run, env);
   else if (found.engine.length) await breakEngineLocks(run, found.engine, env);

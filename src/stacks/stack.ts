@@ -23,7 +23,7 @@ import type {
   UpResult,
 } from "@pulumi/pulumi/automation";
 import { DSTACK_PROJECT } from "../project";
-import { listStacksFromFiles, readOutputsFromFile } from "./checkpoint";
+import { listStacksDirect, readOutputsDirect, readOutputsFromFile } from "./checkpoint";
 import { engineLockBreaker, runCli } from "./cli-run";
 import { engineError, runNotFound } from "./errors";
 import { withEngineLock } from "./locks";
@@ -124,7 +124,7 @@ export async function listStacks(env: NodeJS.ProcessEnv = process.env): Promise<
 
 /** Run names (stack names) in the state backend. */
 export async function listRunNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const fast = listStacksFromFiles(env);
+  const fast = await listStacksDirect(env);
   if (fast !== undefined) return fast;
   return (await listStacks(env)).map((s) => s.name.split("/").pop() as string).sort();
 }
@@ -143,10 +143,10 @@ export function plainOutputs(outputs: OutputMap, showSecrets = false): Record<st
 
 /**
  * The run's stack outputs (secrets masked), or null when the stack does not exist. The file
- * backend is read directly; any other through the engine (`pulumi stack output`).
+ * and PostgreSQL backends are read directly; any other through the engine (`pulumi stack output`).
  */
 export async function readOutputs(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown> | null> {
-  const fast = readOutputsFromFile(runName, env);
+  const fast = await readOutputsDirect(runName, env);
   if (fast !== undefined) return fast;
   const ws = await openWorkspace(env);
   try {

@@ -38,6 +38,7 @@ export function runSpec(o: Overrides = {}): RunSpec {
     retry: { enabled: false, on_events: [], duration: null },
     max_duration: null,
     max_price: null,
+    max_cost: null,
     backends: null,
     regions: null,
     availability_zones: null,

@@ -24,11 +24,11 @@ describe("dstack's run lock", () => {
 
   test("taken, recorded with the command, released; the policy applies to the engine lock meanwhile", async () => {
     const lock = await acquireRunLock("dev", { env, command: "dstack up", wait: true });
-    expect(listRunLocks("dev", env).dstack).toMatchObject({ pid: process.pid, hostname: os.hostname(), command: "dstack up" });
+    expect((await listRunLocks("dev", env)).dstack).toMatchObject({ pid: process.pid, hostname: os.hostname(), command: "dstack up" });
     expect(lockPolicy("dev").wait).toBe(true);
     lock.release();
     lock.release();
-    expect(listRunLocks("dev", env).dstack).toBeNull();
+    expect((await listRunLocks("dev", env)).dstack).toBeNull();
     expect(lockPolicy("dev")).toEqual({});
   });
 
@@ -46,7 +46,7 @@ describe("dstack's run lock", () => {
     const notices: string[] = [];
     const lock = await acquireRunLock("dev", { env, command: "dstack down", onNotice: (d) => notices.push(`${d.code} ${d.severity} ${d.message}`) });
     expect(notices).toEqual([expect.stringMatching(/^E4505 warning run dev: removed a stale lock taken by pid \d+ on host .* \(dstack up\): process \d+ no longer exists$/)]);
-    expect(listRunLocks("dev", env).dstack?.pid).toBe(process.pid);
+    expect((await listRunLocks("dev", env)).dstack?.pid).toBe(process.pid);
     lock.release();
   });
 
@@ -90,7 +90,7 @@ describe("dstack's run lock", () => {
     const removed = await unlockRun("dev", env);
     expect(removed.dstack?.pid).toBe(8);
     expect(fs.readdirSync(lockDir)).toEqual([]);
-    expect(listRunLocks("dev", env)).toEqual({ dstack: null, engine: [] });
+    expect((await listRunLocks("dev", env))).toEqual({ dstack: null, engine: [] });
   });
 });
 

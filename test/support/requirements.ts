@@ -73,6 +73,17 @@ export const builtCli = requirement("the built CLI (dist/)", () =>
 /** The OpenSSH client. */
 export const opensshClient = requirement("the OpenSSH client", () => (spawnSync("ssh", ["-V"]).status === 0 ? null : "no ssh on PATH"));
 
+/**
+ * A PostgreSQL server for the team-state tests (Pulumi's DIY postgres backend):
+ * DSTACK_TEST_POSTGRES_URL, default the one `bash scripts/postgres.sh` (run by .ci/run) starts.
+ */
+export const postgresTestUrl = process.env.DSTACK_TEST_POSTGRES_URL || "postgres://dstack:dstack@127.0.0.1:5432/dstack_test?sslmode=disable";
+export const postgresServer = requirement("a PostgreSQL server (scripts/postgres.sh)", () => {
+  const probe = "const pg = require('pg'); const c = new pg.Client({ connectionString: process.argv[1], connectionTimeoutMillis: 5000 }); c.connect().then(() => c.query('select 1')).then(() => c.end(), (e) => { console.error(e.message); process.exit(1); });";
+  const r = spawnSync(process.execPath, ["-e", probe, postgresTestUrl], { cwd: repoRoot, encoding: "utf8", timeout: 15_000 });
+  return r.status === 0 ? null : `${postgresTestUrl.replace(/:[^:@/]*@/, ":****@")} does not answer (${(r.stderr || "timeout").trim().split("\n")[0]}): bash scripts/postgres.sh`;
+});
+
 /** The real dstack configurations, read in place from ../shared/dstack-configs (never copied). */
 export const sharedConfigsDir = path.join(repoRoot, "..", "shared", "dstack-configs");
 export const sharedConfigs = requirement("the real configurations (../shared/dstack-configs)", () =>

@@ -7,7 +7,7 @@
  * Property names and semantics follow dstack 0.21 (configurations.py, profiles.py,
  * resources.py), plus the older forms still found in real configurations.
  */
-import { MAX_COMPUTE_CAPABILITY_PART, MAX_CPU_COUNT, MAX_DURATION_SECONDS, MAX_GPU_COUNT, MAX_NODES, MAX_PRICE, MAX_SIZE_GB } from "../bounds";
+import { MAX_COMPUTE_CAPABILITY_PART, MAX_CPU_COUNT, MAX_DURATION_SECONDS, MAX_GPU_COUNT, MAX_COST, MAX_NODES, MAX_PRICE, MAX_SIZE_GB } from "../bounds";
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -298,6 +298,7 @@ function profileParams(legacyRetry: boolean): Record<string, JsonSchema> {
     max_duration: { ...ref("OffDuration"), description: "the maximum run duration, or off" },
     stop_duration: { ...ref("OffDuration"), description: "the maximum graceful-stop duration, or off" },
     max_price: { description: "the maximum price per hour, in dollars", type: ["number", "null"], exclusiveMinimum: 0 },
+    max_cost: { description: "dstack (Pulumi edition): the most a run may cost, in dollars: price per hour × max_duration; a run projected above it is refused", type: ["number", "null"], minimum: 0 },
     creation_policy: { description: "reuse or reuse-or-create", enum: ["reuse", "reuse-or-create", null] },
     idle_duration: { ...ref("OffDuration"), description: "how long an idle instance is kept, or off" },
     utilization_policy: ref("UtilizationPolicy"),
@@ -515,6 +516,7 @@ export function runSpecSchema(): JsonSchema {
     retry: obj({ enabled: bool, on_events: { type: "array", items: { enum: RETRY_EVENTS }, uniqueItems: true }, duration: seconds }),
     max_duration: seconds,
     max_price: nullable({ type: "number", exclusiveMinimum: 0, maximum: MAX_PRICE }),
+    max_cost: nullable({ type: "number", minimum: 0, maximum: MAX_COST }),
     backends: nullable({ type: "array", items: { enum: BACKENDS } }),
     regions: nullable(strings),
     availability_zones: nullable(strings),
