@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { reportError } from "./src/cli/errors";
 import { commands } from "./src/cli/commands";
 import { packageVersion } from "./src/paths";
+import { deferUnusedModules } from "./src/stacks/deferred-modules";
 
 export function buildProgram(): Command {
   const program = new Command("dstack")
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  deferUnusedModules(); // what the Pulumi SDK and dockerode load but dstack never uses (seconds of `up`)
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
