@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
-import { describeWhen, dockerEngine, pulumiCli } from "../support/requirements";
+import { builtPlugin, describeWhen, dockerEngine, pulumiCli } from "../support/requirements";
 import { localStack, makePlan, runSpec, tempDir } from "./fixtures";
 import { legacyLocalProgram } from "./legacy-program";
 
@@ -32,7 +32,7 @@ function stateTypes(deployment: unknown): string[] {
   return ((deployment as { resources?: { type: string }[] }).resources ?? []).map((r) => r.type).sort();
 }
 
-describeWhen([dockerEngine, pulumiCli], "a stack of the previous version (dynamic providers) upgrades in place", () => {
+describeWhen([dockerEngine, pulumiCli, builtPlugin], "a stack of the previous version (dynamic providers) upgrades in place", () => {
   const home = tempDir("dstack-upgrade-home-");
   const repo = tempDir("dstack-upgrade-repo-");
   const run = `t-upgrade-${process.pid}`;
