@@ -20,6 +20,7 @@ import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
 import { findLeftovers, isLocalResourceType, removeLeftovers, resolvePendingCreates, type Leftovers, type PendingResolution } from "./cleanup";
 import { readPendingOperations } from "../stacks/pending";
+import { mark } from "../trace";
 import { metaFromOutputs, planHash, RUN_META_OUTPUT, runMeta, runRecord, type InstanceState, type RunMeta, type RunRecord } from "./record";
 
 export interface PlannedRun {
@@ -215,6 +216,7 @@ export async function connectRun(
       signal: o.signal,
       check: instanceCheck(name, outputs),
     });
+    mark("ssh ready");
   }
   return { sshConfig, outputs, host: f.host, port: f.port, user: f.user, ready };
 }

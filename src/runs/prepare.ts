@@ -32,6 +32,7 @@ import { unsupportedDiagnostics } from "./choose";
 import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
 import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { mark } from "../trace";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
 const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
@@ -115,6 +116,7 @@ export function prepareRun(input: LoadOptions, o: PrepareCompile): Promise<Prepa
 export function prepareRun(input: LoadOptions, o: PrepareBuild): Promise<PreparedBuild>;
 export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise<PreparedUp | PreparedEngineRun | PreparedCompile | PreparedBuild> {
   const spec = loadRunSpec(input);
+  mark("configuration");
   switch (o.purpose) {
     case "up":
       // Find the Pulumi CLI while offers and the plan are worked out.
@@ -132,6 +134,7 @@ export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise
 async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefined, o: PrepareUp | PreparePreview): Promise<PreparedUp> {
   const warn = o.onWarning ?? (() => undefined);
   const { chosen, next } = await offersFor(given);
+  mark("offers");
   const spec = await resolveLocalPython(given, chosen.backend, warn);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
@@ -141,6 +144,7 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
   const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
   if (planned.key.replaced) warn(planned.key.replaced);
+  mark("plan");
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
 
@@ -152,6 +156,7 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   }
   // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
   const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
+  mark("preflight");
   return { ...prepared, drifted, unchanged: false };
 }
 
