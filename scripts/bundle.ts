@@ -1,6 +1,13 @@
 /**
- * Bundles dstack's provider plugin into one file with esbuild (run by `npm run build`, after
- * tsc): dist/bundle/pulumi-resource-dstack.js, from dist/src/compiler/backends/local/plugin.js.
+ * Bundles with esbuild (run by `npm run build`, after tsc), from tsc's output in dist/:
+ * - dist/bundle/pulumi-resource-dstack.js: dstack's provider plugin (plugin.ts), everything it
+ *   uses in one file;
+ * - dist/bundle/dstack.js: the CLI (cli.ts; bin/dstack runs it when present), dstack's own
+ *   code and its light dependencies in one file. The Pulumi packages stay outside (loaded from
+ *   node_modules as before, so that a cloud SDK and the Automation API share one @pulumi/pulumi,
+ *   whose unused modules src/stacks/deferred-modules.ts defers), and so does ssh2 (its native
+ *   crypto binding is found beside it). Modules are still evaluated on first use (tsc's
+ *   `import()` becomes a lazy require in the bundle), so a light command stays light.
  *
  * One file loads faster than the hundreds of modules it holds (no module resolution, one
  * compile), and it holds only what the plugin reaches. Modules the plugin reaches at load but
@@ -74,6 +81,12 @@ export async function bundle(root = repoRoot()): Promise<string[]> {
     "pulumi-resource-dstack": {
       module: path.join(root, "dist", "src", "compiler", "backends", "local", "plugin.js"),
       start: (m: string) => `require(${JSON.stringify(m)}).serve(process.argv.slice(2)).catch((e) => { process.stderr.write("pulumi-resource-dstack: " + (e && e.stack || e) + "\\n"); process.exit(1); });`,
+      external: ["*.node", "cpu-features"],
+    },
+    dstack: {
+      module: path.join(root, "dist", "cli.js"),
+      start: (m: string) => `module.exports = require(${JSON.stringify(m)});`,
+      external: ["*.node", "cpu-features", "@pulumi/*", "ssh2"],
     },
   };
   const written: string[] = [];
@@ -88,7 +101,7 @@ export async function bundle(root = repoRoot()): Promise<string[]> {
       outfile,
       plugins: [lazyPlugin],
       // native add-ons and their optional loaders stay outside (none is reached by the plugin)
-      external: ["*.node", "cpu-features"],
+      external: e.external,
       logLevel: "warning",
       // image.ts resolves dockerode, tar-stream and @pulumi/pulumi by path for its in-process build routine: found at run time, on purpose
       logOverride: { "require-resolve-not-external": "silent" },

@@ -6,7 +6,9 @@
  * - TypeScript (@pulumi/pulumi's typescript-shim) and `@npmcli/arborist`: Pulumi's
  *   closure serialization, which only dynamic providers need (dstack's resources are served by
  *   its provider plugin, src/compiler/backends/local/plugin.ts);
- * - `@grpc/proto-loader`: dockerode's BuildKit session (builds with `version: "2"` only).
+ * - dockerode's BuildKit session (gRPC; builds with `version: "2"` only) and docker-modem's ssh
+ *   transport (ssh2; DOCKER_HOST=ssh:// only): a no-op `up` then loads neither gRPC nor, until
+ *   it waits for sshd, ssh2.
  * The provider plugin's bundle defers the same modules at bundle time (scripts/bundle.ts).
  * The same technique as the nodejs plugin's preload (src/stacks/toolchain.ts, PROVIDER_PRELOAD).
  */
@@ -17,7 +19,8 @@ import * as path from "path";
 const DEFERRED: [string, string][] = [
   ["@pulumi/pulumi", "@pulumi/pulumi/typescript-shim"], // TypeScript, or the SDK's vendored copy
   ["@pulumi/pulumi", "@npmcli/arborist"],
-  ["dockerode", "@grpc/proto-loader"],
+  ["dockerode", "dockerode/lib/session"], // BuildKit sessions: gRPC and its proto loader
+  ["dockerode", "docker-modem/lib/ssh"], // DOCKER_HOST=ssh://: ssh2 (src/ssh loads it when it waits for sshd)
 ];
 
 const ModuleLoader = Module as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown };
