@@ -30,7 +30,7 @@ import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
 import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
-import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import { discardNewRun, isUnchanged, openRunStack, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 import { mark } from "../trace";
 
@@ -48,6 +48,12 @@ export interface PrepareUp {
    * run's state is read (planning): where `up` takes the run's lock.
    */
   beforePlan?: (runName: string) => Promise<void>;
+  /**
+   * A new run's stack may be created while the preflight runs (`up -y`: nothing is asked
+   * first). An existing run's stack is always opened then; either way a failed preflight of a
+   * new run removes what was created.
+   */
+  openStackEarly?: boolean;
 }
 
 export interface PreparePreview {
@@ -147,6 +153,8 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   mark("plan");
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
+  // `up` will need the stack: open it (a new run's `pulumi stack init`, the Automation API's load) while Docker is asked
+  if (o.purpose === "up" && (planned.previous !== null || o.openStackEarly)) openRunStack(planned, env);
 
   try {
     await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
