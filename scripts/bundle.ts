@@ -1,7 +1,7 @@
 /**
  * Bundles with esbuild (run by `npm run build`, after tsc), from tsc's output in dist/:
- * - dist/bundle/pulumi-resource-dstack.js: dstack's provider plugin (plugin.ts), everything it
- *   uses in one file;
+ * - dist/bundle/pulumi-resource-dstack.js: dstack's provider plugin (bin/pulumi-resource-dstack.js
+ *   → src/compiler/backends/local/plugin.ts), everything it uses in one file;
  * - dist/bundle/dstack.js: the CLI (cli.ts; bin/dstack runs it when present), dstack's own
  *   code and its light dependencies in one file. The Pulumi packages stay outside (loaded from
  *   node_modules as before, so that a cloud SDK and the Automation API share one @pulumi/pulumi,
@@ -79,8 +79,8 @@ export async function bundle(root = repoRoot()): Promise<string[]> {
   const out = path.join(root, "dist", "bundle");
   const entries = {
     "pulumi-resource-dstack": {
-      module: path.join(root, "dist", "src", "compiler", "backends", "local", "plugin.js"),
-      start: (m: string) => `require(${JSON.stringify(m)}).serve(process.argv.slice(2)).catch((e) => { process.stderr.write("pulumi-resource-dstack: " + (e && e.stack || e) + "\\n"); process.exit(1); });`,
+      module: path.join(root, "bin", "pulumi-resource-dstack.js"),
+      start: (m: string) => `require(${JSON.stringify(m)});`,
       external: ["*.node", "cpu-features"],
     },
     dstack: {

@@ -23,10 +23,11 @@ export function enginePulumiHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.PULUMI_HOME && env.DSTACK_USE_PULUMI_HOME === "1" ? env.PULUMI_HOME : homePaths(env).pulumiHome;
 }
 
-/** The plugin's code: the bundle, else (a build without scripts/bundle.ts) the compiled entry. */
+/** The plugin's code: the bundle, else (a build without scripts/bundle.ts) bin/pulumi-resource-dstack.js over tsc's output. */
 export function dstackPluginScript(root = packageRoot()): string {
-  const candidates = [path.join(root, "dist", "bundle", `${DSTACK_PLUGIN}.js`), path.join(root, "dist", "src", "compiler", "backends", "local", "plugin.js")];
-  const found = candidates.find((c) => fs.existsSync(c));
+  const compiled = path.join(root, "dist", "src", "compiler", "backends", "local", "plugin.js");
+  const candidates = [path.join(root, "dist", "bundle", `${DSTACK_PLUGIN}.js`), path.join(root, "bin", `${DSTACK_PLUGIN}.js`)];
+  const found = candidates.find((c, i) => fs.existsSync(c) && (i === 0 || fs.existsSync(compiled)));
   if (!found) {
     throw new DstackError(
       {

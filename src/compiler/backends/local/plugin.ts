@@ -2,8 +2,8 @@
  * The entry of dstack's provider plugin, `pulumi-resource-dstack`: serves ./provider.ts over
  * the engine's gRPC protocol with `@pulumi/pulumi/provider`'s `main`.
  *
- * It runs bundled into one file (dist/bundle/pulumi-resource-dstack.js, scripts/bundle.ts),
- * which holds only what it uses: the provider server, the three providers, dockerode — not
+ * `serve` is started by bin/pulumi-resource-dstack.js; what runs is that entry bundled into one
+ * file (dist/bundle/pulumi-resource-dstack.js, scripts/bundle.ts), which holds only what it uses: the provider server, the three providers, dockerode — not
  * the SDK's program runtime, nor the nodejs dynamic-provider host, which loads the whole SDK
  * and deserializes closures. `dstack setup` (src/stacks/toolchain.ts) installs a small
  * wrapper, `$PULUMI_HOME/plugins/resource-dstack-v<version>/pulumi-resource-dstack`, that
@@ -24,11 +24,4 @@ export function serve(args: string[]): Promise<void> {
   const engine = parseArgs(args)?.engineAddress;
   if (engine) process.env.PULUMI_NODEJS_ENGINE = engine;
   return main(localProvider(packageVersion()), args);
-}
-
-if (require.main === module) {
-  serve(process.argv.slice(2)).catch((e: unknown) => {
-    process.stderr.write(`pulumi-resource-dstack: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
 }
