@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(project, "hello.txt"), "hi\n");
   const name = `bench-up-${process.pid}`;
   fs.writeFileSync(path.join(project, ".dstack.yml"), `type: dev-environment\nname: ${name}\nenv:\n  - FOO=bar\nresources:\n  disk: 1GB..\n`);
-  const trace = path.join(sb, "trace.jsonl");
+  const trace = path.join(os.tmpdir(), `dstack-bench-up-trace-${process.pid}.jsonl`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DSTACK_HOME: path.join(sb, "dstack"),
@@ -235,6 +235,7 @@ async function main(): Promise<void> {
   }
 
   const traces = readTraces(trace);
+  fs.rmSync(trace, { force: true });
   for (const [label, pick] of [
     ["up", (t: Trace) => t.argv[0] === "up" && t.marks.some((m) => m.name === "engine start")],
     ["no-op up", (t: Trace) => t.argv[0] === "up" && !t.marks.some((m) => m.name === "engine start")],
@@ -254,9 +255,14 @@ async function main(): Promise<void> {
   process.stdout.write(`  ${nodeEval(loadMs(["dockerode"], false), n).toFixed(0).padStart(6)}  dockerode, as installed\n`);
   process.stdout.write(`  ${nodeEval(loadMs(["dockerode"], true), n).toFixed(0).padStart(6)}  dockerode, BuildKit session deferred\n`);
   const { dstackPluginScript } = await import("../src/stacks/dstack-plugin");
-  const { dynamicProviderScript } = await import("../src/stacks/toolchain");
+  // the nodejs plugin as dstack's wrapper runs it (its preload defers TypeScript), in a temporary folder
+  const { installNodejsPlugin } = await import("../src/stacks/toolchain");
+  const pluginDir = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-bench-nodejs-plugin-"));
+  const nodejsPlugin = installNodejsPlugin(pluginDir);
   process.stdout.write(`  ${(await pluginStart(process.execPath, [dstackPluginScript()], n)).toFixed(0).padStart(6)}  provider plugin start to its port: pulumi-resource-dstack (bundle)\n`);
-  process.stdout.write(`  ${(await pluginStart(process.execPath, [dynamicProviderScript()], n)).toFixed(0).padStart(6)}  provider plugin start to its port: the nodejs dynamic-provider host (as installed)\n`);
+  // (an engine address it never needs to reach before printing its port)
+  process.stdout.write(`  ${(await pluginStart(nodejsPlugin, ["127.0.0.1:1"], n)).toFixed(0).padStart(6)}  provider plugin start to its port: the nodejs dynamic-provider host (before the plugin)\n`);
+  fs.rmSync(pluginDir, { recursive: true, force: true });
 }
 
 /** Median wall ms of `node -e 0`. */
