@@ -4,10 +4,13 @@
  * exports `register(program)`, and loads heavy modules (Pulumi, Docker, ssh2) inside its action
  * so that `dstack config` starts fast.
  */
+import * as fs from "fs";
 import { Command } from "commander";
 import { reportError } from "./src/cli/errors";
 import { commands } from "./src/cli/commands";
 import { packageVersion } from "./src/paths";
+import { deferUnusedModules } from "./src/stacks/deferred-modules";
+import { mark, marksSoFar } from "./src/trace";
 
 export function buildProgram(): Command {
   const program = new Command("dstack")
@@ -21,6 +24,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  mark("node started");
+  deferUnusedModules(); // what the Pulumi SDK and dockerode load but dstack never uses (seconds of `up`)
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -34,6 +39,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     const json = argv.includes("--json");
     return reportError(err, { json });
+  } finally {
+    writeTrace(argv);
+  }
+}
+
+/** DSTACK_TRACE=<file>: the command's phase marks (src/trace.ts) appended as one JSON line (bench/up reads them). */
+function writeTrace(argv: string[]): void {
+  const file = process.env.DSTACK_TRACE;
+  if (!file) return;
+  mark("done");
+  try {
+    fs.appendFileSync(file, JSON.stringify({ argv: argv.slice(2), marks: marksSoFar() }) + "\n");
+  } catch {
+    // a trace that cannot be written is no reason to fail the command
   }
 }
 

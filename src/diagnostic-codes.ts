@@ -131,6 +131,7 @@ export const DIAGNOSTIC_CODES = {
   E4113: { exit: ExitCode.Usage, meaning: "`nvcc: true` on the local base image (no CUDA toolkit)", fix: "an `image:` with CUDA, or drop `nvcc`" },
   E4114: { exit: ExitCode.Provisioning, meaning: "The prebuilt image's build failed; the build output precedes it", fix: "fix the failing `build:` command" },
   E4115: { exit: ExitCode.Usage, meaning: "`dstack build` of a configuration without `build:`", fix: "add `build:` commands" },
+  E4160: { exit: ExitCode.Prerequisite, meaning: "dstack's provider plugin (pulumi-resource-dstack, the local backend's resources) is not built in the package", fix: "`npm run build` in the dstack package (or reinstall dstack)" },
   E4201: { exit: ExitCode.Prerequisite, meaning: "No Pulumi CLI ≥ the pinned version", fix: "`dstack setup`" },
   E4202: { exit: ExitCode.Prerequisite, meaning: "Building Pulumi from the Go module proxy failed", fix: "check Go ≥ 1.24 and the module proxy, then `dstack setup`" },
   E4501: { exit: ExitCode.Provisioning, meaning: "The engine failed an operation (`up`, `preview`, `destroy`, a refresh); the message keeps the engine's own diagnostics, e.g. a dynamic provider's create failing with `the image has no sshd and no apt-get to install it`", fix: "fix the cause it names; `DSTACK_DEBUG=1` prints the engine's full output" },

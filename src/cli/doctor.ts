@@ -33,7 +33,7 @@ function checkNode(): DoctorCheck {
 
 async function checkPulumi(env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
   const tc = await import("../stacks/toolchain");
-  const found = await tc.findPulumiCandidates(env);
+  const found = await tc.findPulumiCandidates(env, { fresh: true });
   const usable = found.find((c) => c.ok);
   const pulumi: DoctorCheck = usable
     ? { name: "pulumi", ok: true, detail: `v${usable.version} at ${usable.binary}`, fix: null }

@@ -19,8 +19,8 @@ export async function reap(opts: { json?: boolean; agent?: boolean }): Promise<R
   const { agentState, ensureAgent } = await import("../runs/agent");
   const r = await reconcileManaged({});
   const stillManaged = r.steps.filter((s) => s.requeue_ms !== null).length;
-  let agent: ReapJson["agent"] = agentState().running ? "running" : "none";
-  if (agent === "none" && stillManaged > 0 && opts.agent !== false) agent = ensureAgent() !== null ? "started" : "running";
+  let agent: ReapJson["agent"] = (await agentState()).running ? "running" : "none";
+  if (agent === "none" && stillManaged > 0 && opts.agent !== false) agent = (await ensureAgent()) !== null ? "started" : "running";
   const out: ReapJson = { steps: r.steps.map((s) => ({ name: s.name, action: s.action.kind, note: s.note })), managed: r.managed, agent };
   if (!opts.json) {
     const acted = out.steps.filter((s) => s.action !== "wait");

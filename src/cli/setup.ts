@@ -1,14 +1,15 @@
 /**
  * `dstack setup [--json] [--skip-base-image]`: makes this machine ready for local runs:
  * the Pulumi CLI (found, else built from the Go module proxy, else installed; src/stacks/toolchain.ts),
- * the nodejs dynamic-provider plugin beside it, a reachable Docker engine, and the local base
+ * the nodejs dynamic-provider plugin beside it, dstack's provider plugin (pulumi-resource-dstack,
+ * in PULUMI_HOME's plugins folder), a reachable Docker engine, and the local base
  * image (debootstrap + docker import, once; src/stacks/base-image.ts). Idempotent: a second run
  * only checks (well under a second). Progress on stderr; `--json` prints one document.
  */
 import type { Command } from "commander";
 
 export interface SetupReport {
-  pulumi: { version: string; binary: string; how: "found" | "built" | "installed"; plugin: string };
+  pulumi: { version: string; binary: string; how: "found" | "built" | "installed"; plugin: string; provider_plugin: string };
   docker: { endpoint: string; server_version: string };
   base_image: { ref: string; id: string | null; built: boolean; python: string[]; timings: Record<string, number> } | null;
   /** The offer catalogs, loaded once so that their cache exists and the first `dstack offer` is fast. */
@@ -37,7 +38,7 @@ export async function runSetup(opts: { skipBaseImage?: boolean; onLog?: (line: s
   log(`offer catalogs: ${catalog.rows} rows (${catalog.seconds.toFixed(2)} s)`);
   return {
     catalog,
-    pulumi: { version: pulumi.version, binary: pulumi.binary, how: pulumi.how, plugin: pulumi.plugin },
+    pulumi: { version: pulumi.version, binary: pulumi.binary, how: pulumi.how, plugin: pulumi.plugin, provider_plugin: pulumi.dstackPlugin },
     docker: { endpoint: dockerEndpoint(), server_version: version.Version ?? "unknown" },
     base_image: base,
     seconds: (Date.now() - started) / 1000,
@@ -47,7 +48,7 @@ export async function runSetup(opts: { skipBaseImage?: boolean; onLog?: (line: s
 export function register(program: Command): void {
   program
     .command("setup")
-    .description("Prepare this machine: Pulumi CLI, its nodejs plugin, Docker check, the local base image (idempotent)")
+    .description("Prepare this machine: Pulumi CLI, its plugins, Docker check, the local base image (idempotent)")
     .option("--json", "print the result as JSON")
     .option("--skip-base-image", "do not build the local base image")
     .action(async (opts: { json?: boolean; skipBaseImage?: boolean }) => {
@@ -59,6 +60,7 @@ export function register(program: Command): void {
       const lines = [
         `Pulumi      v${r.pulumi.version} (${r.pulumi.how}) ${r.pulumi.binary}`,
         `Plugin      ${r.pulumi.plugin}`,
+        `Provider    ${r.pulumi.provider_plugin}`,
         `Docker      ${r.docker.server_version} at ${r.docker.endpoint}`,
       ];
       if (r.base_image) lines.push(`Base image  ${r.base_image.ref} (${r.base_image.built ? "built" : "present"}; python ${r.base_image.python.join(", ") || "?"})`);

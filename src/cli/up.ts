@@ -142,6 +142,7 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunV
   try {
     const prepared = await prepareRun(input, {
       purpose: "up",
+      openStackEarly: !!opts.yes,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
       beforePlan: async (name) => {

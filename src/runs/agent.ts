@@ -51,8 +51,8 @@ export interface AgentState {
 }
 
 /** Whether an agent runs for this DSTACK_HOME and state backend. */
-export function agentState(env: NodeJS.ProcessEnv = process.env): AgentState {
-  const holder = listRunLocks(AGENT_LOCK, env).dstack;
+export async function agentState(env: NodeJS.ProcessEnv = process.env): Promise<AgentState> {
+  const holder = (await listRunLocks(AGENT_LOCK, env)).dstack;
   if (!holder) return { running: false };
   const { verdict } = judgeOnThisHost(holder);
   if (verdict.state === "stale") return { running: false, pid: holder.pid, since: holder.since, stale: true };
@@ -63,8 +63,8 @@ export function agentState(env: NodeJS.ProcessEnv = process.env): AgentState {
  * Starts a detached agent unless one runs (setsid, stdio to the log, unref'd: it outlives the
  * command). Returns its pid, or null when one was already running.
  */
-export function ensureAgent(env: NodeJS.ProcessEnv = process.env): number | null {
-  if (agentState(env).running) return null;
+export async function ensureAgent(env: NodeJS.ProcessEnv = process.env): Promise<number | null> {
+  if ((await agentState(env)).running) return null;
   const log = agentLogFile(env);
   fs.mkdirSync(path.dirname(log), { recursive: true, mode: 0o700 });
   const fd = fs.openSync(log, "a", 0o600);

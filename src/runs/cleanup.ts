@@ -14,6 +14,7 @@
  * Docker unreachable: E4101 (exit 5) from src/stacks/docker.ts.
  */
 import type Docker from "dockerode";
+import { localKindOf } from "../compiler/backends/local/tokens";
 import { dockerClient } from "../stacks/docker";
 import { DstackError, ExitCode } from "../diagnostics";
 import { clearPendingOperations, readPendingState, stackLocked, type PendingOperation } from "../stacks/pending";
@@ -22,9 +23,9 @@ import { clearPendingOperations, readPendingState, stackLocked, type PendingOper
 const RUN_LABEL = "dstack.run";
 const URN_LABEL = "dstack.urn";
 
-/** Type tokens of the local backend's resources. */
+/** Type tokens of the local backend's resources: the provider plugin's, or the dynamic providers' of older stacks. */
 export function isLocalResourceType(type: string): boolean {
-  return type.startsWith("pulumi-nodejs:dynamic/dstack:Local");
+  return localKindOf(type) !== null;
 }
 
 export interface PendingResolution {

@@ -23,6 +23,7 @@ import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
 import { waitForSsh, type SshReady } from "../ssh/wait";
 import { findLeftovers, isLocalResourceType, removeLeftovers, resolvePendingCreates, type Leftovers, type PendingResolution } from "./cleanup";
 import { readPendingOperations } from "../stacks/pending";
+import { mark } from "../trace";
 import {
   isActive,
   planHash,
@@ -57,6 +58,21 @@ export interface PlannedRun {
   settings: Record<string, unknown>;
   /** What this command created so far (so that a failed `up` of a new run removes exactly that: `discardNewRun`). */
   created: { key: boolean; stack: boolean };
+  /** The run's stack once `openRunStack` started opening it (applyRun and previewRun use it). */
+  stack?: Promise<ws.Stack>;
+}
+
+/**
+ * Starts opening the run's stack (creating a new run's) so that it overlaps with what the
+ * caller does meanwhile (`up`: the Docker preflight); `applyRun` and `previewRun` then use it.
+ */
+export function openRunStack(r: PlannedRun, env?: NodeJS.ProcessEnv): Promise<ws.Stack> {
+  if (!r.stack) {
+    if (r.previous === null) r.created.stack = true;
+    r.stack = ws.openStack(r.plan.run_name, runProgram(r), { env, exists: r.previous !== null });
+    r.stack.catch(() => undefined); // surfaces where it is awaited
+  }
+  return r.stack;
 }
 
 export interface PlanRunOptions {
@@ -153,7 +169,7 @@ export async function isUnchanged(r: PlannedRun): Promise<boolean> {
 /** What `up` would change, without changing anything (a Pulumi preview). */
 export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null });
+  const stack = await (r.stack ?? ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null }));
   try {
     await stack.preview({
       signal: o.signal,
@@ -204,8 +220,7 @@ export async function applyRun(
     const res = await resolvePendingCreates(r.plan.run_name, env);
     if (res.pending.length > 0) resolved = res;
   }
-  const stack = await ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null });
-  if (r.previous === null) r.created.stack = true;
+  const stack = await openRunStack(r, o.env);
   const attempt = r.record.attempts[r.record.attempts.length - 1];
   const log = (text: string) => appendRunLog(r.plan.run_name, text, env);
   log(`${r.previous && r.previousMeta && isActive(r.previousMeta.status) ? "updating" : "submitted"}: attempt ${attempt?.n ?? 1} on ${r.plan.backend}/${r.plan.offer.region} ${r.plan.offer.instance_type} (${r.record.resources})`);
@@ -296,6 +311,7 @@ export async function connectRun(
       signal: o.signal,
       check: instanceCheck(name, outputs),
     });
+    mark("ssh ready");
   }
   let upload: UploadResult | null = null;
   if (cloud && ready && !ready.done && o.repoDir) upload = await uploadRepo(o.repoDir, outputs, key, { env: o.env, onStart: o.onUpload });
@@ -431,6 +447,7 @@ export async function destroyRun(name: string, o: DestroyOptions = {}): Promise<
 export async function discardNewRun(r: PlannedRun, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (r.previous !== null) return;
   const name = r.plan.run_name;
+  await r.stack?.catch(() => undefined); // a stack still being created is removed once it exists
   if (r.created.stack) {
     await destroyRun(name, { env }).catch(() => undefined);
   }

@@ -31,8 +31,9 @@ import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
 import { checkCost } from "./cost";
 import { baseImageFor, machineOffer, offersFor, preflight, programSettings, resolveLocalPython } from "./inputs";
-import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import { discardNewRun, isUnchanged, openRunStack, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { mark } from "../trace";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
 const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
@@ -48,6 +49,12 @@ export interface PrepareUp {
    * run's state is read (planning): where `up` takes the run's lock.
    */
   beforePlan?: (runName: string) => Promise<void>;
+  /**
+   * A new run's stack may be created while the preflight runs (`up -y`: nothing is asked
+   * first). An existing run's stack is always opened then; either way a failed preflight of a
+   * new run removes what was created.
+   */
+  openStackEarly?: boolean;
 }
 
 export interface PreparePreview {
@@ -116,6 +123,7 @@ export function prepareRun(input: LoadOptions, o: PrepareCompile): Promise<Prepa
 export function prepareRun(input: LoadOptions, o: PrepareBuild): Promise<PreparedBuild>;
 export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise<PreparedUp | PreparedEngineRun | PreparedCompile | PreparedBuild> {
   const spec = loadRunSpec(input);
+  mark("configuration");
   switch (o.purpose) {
     case "up":
       // Find the Pulumi CLI while offers and the plan are worked out.
@@ -133,6 +141,7 @@ export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise
 async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefined, o: PrepareUp | PreparePreview): Promise<PreparedUp> {
   const warn = o.onWarning ?? (() => undefined);
   const { chosen, next } = await offersFor(given);
+  mark("offers");
   const spec = await resolveLocalPython(given, chosen.backend, warn);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
@@ -145,8 +154,11 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …)
   const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend, spec), env, settings: programSettings(chosen.backend, { env, forceBuild }) });
   if (planned.key.replaced) warn(planned.key.replaced);
+  mark("plan");
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
   if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
+  // `up` will need the stack: open it (a new run's `pulumi stack init`, the Automation API's load) while Docker is asked
+  if (o.purpose === "up" && (planned.previous !== null || o.openStackEarly)) openRunStack(planned, env);
 
   try {
     await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined, env, onNotice: o.onWarning });
@@ -156,6 +168,7 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   }
   // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
   const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
+  mark("preflight");
   return { ...prepared, drifted, unchanged: false };
 }
 

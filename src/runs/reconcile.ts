@@ -83,9 +83,9 @@ export function followerLockName(name: string): string {
 }
 
 /** Whether a live process other than this one holds the run's lock, or follows the run attached. */
-export function heldByAnother(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export async function heldByAnother(name: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   for (const lock of [name, followerLockName(name)]) {
-    const holder = listRunLocks(lock, env).dstack;
+    const holder = (await listRunLocks(lock, env)).dstack;
     if (!holder || holder.pid === process.pid) continue;
     if (judgeOnThisHost(holder).verdict.state !== "stale") return true;
   }
@@ -129,7 +129,7 @@ export async function reconcileRun(name: string, o: ReconcileOptions = {}): Prom
 
 async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: ReconcileOptions & { env: NodeJS.ProcessEnv; now: () => number }): Promise<StepResult> {
   const { name, record } = stored;
-  const busy = !o.holding && heldByAnother(name, o.env);
+  const busy = !o.holding && (await heldByAnother(name, o.env));
   const sessions = record.run_type === "dev-environment" && record.inactivity_duration !== null && record.status === "running";
   const obs = await observeInstance(stored.outputs, { sessions, env: o.env });
   const action = decide(decisionView(record), obs, o.now(), busy);
@@ -274,10 +274,14 @@ export async function listReconciled(o: { all?: boolean; env?: NodeJS.ProcessEnv
   let list = await listRunsChecked({ all: o.all, env });
   const steps = await reconcileDue(list.runs, { env });
   if (steps.some((s) => s.action.kind !== "wait")) list = await listRunsChecked({ all: o.all, env });
-  if (list.runs.some((r) => isActive(r.status)) && !agentState(env).running) {
+  if (list.runs.some((r) => isActive(r.status)) && !(await agentState(env)).running) {
     const stored = list.stored ?? (await listRecords({ env }));
-    const managed = stored.some((s) => s.record !== null && isManaged(s.record) && !heldByAnother(s.name, env));
-    if (managed) ensureAgent(env);
+    for (const s of stored) {
+      if (s.record !== null && isManaged(s.record) && !(await heldByAnother(s.name, env))) {
+        await ensureAgent(env);
+        break;
+      }
+    }
   }
   return list;
 }

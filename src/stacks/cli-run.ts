@@ -11,6 +11,7 @@ import { isInternal } from "./events";
 import { runLines } from "./script";
 import { diyStacksDir, engineEnv, ensureWorkspaceProject } from "./state";
 import { ensurePulumiBinary } from "./toolchain";
+import { mark } from "../trace";
 
 /**
  * What to spawn for the CLI and the environment every engine invocation gets: `binary` is the
@@ -74,6 +75,7 @@ export async function destroyWithCli(runName: string, o: { env?: NodeJS.ProcessE
     onLine: (line, stream) => {
       if (stream !== "stdout") return;
       const step = cliStepLine(line);
+      if (step) mark(`${step.state === "start" ? "delete" : `delete ${step.state}`} ${step.name} (${step.type})`);
       if (step) o.onStep?.(step);
     },
   });
@@ -81,7 +83,9 @@ export async function destroyWithCli(runName: string, o: { env?: NodeJS.ProcessE
     await withEngineLock(
       runName,
       async () => {
+        mark("engine start");
         const r = await once();
+        mark("engine done");
         if (r.code !== 0) throw { message: r.stderr.trim() || `pulumi destroy exited ${r.code}`, commandResult: { stdout: r.stdout, stderr: r.stderr } };
       },
       { breakLocks: engineLockBreaker(runName, env) },

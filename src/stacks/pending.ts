@@ -30,7 +30,7 @@ export interface PendingOperation {
   /** creating, updating, deleting, reading, importing. */
   type: string;
   urn: string;
-  /** The resource's type token (`pulumi-nodejs:dynamic/dstack:LocalContainer`). */
+  /** The resource's type token (`dstack:index:LocalContainer`). */
   resourceType: string;
   /** The resource's id when the operation had one (never for a create). */
   id: string | null;

@@ -29,11 +29,14 @@ import { engineError, runNotFound } from "./errors";
 import { withEngineLock } from "./locks";
 import { diyStacksDir, engineEnv, ensureWorkspaceProject } from "./state";
 import { ensurePulumi } from "./toolchain";
+import { mark } from "../trace";
 
 export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSummary };
 
 async function automation(): Promise<typeof import("@pulumi/pulumi/automation")> {
-  return import("@pulumi/pulumi/automation");
+  const auto = await import("@pulumi/pulumi/automation");
+  mark("automation api loaded");
+  return auto;
 }
 
 async function workspaceOptions(program: PulumiFn | undefined, env: NodeJS.ProcessEnv): Promise<LocalWorkspaceOptions> {
@@ -99,7 +102,9 @@ async function openStackFast(runName: string, program: PulumiFn, exists: boolean
     await init;
     const workspace = await auto.LocalWorkspace.create(wsOpts);
     (workspace as unknown as { selectStack: (name: string) => Promise<void> }).selectStack = async () => undefined;
-    return await auto.Stack.select(runName, workspace);
+    const stack = await auto.Stack.select(runName, workspace);
+    mark("stack open");
+    return stack;
   } catch (e) {
     throw engineError(e, `opening stack ${runName}`, runName);
   }
@@ -201,6 +206,7 @@ export async function upStack(
   const fast = diyStacksDir(env) !== null;
   let changes: Record<string, number> = {};
   const onEvent = (e: EngineEvent) => {
+    traceEngineEvent(e);
     if (e.summaryEvent) {
       changes = {};
       for (const [k, v] of Object.entries(e.summaryEvent.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
@@ -212,7 +218,9 @@ export async function upStack(
     patched.outputs = async () => ({});
     patched.info = async () => undefined;
   }
+  mark("engine start");
   const res = await withEngineLock(stack.name, () => stack.up({ onEvent, signal: o.signal, refresh: o.refresh, message: o.message }), { breakLocks: engineLockBreaker(stack.name, env) });
+  mark("engine done");
   if (!fast) {
     for (const [k, v] of Object.entries(res.summary?.resourceChanges ?? {})) if (typeof v === "number") changes[k] = v;
     return { outputs: plainOutputs(res.outputs), changes };
@@ -220,4 +228,14 @@ export async function upStack(
   const outputs = readOutputsFromFile(stack.name, env);
   if (!outputs) throw engineError(new Error("the state file has no outputs after the update"), `reading run ${stack.name}`);
   return { outputs, changes };
+}
+
+/** Phase marks (src/trace.ts) of an engine run: its first event, each resource's step start and end, the summary. */
+function traceEngineEvent(e: EngineEvent): void {
+  if (e.preludeEvent) mark("engine prelude");
+  const pre = e.resourcePreEvent?.metadata;
+  if (pre) mark(`${pre.op} ${pre.urn.split("::").pop()} (${pre.type})`);
+  const out = e.resOutputsEvent?.metadata;
+  if (out) mark(`${out.op} ${out.urn.split("::").pop()} (${out.type}) done`);
+  if (e.summaryEvent) mark("engine summary");
 }

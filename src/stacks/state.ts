@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { homePaths, packageRoot } from "../paths";
 import { DSTACK_PROJECT } from "../project";
+import { enginePulumiHome } from "./dstack-plugin";
 import { writeProjectFile } from "./project-file";
 import type { PulumiBinary } from "./toolchain";
 
@@ -114,7 +115,7 @@ export function engineEnv(
   const pulumiPackage = path.join(packageRoot(), "node_modules", "@pulumi", "pulumi");
   const toolDirs = [...new Set([bin.binDir, path.dirname(bin.plugin), p.pulumiBin])];
   const out: Record<string, string> = {
-    PULUMI_HOME: env.PULUMI_HOME && env.DSTACK_USE_PULUMI_HOME === "1" ? env.PULUMI_HOME : p.pulumiHome,
+    PULUMI_HOME: enginePulumiHome(env),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",

@@ -16,6 +16,12 @@
  * @pulumi/pulumi dynamic provider instead, so dynamic providers work from any directory. It is
  * rewritten whenever its content differs (dstack moved or upgraded).
  *
+ * dstack's own provider plugin, `pulumi-resource-dstack` (the local backend's resources), is
+ * installed into PULUMI_HOME's plugins folder at the same time (src/stacks/dstack-plugin.ts).
+ *
+ * `pulumi version` runs once per binary: its answer is cached in $DSTACK_HOME/pulumi/versions.json
+ * under the binary's real path, valid while its size and mtime are unchanged (`doctor` asks afresh).
+ *
  * What was found is returned (`PulumiBinary`: the binary, its folder, the plugin's path), never
  * kept aside: `engineEnv(bin)` in src/stacks/state.ts turns it into the engine's environment.
  *
@@ -29,7 +35,8 @@ import * as os from "os";
 import * as path from "path";
 import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import { DstackError, ExitCode } from "../diagnostics";
-import { findOnPath, homePaths, packageRoot, writeFileAtomicIfDifferent } from "../paths";
+import { findOnPath, homePaths, packageRoot, writeFileAtomic, writeFileAtomicIfDifferent } from "../paths";
+import { enginePulumiHome, installDstackPlugin } from "./dstack-plugin";
 import { runScript } from "./script";
 import { installEngineGuard } from "./engine-guard";
 
@@ -67,8 +74,58 @@ export interface PulumiCandidate {
   source: "dstack-home" | "user-home" | "path";
 }
 
-/** Every Pulumi CLI dstack could use, in order of preference (no building, no installing). */
-export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env): Promise<PulumiCandidate[]> {
+/**
+ * The version cache, $DSTACK_HOME/pulumi/versions.json: `pulumi version` of each binary dstack
+ * has run, keyed by its real path and valid while its size and mtime are unchanged, so that a
+ * known toolchain costs a stat instead of a process (0.25 s) per command.
+ */
+interface VersionCache {
+  [realPath: string]: { size: number; mtimeMs: number; version: string | null };
+}
+
+function versionCacheFile(env: NodeJS.ProcessEnv): string {
+  return path.join(path.dirname(homePaths(env).pulumiBin), "versions.json");
+}
+
+function readVersionCache(env: NodeJS.ProcessEnv): VersionCache {
+  try {
+    const doc = JSON.parse(fs.readFileSync(versionCacheFile(env), "utf8")) as unknown;
+    return doc && typeof doc === "object" ? (doc as VersionCache) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** `pulumi version` of a binary, from the cache when its size and mtime match, else run (and cached). */
+export async function cachedPulumiVersion(binary: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  let real: string;
+  let st: fs.Stats;
+  try {
+    real = fs.realpathSync(binary);
+    st = fs.statSync(real);
+  } catch {
+    return null;
+  }
+  const hit = readVersionCache(env)[real];
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.version !== null) return hit.version;
+  const version = await pulumiVersionOf(binary);
+  if (version !== null) {
+    try {
+      const file = versionCacheFile(env);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      writeFileAtomic(file, JSON.stringify({ ...readVersionCache(env), [real]: { size: st.size, mtimeMs: st.mtimeMs, version } }, null, 2) + "\n");
+    } catch {
+      // a cache that cannot be written only costs the next command a `pulumi version`
+    }
+  }
+  return version;
+}
+
+/**
+ * Every Pulumi CLI dstack could use, in order of preference (no building, no installing).
+ * Versions come from the version cache unless `fresh` (doctor runs each binary).
+ */
+export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env, o: { fresh?: boolean } = {}): Promise<PulumiCandidate[]> {
   const seen = new Set<string>();
   const list: { binary: string; source: PulumiCandidate["source"] }[] = [];
   const add = (binary: string | undefined, source: PulumiCandidate["source"]) => {
@@ -83,7 +140,7 @@ export async function findPulumiCandidates(env: NodeJS.ProcessEnv = process.env)
   add(findOnPath("pulumi", env), "path");
   const out: PulumiCandidate[] = [];
   for (const c of list) {
-    const version = await pulumiVersionOf(c.binary);
+    const version = o.fresh ? await pulumiVersionOf(c.binary) : await cachedPulumiVersion(c.binary, env);
     out.push({ ...c, version, ok: version !== null && compareVersions(version, PINNED_PULUMI_VERSION) >= 0 });
     if (out[out.length - 1].ok) break; // the first usable one wins; no need to run the others
   }
@@ -183,6 +240,8 @@ export interface PulumiBinary {
   plugin: string;
   /** The engine guard to start pulumi through (src/stacks/engine-guard.ts), in $DSTACK_HOME/pulumi/bin. */
   guard: string;
+  /** dstack's provider plugin (src/stacks/dstack-plugin.ts), in PULUMI_HOME's plugins folder. */
+  dstackPlugin: string;
 }
 
 export interface PulumiToolchain extends PulumiBinary {
@@ -292,7 +351,8 @@ async function ensurePulumiBinaryUncached(opts: EnsureOptions): Promise<PulumiBi
     plugin = installNodejsPlugin(home.pulumiBin);
   }
   const guard = installEngineGuard(home.pulumiBin, usable.binary);
-  return { binary: usable.binary, binDir, version: usable.version, how, plugin, guard };
+  const dstackPlugin = installDstackPlugin(enginePulumiHome(env));
+  return { binary: usable.binary, binDir, version: usable.version, how, plugin, guard, dstackPlugin };
 }
 
 /**

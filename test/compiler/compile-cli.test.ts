@@ -66,13 +66,13 @@ test("a bad --offer is a usage error", async () => {
   await expect(compile(dir, { backend: ["aws"], offer: "x" }, process.env)).rejects.toMatchObject({ exitCode: 2, diagnostics: [expect.objectContaining({ code: "E3020" })] });
 });
 
-test("--backend local runs the local program under the same mocks (dynamic resources)", async () => {
+test("--backend local runs the local program under the same mocks (resources of dstack's provider plugin)", async () => {
   const local = path.join(dir, "local");
   fs.mkdirSync(local, { recursive: true });
   fs.writeFileSync(path.join(local, ".dstack.yml"), "type: task\nname: cpu-task\ncommands: [echo hi]\nresources:\n  disk: 1GB..\n  memory: 1GB..\n  cpu: 1..\n");
   const { graph } = await compile(local, { backend: ["local"] }, process.env);
   expect(graph.backend).toBe("local");
   expect(graph.resources.length).toBeGreaterThan(0);
-  for (const r of graph.resources) expect(r.type).toMatch(/^pulumi-nodejs:dynamic/);
-  expect(JSON.stringify(graph)).toContain("[dynamic provider]");
+  expect(graph.resources.map((r) => r.type).sort()).toEqual(["dstack:index:LocalContainer", "dstack:index:LocalImage"]);
+  expect(JSON.stringify(graph)).not.toContain("__provider"); // no serialized provider code any more
 });

@@ -47,7 +47,11 @@ export interface TestStack {
   stack: Stack;
   workspace: LocalWorkspace;
   setPlan(p: Plan, settings?: Record<string, unknown>): void;
+  /** Runs another program from now on (test/local/upgrade.test.ts: the previous version's). */
+  setProgram(program: LocalProgram): void;
 }
+
+export type LocalProgram = (p: Plan, opts: { settings?: Record<string, unknown> }) => Promise<unknown>;
 
 /** A stack of the local program in a fresh file backend under `home`, run from `workDir`. */
 export async function localStack(home: string, name: string, initial: Plan): Promise<TestStack> {
@@ -58,12 +62,14 @@ export async function localStack(home: string, name: string, initial: Plan): Pro
   const tc = await ensurePulumi({ noInstall: true });
   let current = initial;
   let settings: Record<string, unknown> = {};
-  const program = async () => localProgram(current, { settings });
+  let body: LocalProgram = localProgram;
+  const program = async () => (await body(current, { settings })) as Record<string, unknown>;
   const state = path.join(home, "state");
   const workDir = path.join(home, "ws");
   fs.mkdirSync(state, { recursive: true });
   fs.mkdirSync(workDir, { recursive: true });
   const pulumiHome = path.join(home, "pulumi-home");
+  (await import("../../src/stacks/dstack-plugin")).installDstackPlugin(pulumiHome); // the local resources' provider plugin
   const workspace = await LocalWorkspace.create({
     workDir,
     pulumiHome,
@@ -80,6 +86,9 @@ export async function localStack(home: string, name: string, initial: Plan): Pro
     setPlan(p: Plan, s: Record<string, unknown> = {}) {
       current = p;
       settings = s;
+    },
+    setProgram(p: LocalProgram) {
+      body = p;
     },
   };
 }

@@ -7,12 +7,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { clientKey, sshRun, waitForBanner } from "./ssh-helpers";
-import { describeWhen, dockerEngine, pulumiCli } from "../support/requirements";
+import { builtPlugin, describeWhen, dockerEngine, pulumiCli } from "../support/requirements";
 import { localStack, makePlan, runSpec, tempDir } from "./fixtures";
 
 jest.setTimeout(240000);
 
-describeWhen([dockerEngine, pulumiCli], "local program (real engine, real Docker)", () => {
+describeWhen([dockerEngine, pulumiCli, builtPlugin], "local program (real engine, real Docker)", () => {
   const home = tempDir("dstack-local-home-");
   const repo = tempDir("dstack-local-repo-");
   const run = `t-prog-${process.pid}`;

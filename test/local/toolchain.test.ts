@@ -111,3 +111,29 @@ describe("base image recipe and mirror", () => {
     expect(baseImageRecipe(text.replace("rm -f \"$ROOT\"/etc/ssh/ssh_host_*", "true"))).not.toBe(recipe);
   });
 });
+
+describe("pulumi version, once per binary", () => {
+  it("is cached by the binary's real path, size and mtime, and asked again when the binary changes", async () => {
+    const { cachedPulumiVersion } = await import("../../src/stacks/toolchain");
+    const home = tempDir("dstack-vc-");
+    const bin = path.join(home, "bin");
+    fs.mkdirSync(bin);
+    const calls = path.join(home, "calls");
+    const fake = path.join(bin, "pulumi");
+    fs.writeFileSync(fake, `#!/bin/sh\necho x >> ${calls}\necho v3.250.0\n`, { mode: 0o755 });
+    const env = { ...process.env, DSTACK_HOME: path.join(home, "dstack") };
+    const count = () => fs.readFileSync(calls, "utf8").split("\n").filter(Boolean).length;
+    expect(await cachedPulumiVersion(fake, env)).toBe("3.250.0");
+    expect(await cachedPulumiVersion(fake, env)).toBe("3.250.0");
+    expect(count()).toBe(1);
+    const link = path.join(home, "pulumi-link");
+    fs.symlinkSync(fake, link);
+    expect(await cachedPulumiVersion(link, env)).toBe("3.250.0"); // the same binary by its real path
+    expect(count()).toBe(1);
+    fs.writeFileSync(fake, `#!/bin/sh\necho x >> ${calls}\necho v3.251.0\n`, { mode: 0o755 });
+    fs.utimesSync(fake, new Date(), new Date(Date.now() + 5000));
+    expect(await cachedPulumiVersion(fake, env)).toBe("3.251.0");
+    expect(count()).toBe(2);
+    expect(await cachedPulumiVersion(path.join(bin, "absent"), env)).toBeNull();
+  });
+});

@@ -21,13 +21,13 @@ test("the loop looks until no managed run is left, then releases its lock", asyn
   const seen: boolean[] = [];
   const r = await runAgent(async () => {
     looks++;
-    seen.push(agentState(env).running);
+    seen.push((await agentState(env)).running);
     return { managed: looks < 3 ? 1 : 0, requeue_ms: 0 };
   }, { env });
   expect(r).toBe("idle");
   expect(looks).toBe(3);
   expect(seen).toEqual([true, true, true]); // its lock is held while it runs
-  expect(agentState(env)).toEqual({ running: false });
+  expect(await agentState(env)).toEqual({ running: false });
   expect(fs.existsSync(path.join(runLockDir(env), `${AGENT_LOCK}.json`))).toBe(false);
 });
 
@@ -56,7 +56,7 @@ test("a lock left by a killed agent is stale: the next agent breaks it", async (
   fs.mkdirSync(dir, { recursive: true });
   // a pid that no longer exists on this host
   fs.writeFileSync(path.join(dir, `${AGENT_LOCK}.json`), JSON.stringify({ pid: 2 ** 22 + 7, hostname: localHostname(), username: "u", since: new Date().toISOString(), command: "dstack agent" }));
-  expect(agentState(env)).toMatchObject({ running: false, stale: true });
+  expect(await agentState(env)).toMatchObject({ running: false, stale: true });
   const notices: string[] = [];
   expect(await runAgent(async () => ({ managed: 0, requeue_ms: null }), { env, log: (l) => notices.push(l) })).toBe("idle");
   expect(notices.join("\n")).toMatch(/stale lock/);

@@ -70,6 +70,11 @@ export const builtCli = requirement("the built CLI (dist/)", () =>
   fs.existsSync(path.join(repoRoot, "dist", "cli.js")) ? null : "dist/cli.js is not built (npm run build)",
 );
 
+/** dstack's provider plugin, bundled by `npm run build` (dist/bundle/pulumi-resource-dstack.js): the local backend's resources. */
+export const builtPlugin = requirement("dstack's provider plugin (dist/bundle/)", () =>
+  fs.existsSync(path.join(repoRoot, "dist", "bundle", "pulumi-resource-dstack.js")) ? null : "dist/bundle/pulumi-resource-dstack.js is not built (npm run build)",
+);
+
 /** The OpenSSH client. */
 export const opensshClient = requirement("the OpenSSH client", () => (spawnSync("ssh", ["-V"]).status === 0 ? null : "no ssh on PATH"));
 

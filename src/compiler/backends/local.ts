@@ -1,6 +1,7 @@
 /**
  * The `local` backend's Pulumi program: the Plan as a LocalImage, one LocalVolume per named
- * volume and a LocalContainer (dynamic providers over the Docker Engine API, see ./local/*).
+ * volume and a LocalContainer (resources of dstack's provider plugin over the Docker Engine
+ * API: ./local/resources.ts declares them, ./local/plugin.ts serves them).
  *
  * Interface with the engine side (src/stacks, src/runs):
  * - `localPreflight(plan, …)` (src/runs/local-preflight.ts) runs before the engine: it fails
@@ -26,9 +27,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../plan";
-import { LocalContainer } from "./local/container";
-import { LocalImage } from "./local/image";
-import { LocalVolume } from "./local/volume";
+import { LocalContainer, LocalImage, LocalVolume } from "./local/resources";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
 import { packageRoot } from "../../paths";
 

@@ -36,21 +36,17 @@
  * (now, now + max_duration), not taken from the plan's tags: the plan's times move with every
  * `up`, the container's must not (else every `up` would replace it).
  *
- * Closure serialization: Pulumi serializes `provider` (and every function it calls) into the
- * stack's state and runs it in the pulumi-resource-pulumi-nodejs process, whose `require`
- * resolves from the workspace directory. So the provider code references nothing but its
- * arguments, Node built-ins required inside the functions, the absolute module paths below
- * (captured as strings when the program runs), the self-contained helpers of this file, and
- * src/ssh/keygen's generateEd25519KeyPair (node:crypto only; it replaced ssh2's generator, which
- * wrote an invalid host key about once in 256 — test/ssh/keygen.test.ts serializes it).
+ * Where it runs: `containerProvider` is served by dstack's provider plugin
+ * (pulumi-resource-dstack, ./plugin.ts, bundled into one file); the program declares the
+ * resource with `LocalContainer` (./resources.ts). Modules are required inside the functions
+ * (dockerode by name, so that the plugin's bundle holds it), and Pulumi is imported for its
+ * types only. The host key comes from src/ssh/keygen's generateEd25519KeyPair (node:crypto
+ * only; it replaced ssh2's generator, which wrote an invalid host key about once in 256).
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { generateEd25519KeyPair } from "../../../ssh/keygen";
-import { localResourceUrn } from "./urn";
 
-/** Absolute paths, captured at serialization time (the provider process runs from anywhere). */
-const DOCKERODE = require.resolve("dockerode");
-const TAR_STREAM = require.resolve("tar-stream");
+const TAR_STREAM = "tar-stream";
 
 export interface ContainerMount {
   /** `volume`: a named Docker volume; `bind`: a host path. */
@@ -126,7 +122,7 @@ interface InjectedFile {
 
 /** Files of /etc/dstack, from the inputs plus the port and host key (pure). */
 function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { private: string; public: string } | null, expiresAt: string | null): InjectedFile[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const crypto = require("crypto") as typeof import("crypto");
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const script = (lines: string[]) => (lines.length ? lines.join("\n") + "\n" : "");
@@ -191,7 +187,7 @@ function containerFiles(inp: LocalContainerInputs, sshPort: number, hostKey: { p
 
 /** A tar archive (Buffer) of the files, with their parent folders. */
 async function tarOf(tarStreamPath: string, files: InjectedFile[]): Promise<Buffer> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const tar = require(tarStreamPath) as typeof import("tar-stream");
   const pack = tar.pack();
   const dirs = new Set<string>();
@@ -211,7 +207,7 @@ async function tarOf(tarStreamPath: string, files: InjectedFile[]): Promise<Buff
 
 /** True when nothing listens on 127.0.0.1:port (we could bind it). */
 function portFree(port: number): Promise<boolean> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const net = require("net") as typeof import("net");
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -222,7 +218,7 @@ function portFree(port: number): Promise<boolean> {
 
 /** Any free loopback port the kernel hands out. */
 function anyFreePort(): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const net = require("net") as typeof import("net");
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -241,7 +237,7 @@ function anyFreePort(): Promise<number> {
  * any free port.
  */
 async function chooseSshPort(docker: import("dockerode"), name: string): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const crypto = require("crypto") as typeof import("crypto");
   const taken = new Set<number>();
   for (const c of await docker.listContainers({ all: true, filters: { label: ["dstack.ssh-port"] } })) {
@@ -267,7 +263,7 @@ async function chooseSshPort(docker: import("dockerode"), name: string): Promise
 
 /** Whether the host can give a container NVIDIA GPUs (a device node and the nvidia runtime or CDI). */
 async function hostHasGpus(docker: import("dockerode")): Promise<boolean> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
   const fs = require("fs") as typeof import("fs");
   if (!fs.existsSync("/dev/nvidiactl") && !fs.existsSync("/dev/nvidia0")) return false;
   try {
@@ -363,8 +359,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async create(inputs: LocalContainerInputs): Promise<pulumi.dynamic.CreateResult<LocalContainerOutputs>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     // A container left over by an interrupted run under the same name would block the create.
     try {
@@ -414,8 +410,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async read(id: string, props?: LocalContainerOutputs): Promise<pulumi.dynamic.ReadResult<LocalContainerOutputs>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     try {
       const info = await docker.getContainer(id).inspect();
@@ -428,8 +424,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async update(id: string, olds: LocalContainerOutputs, news: LocalContainerInputs): Promise<pulumi.dynamic.UpdateResult<LocalContainerOutputs>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     const container = docker.getContainer(id);
     try {
@@ -473,8 +469,8 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
   },
 
   async delete(id: string): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see the header)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     try {
       await docker.getContainer(id).remove({ force: true });
@@ -483,24 +479,3 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<LocalContainerIn
     }
   },
 };
-
-export type LocalContainerArgs = { [K in keyof LocalContainerInputs]: pulumi.Input<LocalContainerInputs[K]> };
-
-export class LocalContainer extends pulumi.dynamic.Resource {
-  declare readonly container_id: pulumi.Output<string>;
-  declare readonly ssh_port: pulumi.Output<number>;
-  declare readonly host_key: pulumi.Output<string>;
-  declare readonly state: pulumi.Output<string>;
-  declare readonly created_at: pulumi.Output<string>;
-  declare readonly expires_at: pulumi.Output<string | null>;
-  declare readonly labels: pulumi.Output<Record<string, string>>;
-
-  constructor(name: string, args: LocalContainerArgs, opts?: pulumi.CustomResourceOptions) {
-    const outs = { container_id: undefined, ssh_port: undefined, host_key: undefined, state: undefined, created_at: undefined, expires_at: undefined };
-    super(containerProvider, name, { ...args, resource_urn: localResourceUrn("LocalContainer", name), ...outs }, {
-      deleteBeforeReplace: true,
-      ...opts,
-      additionalSecretOutputs: ["secret_env", ...(opts?.additionalSecretOutputs ?? [])],
-    }, "dstack", "LocalContainer");
-  }
-}

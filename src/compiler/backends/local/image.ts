@@ -20,13 +20,13 @@
  * `dstack up --build` (streaming output to the caller) and inside the provider, where each
  * output line goes to the engine's log (`pulumi.log.info`, no stream written): the engine
  * streams it as a diagnostic event, which the CLI renders with the rest of the progress. The
- * engine's address reaches the provider process through dstack's nodejs plugin wrapper
- * (src/stacks/toolchain.ts, PROVIDER_PRELOAD).
+ * engine's address reaches the log through PULUMI_NODEJS_ENGINE, set by the plugin's entry
+ * (./plugin.ts) from its first argument.
  *
- * Closure serialization: see container.ts.
+ * Served by dstack's provider plugin (./plugin.ts); declared by `LocalImage` (./resources.ts).
+ * `buildPrebuiltImage` takes its modules by path (it also runs in the CLI's process).
  */
-import * as pulumi from "@pulumi/pulumi";
-import { localResourceUrn } from "./urn";
+import type * as pulumi from "@pulumi/pulumi";
 
 const DOCKERODE = require.resolve("dockerode");
 const TAR_STREAM = require.resolve("tar-stream");
@@ -124,8 +124,8 @@ export async function buildPrebuiltImage(
 
 /** Pulls `ref` (with credentials when given), waiting for the pull to finish. */
 async function pullImage(ref: string, auth: { username: string; password: string } | null): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-  const Docker = require(DOCKERODE) as DockerodeClass;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see container.ts)
+  const Docker = require("dockerode") as DockerodeClass;
   const docker = new Docker();
   const opts = auth ? { authconfig: { username: auth.username, password: auth.password } } : {};
   const stream = await docker.pull(ref, opts);
@@ -133,8 +133,8 @@ async function pullImage(ref: string, auth: { username: string; password: string
 }
 
 async function imageId(ref: string): Promise<string | null> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-  const Docker = require(DOCKERODE) as DockerodeClass;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see container.ts)
+  const Docker = require("dockerode") as DockerodeClass;
   const docker = new Docker();
   try {
     return (await docker.getImage(ref).inspect()).Id;
@@ -200,17 +200,3 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<LocalImageInputs, Lo
   // Images are a cache shared by runs and `dstack build`: deleting a run keeps them.
   async delete(): Promise<void> {},
 };
-
-export type LocalImageArgs = { [K in keyof LocalImageInputs]: pulumi.Input<LocalImageInputs[K]> };
-
-export class LocalImage extends pulumi.dynamic.Resource {
-  declare readonly ref: pulumi.Output<string>;
-  declare readonly image_id: pulumi.Output<string>;
-
-  constructor(name: string, args: LocalImageArgs, opts?: pulumi.CustomResourceOptions) {
-    super(imageProvider, name, { ...args, run: pulumi.getStack(), resource_urn: localResourceUrn("LocalImage", name), image_id: undefined }, {
-      ...opts,
-      additionalSecretOutputs: ["registry_auth", ...(opts?.additionalSecretOutputs ?? [])],
-    }, "dstack", "LocalImage");
-  }
-}

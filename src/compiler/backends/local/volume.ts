@@ -12,12 +12,9 @@
  *   `retain` updates in place; labels are informational (the first creator's) and never diff.
  * - read (refresh): a volume removed by hand disappears from state and is created again.
  *
- * Closure serialization: see container.ts; only the absolute dockerode path is captured.
+ * Served by dstack's provider plugin (./plugin.ts); declared by `LocalVolume` (./resources.ts).
  */
-import * as pulumi from "@pulumi/pulumi";
-import { localResourceUrn } from "./urn";
-
-const DOCKERODE = require.resolve("dockerode");
+import type * as pulumi from "@pulumi/pulumi";
 
 export interface LocalVolumeInputs {
   /** Docker volume name. */
@@ -53,8 +50,8 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
   },
 
   async create(inputs: LocalVolumeInputs): Promise<pulumi.dynamic.CreateResult<LocalVolumeOutputs>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see container.ts)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     try {
       const info = await docker.getVolume(inputs.name).inspect();
@@ -69,8 +66,8 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
   },
 
   async read(id: string, props?: LocalVolumeOutputs): Promise<pulumi.dynamic.ReadResult<LocalVolumeOutputs>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see container.ts)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     try {
       const info = await docker.getVolume(id).inspect();
@@ -88,8 +85,8 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
 
   async delete(id: string, props: LocalVolumeOutputs): Promise<void> {
     if (props.retain !== false) return;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynamic-provider closure: serialized into state, it loads its modules itself (see container.ts)
-    const Docker = require(DOCKERODE) as DockerodeClass;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where used (see container.ts)
+    const Docker = require("dockerode") as DockerodeClass;
     const docker = new Docker();
     try {
       await docker.getVolume(id).remove();
@@ -101,15 +98,3 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<LocalVolumeInputs, 
     }
   },
 };
-
-export type LocalVolumeArgs = { [K in keyof LocalVolumeInputs]: pulumi.Input<LocalVolumeInputs[K]> };
-
-export class LocalVolume extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly adopted: pulumi.Output<boolean>;
-  declare readonly mountpoint: pulumi.Output<string>;
-
-  constructor(name: string, args: LocalVolumeArgs, opts?: pulumi.CustomResourceOptions) {
-    super(volumeProvider, name, { ...args, resource_urn: localResourceUrn("LocalVolume", name), adopted: undefined, mountpoint: undefined }, opts, "dstack", "LocalVolume");
-  }
-}
