@@ -10,6 +10,7 @@ import { assertRunName } from "../config/names";
 import { DstackError, ExitCode } from "../diagnostics";
 import { confirm, requireConfirmable } from "./confirm";
 import { printNotice } from "./errors";
+import { runResourcesToDelete } from "./resource-list";
 
 export interface DownJson {
   name: string;
@@ -37,6 +38,8 @@ export async function down(name: string, opts: { yes?: boolean; volumes?: boolea
   assertRunName(name);
   if (!opts.yes) {
     requireConfirmable(`deleting ${name}`);
+    const list = await runResourcesToDelete(name, { volumes: opts.volumes });
+    if (list) process.stderr.write(list + "\n");
     const ok = await confirm(`Delete the run ${name}${opts.volumes ? " and its volumes" : ""}?`);
     if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
   }

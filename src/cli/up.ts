@@ -18,8 +18,10 @@ import type { Offer } from "../offers/offer";
 import type { RunRecord } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
+import { buildWithProgress } from "./build-progress";
 import { confirm, requireConfirmable } from "./confirm";
 import { printNotice } from "./errors";
+import { newRunResources, renderPendingBuild } from "./resource-list";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface UpOptions {
@@ -134,7 +136,6 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunR
     const prepared = await prepareRun(input, {
       purpose: "up",
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-      onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
       beforePlan: async (name) => {
         const { acquireRunLock } = await import("../stacks/run-lock");
         lock = await acquireRunLock(name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
@@ -172,12 +173,15 @@ async function upPrepared(
     if (planned.previous) {
       const changes = await lc.previewRun(planned, { refresh: drifted });
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
-    }
+    } else if (!opts.yes) say(json, await newRunResources(planned));
+    if (prepared.pendingBuild) say(json, renderPendingBuild(prepared.pendingBuild, spec.force_build) + "\n");
     if (!opts.yes) {
       requireConfirmable(`submitting ${spec.name}`);
       const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
       if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
     }
+    // the prebuilt image is built only now, once the plan is confirmed
+    if (prepared.pendingBuild) await buildWithProgress(prepared.pendingBuild, display);
 
     const conn = await withInterrupts(
       (t) => process.stderr.write(t + "\n"),

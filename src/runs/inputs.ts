@@ -81,18 +81,20 @@ export function baseImageFor(backend: string): string {
 export interface RunPreflightOptions {
   python?: string | null;
   /** `--build`: build a missing prebuilt image. */
-  forceBuild?: boolean;
-  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  buildMissing?: boolean;
+  /** `--force-build`: build the prebuilt image even when it exists. */
   rebuild?: boolean;
+  /** Return a due build as `pending` instead of making it (see local-preflight.ts). */
+  defer?: boolean;
   onBuildOutput?: (line: string) => void;
 }
 
 /**
  * The backend's checks before the engine runs (local: base image present, python available,
- * prebuilt image present or built with `--build`; see local-preflight.ts). Throws a DstackError
+ * prebuilt image present, or due to be built with `--build` / `--force-build`; see local-preflight.ts). Throws a DstackError
  * with what to do. Returns the image the run will use, or null for backends without checks.
  */
 export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<PreflightResult | null> {
   if (p.backend !== "local") return null;
-  return localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
+  return localPreflight(p, { python: o.python ?? null, buildMissing: o.buildMissing, rebuild: o.rebuild, defer: o.defer, onBuildOutput: o.onBuildOutput });
 }

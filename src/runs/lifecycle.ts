@@ -41,6 +41,8 @@ export interface PlanRunOptions {
   env?: NodeJS.ProcessEnv;
   now?: number;
   settings?: Record<string, unknown>;
+  /** The repo files' hash, for a prebuilt image's (PlanContext.buildContextHash). */
+  buildContextHash?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   const previous = await ws.readOutputs(spec.name, env);
   const previousMeta = metaFromOutputs(previous);
   const now = previousMeta ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
-  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage });
+  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage, buildContextHash: o.buildContextHash });
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
 
@@ -100,7 +102,10 @@ export async function isUnchanged(r: PlannedRun): Promise<boolean> {
 }
 
 /** What `up` would change, without changing anything (a Pulumi preview). */
-export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
+export async function previewRun(
+  r: PlannedRun,
+  o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv; /** a new run's key stays (`up` goes on with it) */ keepKey?: boolean } = {},
+): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
   const stack = await ws.openStack(r.plan.run_name, runProgram(r.plan, r.configurationPath, r.settings), { env: o.env, exists: r.previous !== null });
   try {
@@ -118,7 +123,7 @@ export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) 
     // A preview of a new run leaves nothing behind: no empty stack, no key.
     if (r.previous === null) {
       await stack.workspace.removeStack(r.plan.run_name).catch(() => undefined);
-      removeRunKey(r.plan.run_name, o.env ?? process.env);
+      if (!o.keepKey) removeRunKey(r.plan.run_name, o.env ?? process.env);
     }
   }
   return collectChanges(events);

@@ -3,8 +3,15 @@
  * nothing and says what to do (`dstack up` / `dstack preview` through `prepareRun`, and
  * `dstack build`): the plan-only checks of the compiler (src/compiler/backends/local/preflight.ts),
  * then Docker queries — base image present, `python:` among those the base image provides,
- * prebuilt image present; with `forceBuild` (`--build`) a missing prebuilt image is built here,
- * streaming its output to `onBuildOutput`. Returns the image the container will use.
+ * prebuilt image present. The prebuilt image follows one rule in every command:
+ *
+ *   no flag          reuse it; missing: E4111 (run `dstack build` or add --build)
+ *   --build          reuse it; missing: build it
+ *   --force-build    build it again even when it exists
+ *
+ * With `defer`, a build that is due is not made but returned (`pending`), for `up` to make
+ * after the plan and the confirmation (`buildPending`); without, it is made here, streaming
+ * Docker's output to `onBuildOutput`. Returns the image the container will use.
  *
  * Codes: E4110 base image missing, E4111 prebuilt image missing (run `dstack build` or add
  * `--build`), E4112 python version not provided, E4113 nvcc on the local base image, E4114 the
@@ -16,25 +23,45 @@ import { checkLocalPlanStatic, derivesFromBase, pythonProvided } from "../compil
 import { DstackError, ExitCode } from "../diagnostics";
 import { baseImageInfo, baseImageRef } from "../stacks/base-image";
 import { dockerClient, imageIdOf } from "../stacks/docker";
+import { buildPrebuiltImage, prebuiltBuildOf, type PrebuiltBuild } from "./image-build";
 
 export interface PreflightOptions {
   /** RunSpec.python (the Plan keeps it only for prebuilt images). */
   python?: string | null;
-  /** `--build` (RunSpec.force_build): build a missing prebuilt image. */
-  forceBuild?: boolean;
-  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  /** `--build`: build a missing prebuilt image. */
+  buildMissing?: boolean;
+  /** `--force-build` (`dstack build --force`): build the prebuilt image even when it exists. */
   rebuild?: boolean;
+  /** Do not build now: return the due build as `pending` (`up` builds after the confirmation). */
+  defer?: boolean;
   onBuildOutput?: (line: string) => void;
   docker?: Docker;
 }
 
 export interface PreflightResult {
   image: string;
+  /** The image's id; "" when it is still to be built (pending) or pulled by the engine. */
   image_id: string;
   /** The prebuilt image was built by this call. */
   built: boolean;
   /** Build seconds when built. */
   build_seconds: number | null;
+  /** With `defer`: the build that is due (`buildPending` makes it). */
+  pending: PrebuiltBuild | null;
+}
+
+/** Makes a build `localPreflight` deferred; E4114 when it fails. */
+export async function buildPending(b: PrebuiltBuild, onLine: (line: string) => void = () => undefined, docker?: Docker): Promise<PreflightResult> {
+  const started = Date.now();
+  try {
+    const id = await buildPrebuiltImage(b, onLine, docker);
+    return { image: b.ref, image_id: id, built: true, build_seconds: (Date.now() - started) / 1000, pending: null };
+  } catch (e) {
+    throw new DstackError(
+      { code: "E4114", severity: "error", message: (e as Error).message, hint: "fix the build: commands (the output above shows the failing step)" },
+      ExitCode.Provisioning,
+    );
+  }
 }
 
 export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): Promise<PreflightResult> {
@@ -69,12 +96,13 @@ export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): P
 
   const ref = plan.image.ref;
   const existing = opts.rebuild && plan.image.kind === "prebuilt" ? null : await imageIdOf(docker, ref);
-  if (existing) return { image: ref, image_id: existing, built: false, build_seconds: null };
-  if (plan.image.kind !== "prebuilt" || !plan.image.build) {
+  if (existing) return { image: ref, image_id: existing, built: false, build_seconds: null, pending: null };
+  const build = prebuiltBuildOf(plan);
+  if (!build) {
     // `base` was checked above; a `user` image is pulled by the engine (LocalImage).
-    return { image: ref, image_id: "", built: false, build_seconds: null };
+    return { image: ref, image_id: "", built: false, build_seconds: null, pending: null };
   }
-  if (!opts.forceBuild && !opts.rebuild) {
+  if (!opts.buildMissing && !opts.rebuild) {
     throw new DstackError(
       {
         code: "E4111",
@@ -85,17 +113,6 @@ export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): P
       ExitCode.Usage,
     );
   }
-  // Loaded only when an image is to be built: the module brings @pulumi/pulumi (seconds to
-  // load), which `dstack build` of an existing image never needs.
-  const { buildPrebuiltImage } = await import("../compiler/backends/local/image");
-  const started = Date.now();
-  try {
-    const id = await buildPrebuiltImage({ ...plan.image.build, ref }, opts.onBuildOutput ?? (() => undefined));
-    return { image: ref, image_id: id, built: true, build_seconds: (Date.now() - started) / 1000 };
-  } catch (e) {
-    throw new DstackError(
-      { code: "E4114", severity: "error", message: (e as Error).message, hint: "fix the build: commands (the output above shows the failing step)" },
-      ExitCode.Provisioning,
-    );
-  }
+  if (opts.defer) return { image: ref, image_id: "", built: false, build_seconds: null, pending: build };
+  return buildPending(build, opts.onBuildOutput, docker);
 }

@@ -6,12 +6,18 @@
  * Every purpose takes these steps in this order, each with its own rule:
  *
  *   purpose  offers                                         plan                             preflight
- *   up       configured backends; cheapest provisionable    planRun: the run's key, its      local checks, builds with --build;
- *            one, and the next three                        previous outputs                 none when the run is unchanged
- *   preview  as up                                          as up                            checks only (never builds)
+ *   up       configured backends; cheapest provisionable    planRun: the run's key, its      local checks; a build --build /
+ *            one, and the next three                        previous outputs                 --force-build make due is returned
+ *                                                                                            (`pendingBuild`), made by `up` after
+ *                                                                                            the confirmation; none when unchanged
+ *   preview  as up                                          as up                            as up (never builds)
  *   compile  every catalog, backends with a program; N-th   plan() with the run's key if     none (runs under the mock engine)
  *                                                           any; the backend's settings
  *   build    this machine                                   plan() without a key             builds the prebuilt image
+ *
+ * `--build` means one thing everywhere: reuse the prebuilt image, build it when missing;
+ * `--force-build` builds it again. A prebuilt image's hash covers the repo's files
+ * (src/runs/repo-files.ts), which its `build:` commands see.
  *
  * `up`, `preview` and `build` also replace a defaulted python the local base image lacks
  * (resolveLocalPython), and `up` / `preview` refuse what the backend cannot honour
@@ -31,7 +37,9 @@ import { prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
 import { baseImageFor, machineOffer, offersFor, preflight, resolveLocalPython } from "./inputs";
 import { discardNewRun, isUnchanged, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import type { PrebuiltBuild } from "./image-build";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { repoFilesHash } from "./repo-files";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
 const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
@@ -40,8 +48,6 @@ export interface PrepareUp {
   purpose: "up";
   /** A warning to show now (e.g. the base image's python replaces this machine's). */
   onWarning?: (message: string) => void;
-  /** Output of a prebuilt image built with `--build`. */
-  onBuildOutput?: (line: string) => void;
   /**
    * Called with the run's name once the configuration and the offer are settled, before the
    * run's state is read (planning): where `up` takes the run's lock.
@@ -82,8 +88,13 @@ export interface PreparedEngineRun extends PreparedRun {
   /** The next cheapest offers (any backend), for the plan table. */
   next: Offer[];
   planned: PlannedRun;
-  /** The run exists and its instance is not running: the engine refreshes before it acts. */
+  /**
+   * The run exists and its instance is not running (or its prebuilt image is to be built
+   * again): the engine refreshes before it acts.
+   */
   drifted: boolean;
+  /** A prebuilt image `--build` / `--force-build` make due: `up` builds it (buildPending) after the confirmation. */
+  pendingBuild: PrebuiltBuild | null;
 }
 
 export interface PreparedUp extends PreparedEngineRun {
@@ -136,23 +147,32 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
 
-  // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
-  const forceBuild = o.purpose === "up" ? spec.force_build : false;
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
-  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend), env, settings: { force_build: forceBuild, delete_volumes: false } });
+  const planned = await planRun(spec, chosen, {
+    baseImage: baseImageFor(chosen.backend),
+    env,
+    // clouds: `force_build` pushes the prebuilt image again even when the registry has its tag
+    settings: { force_build: spec.force_build, delete_volumes: false },
+    buildContextHash: buildContextHash(spec),
+  });
   if (planned.key.replaced) warn(planned.key.replaced);
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
-  if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
+  const rebuild = spec.force_build && planned.plan.image.kind === "prebuilt";
+  if (o.purpose === "up" && !rebuild && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true, pendingBuild: null };
 
+  let checked: PreflightResult | null;
   try {
-    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined });
+    // both purposes defer the build: `preview` never builds, `up` builds after the confirmation
+    checked = await preflight(planned.plan, { python: spec.python, buildMissing: spec.build_missing, rebuild: spec.force_build, defer: true });
   } catch (e) {
     await discardNewRun(planned); // a new run that fails its preflight leaves no key behind
     throw e;
   }
-  // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
-  const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
-  return { ...prepared, drifted, unchanged: false };
+  const pendingBuild = checked?.pending ?? null;
+  // a run whose instance stopped or vanished, or whose image is to be built, is brought up
+  // (and previewed) with a refresh: the engine then sees the new image id
+  const drifted = planned.previous !== null && (pendingBuild !== null || (await probeInstance(planned.previous)) !== "running");
+  return { ...prepared, drifted, unchanged: false, pendingBuild };
 }
 
 async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: number): Promise<PreparedCompile> {
@@ -178,10 +198,13 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const offer = offers[index - 1];
 
   const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
-  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend) });
+  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend), buildContextHash: buildContextHash(spec) });
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
     settings = backendSettings(offer.backend, { env });
+    // `--force-build`: the program builds the prebuilt image even when the registry has it
+    // (without, it reuses the registry's image or builds a missing one: build-or-reuse)
+    if (spec.force_build) settings = { ...settings, force_build: true };
   }
   return { spec, offer, plan, offers, index, settings };
 }
@@ -198,8 +221,13 @@ async function prepareBuild(given: RunSpec, o: PrepareBuild): Promise<PreparedBu
     });
   }
   const offer = await machineOffer();
-  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local") });
+  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local"), buildContextHash: buildContextHash(spec) });
   const started = Date.now();
-  const image = await localPreflight(plan, { python: spec.python, forceBuild: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
+  const image = await localPreflight(plan, { python: spec.python, buildMissing: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
   return { spec, offer, plan, image, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The repo files' hash when the configuration has `build:` commands (they see those files), else undefined. */
+function buildContextHash(spec: RunSpec): string | undefined {
+  return spec.build.length > 0 ? repoFilesHash(spec.repo_dir) : undefined;
 }

@@ -11,7 +11,7 @@
  * it does not load the Automation API (stack.ts imports it when a stack is opened).
  */
 export { stateBackendUrl, secretsPassphrase, workspaceDir, diyStacksDir, engineEnv } from "./state";
-export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles } from "./checkpoint";
+export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles, resourcesOfCheckpoint, type StateResource } from "./checkpoint";
 export { prefetchEngine, cliStepLine, destroyWithCli, breakEngineLocks, cancelStackLocks } from "./cli-run";
 export { engineError, runNotFound } from "./errors";
 export {

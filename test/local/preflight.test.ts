@@ -1,7 +1,8 @@
 /**
  * localPreflight: the checks `dstack up` makes before the engine runs, against the real
  * Docker engine — base image present, python on the base image, nvcc, and the prebuilt image
- * rule (missing without --build is E4111; with --build it is built once, then reused).
+ * rule (missing without --build is E4111; with --build it is built once, then reused; deferred,
+ * the due build is returned for `up` to make after the confirmation; --force-build rebuilds).
  */
 import type Docker from "dockerode";
 import { checkLocalPlanStatic, pythonProvided } from "../../src/compiler/backends/local/preflight";
@@ -61,22 +62,27 @@ describeWhen(dockerEngine, "localPreflight (real Docker)", () => {
     expect(checkLocalPlanStatic(p, baseImageRef()).map((d) => d.code)).toEqual(["E4113"]);
   });
 
-  it("a missing prebuilt image is E4111 without --build; with --build it is built once, then reused", async () => {
+  it("a missing prebuilt image is E4111 without --build; with --build it is due (deferred) or built once, then reused; --force-build rebuilds", async () => {
     const spec = runSpec({ name: "pre-build", repo_dir: repo, build: [`echo ${process.pid} > /preflight-built`] });
     const p = makePlan(spec, "ssh-ed25519 AAAA k", baseImageRef());
     built.push(p.image.ref);
     expect(p.image.ref).toMatch(/^dstack-prebuilt:[0-9a-f]{16}$/);
     expect(await code(localPreflight(p, {}))).toMatch(/^E4111: .*does not exist/);
+    const deferred = await localPreflight(p, { buildMissing: true, defer: true });
+    expect(deferred).toMatchObject({ built: false, image_id: "", pending: { ref: p.image.ref, commands: spec.build, working_dir: "/workflow", context_dir: repo } });
+    await expect(docker.getImage(p.image.ref).inspect()).rejects.toMatchObject({ statusCode: 404 }); // nothing built yet
     const lines: string[] = [];
-    const first = await localPreflight(p, { forceBuild: true, onBuildOutput: (l) => lines.push(l) });
+    const first = await localPreflight(p, { buildMissing: true, onBuildOutput: (l) => lines.push(l) });
     expect(first.built).toBe(true);
     expect(lines.join("\n")).toContain(`Successfully tagged ${p.image.ref}`);
-    const again = await localPreflight(p, { forceBuild: true });
-    expect(again).toMatchObject({ built: false, image_id: first.image_id });
+    const again = await localPreflight(p, { buildMissing: true, defer: true });
+    expect(again).toMatchObject({ built: false, image_id: first.image_id, pending: null });
     const noFlag = await localPreflight(p, {});
     expect(noFlag).toMatchObject({ built: false, image_id: first.image_id });
+    const forced = await localPreflight(p, { rebuild: true, defer: true });
+    expect(forced.pending?.ref).toBe(p.image.ref);
     const failing = makePlan(runSpec({ name: "pre-fail", repo_dir: repo, build: ["exit 3"] }), "ssh-ed25519 AAAA k", baseImageRef());
     built.push(failing.image.ref);
-    expect(await code(localPreflight(failing, { forceBuild: true }))).toMatch(/^E4114: building .* failed/);
+    expect(await code(localPreflight(failing, { buildMissing: true }))).toMatch(/^E4114: building .* failed/);
   });
 });
