@@ -31,6 +31,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan";
 import { ConfigError, DstackError, ExitCode } from "../diagnostics";
 import { backendSettings } from "../offers/backends-config";
 import { findOffers, noOffersError } from "../offers/find";
+import { localDiskWarning } from "../offers/local";
 import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
@@ -144,6 +145,8 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   const warn = o.onWarning ?? (() => undefined);
   const { chosen, next } = await offersFor(given);
   const spec = await resolveLocalPython(given, chosen.backend, warn);
+  const diskWarning = localDiskWarning(chosen, spec.resources.disk?.size.min ?? null);
+  if (diskWarning) warn(diskWarning);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
 
