@@ -14,7 +14,7 @@ import { findOffers, noOffersError, offerViolations } from "../offers/find";
 import { localOffer } from "../offers/local";
 import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
-import { baseImageInfo, baseImageRef } from "../stacks/base-image";
+import { baseImageInfo, baseImageRef, defaultSuite, suiteForPython } from "../stacks/base-image";
 import { dockerClient } from "../stacks/docker";
 import { chooseOffer } from "./choose";
 import { localPreflight, type PreflightResult } from "./local-preflight";
@@ -32,7 +32,14 @@ export async function machineOffer(): Promise<Offer> {
  */
 export async function resolveLocalPython(spec: RunSpec, backend: string, warn: (message: string) => void): Promise<RunSpec> {
   if (backend !== "local" || !spec.python_defaulted || !spec.python) return spec;
-  const base = await baseImageInfo(await dockerClient(), baseImageRef());
+  const docker = await dockerClient();
+  const suite = suiteForPython(spec.python);
+  if (suite && suite !== defaultSuite()) {
+    // this machine's python has a base image of its own: use it when it is built
+    const own = await baseImageInfo(docker, baseImageRef(suite));
+    if (own.present && pythonProvided(spec.python, own.python)) return spec;
+  }
+  const base = await baseImageInfo(docker, baseImageRef());
   if (!base.present || base.python.length === 0 || pythonProvided(spec.python, base.python)) return spec;
   warn(
     `python ${spec.python} (this machine's) is not on the local base image; using its python ${base.python[0]} ` +
@@ -73,9 +80,13 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   return { chosen, next, warnings: result.warnings };
 }
 
-/** The default image of a backend's runs (the local base image for `local`). */
-export function baseImageFor(backend: string): string {
-  return backend === "local" ? baseImageRef() : CLOUD_DEFAULT_IMAGE;
+/**
+ * The default image of a backend's runs: for `local`, the base image of the suite whose Python
+ * is the run's `python:` (the default suite's when none has it: preflight then names the
+ * versions there are, E4112).
+ */
+export function baseImageFor(backend: string, python: string | null = null): string {
+  return backend === "local" ? baseImageRef(suiteForPython(python) ?? defaultSuite()) : CLOUD_DEFAULT_IMAGE;
 }
 
 export interface RunPreflightOptions {

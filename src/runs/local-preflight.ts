@@ -21,7 +21,7 @@ import type Docker from "dockerode";
 import type { Plan } from "../compiler/plan";
 import { checkLocalPlanStatic, derivesFromBase, pythonProvided } from "../compiler/backends/local/preflight";
 import { DstackError, ExitCode } from "../diagnostics";
-import { baseImageInfo, baseImageRef } from "../stacks/base-image";
+import { BASE_SUITES, baseImageInfo, baseImageRef, defaultSuite, isBaseImageRef, offeredPythons, suiteForPython } from "../stacks/base-image";
 import { dockerClient, imageIdOf } from "../stacks/docker";
 import { buildPrebuiltImage, prebuiltBuildOf, type PrebuiltBuild } from "./image-build";
 
@@ -64,30 +64,54 @@ export async function buildPending(b: PrebuiltBuild, onLine: (line: string) => v
   }
 }
 
+/** The local base image a plan's image is, or is built on; null for a user image. */
+function baseRefOf(plan: Plan): string | null {
+  const ref = plan.image.kind === "prebuilt" ? (plan.image.build?.from ?? null) : plan.image.kind === "base" ? plan.image.ref : null;
+  return ref !== null && isBaseImageRef(ref) ? ref : null;
+}
+
 export async function localPreflight(plan: Plan, opts: PreflightOptions = {}): Promise<PreflightResult> {
   const docker = opts.docker ?? (await dockerClient());
-  const baseRef = baseImageRef();
+  const baseRef = baseRefOf(plan) ?? baseImageRef();
   const errors = checkLocalPlanStatic(plan, baseRef);
   if (errors.length) throw new DstackError(errors, ExitCode.Usage);
 
   if (derivesFromBase(plan, baseRef)) {
+    const python = plan.image.build?.python ?? opts.python ?? null;
+    const suite = suiteForPython(python);
+    if (python && suite === null) {
+      throw new DstackError(
+        {
+          code: "E4112",
+          severity: "error",
+          message: `python: ${python} is not available on local: the local base images provide python ${offeredPythons()}`,
+          hint:
+            `use one of those (e.g. python: "${BASE_SUITES.find((s) => s.suite === defaultSuite())?.python ?? "3.11"}"), or set image: to an image with Python ${python}` +
+            ` (without python: in the configuration it defaults to this machine's python3; DSTACK_LOCAL_PYTHON overrides that)`,
+        },
+        ExitCode.Usage,
+      );
+    }
     const base = await baseImageInfo(docker, baseRef);
     if (!base.present) {
+      const own = suite && suite !== defaultSuite() ? ` --python ${BASE_SUITES.find((s) => s.suite === suite)?.python}` : "";
       throw new DstackError(
-        { code: "E4110", severity: "error", message: `the local base image ${baseRef} is not built yet`, hint: "run `dstack setup`" },
+        {
+          code: "E4110",
+          severity: "error",
+          message: `the local base image ${baseRef}${own ? ` (Debian ${suite}, python${own.slice("--python".length + 1)})` : ""} is not built yet`,
+          hint: `run \`dstack setup${own}\``,
+        },
         ExitCode.Prerequisite,
       );
     }
-    const python = plan.image.build?.python ?? opts.python ?? null;
     if (python && !pythonProvided(python, base.python)) {
       throw new DstackError(
         {
           code: "E4112",
           severity: "error",
-          message: `python: ${python} is not available on the local base image (it provides ${base.python.join(", ") || "none"})`,
-          hint:
-            `use python: "${base.python[0] ?? "3.11"}", or set image: to an image with Python ${python}` +
-            ` (without python: in the configuration it defaults to this machine's python3; DSTACK_LOCAL_PYTHON=${base.python[0] ?? "3.11"} overrides that)`,
+          message: `python: ${python} is not available on the local base image ${baseRef} (it provides ${base.python.join(", ") || "none"}); the local base images provide python ${offeredPythons()}`,
+          hint: `use one of those, or set image: to an image with Python ${python}`,
         },
         ExitCode.Usage,
       );

@@ -152,7 +152,7 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
 
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
   const planned = await planRun(spec, chosen, {
-    baseImage: baseImageFor(chosen.backend),
+    baseImage: baseImageFor(chosen.backend, spec.python),
     env,
     // clouds: `force_build` pushes the prebuilt image again even when the registry has its tag
     settings: { force_build: spec.force_build, delete_volumes: false },
@@ -201,7 +201,7 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const offer = offers[index - 1];
 
   const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
-  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend), buildContextHash: buildContextHash(spec) });
+  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend, spec.python), buildContextHash: buildContextHash(spec) });
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
     settings = backendSettings(offer.backend, { env });
@@ -224,7 +224,7 @@ async function prepareBuild(given: RunSpec, o: PrepareBuild): Promise<PreparedBu
     });
   }
   const offer = await machineOffer();
-  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local"), buildContextHash: buildContextHash(spec) });
+  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local", spec.python), buildContextHash: buildContextHash(spec) });
   const started = Date.now();
   const image = await localPreflight(plan, { python: spec.python, buildMissing: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
   return { spec, offer, plan, image, seconds: (Date.now() - started) / 1000 };

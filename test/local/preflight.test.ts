@@ -8,7 +8,8 @@ import type Docker from "dockerode";
 import { checkLocalPlanStatic, pythonProvided } from "../../src/compiler/backends/local/preflight";
 import { localPreflight } from "../../src/runs/local-preflight";
 import { DstackError } from "../../src/diagnostics";
-import { baseImageRef } from "../../src/stacks/base-image";
+import { baseImageInfo, baseImageRef } from "../../src/stacks/base-image";
+import { baseImageFor } from "../../src/runs/inputs";
 import { describeWhen, dockerEngine } from "../support/requirements";
 import { makePlan, runSpec, tempDir } from "./fixtures";
 
@@ -46,11 +47,25 @@ describeWhen(dockerEngine, "localPreflight (real Docker)", () => {
     for (const ref of built) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
   });
 
-  it("passes a plain base-image run and names the base image's python versions when one is missing", async () => {
+  it("passes a plain base-image run; a python no base image has is E4112 naming those there are; another suite's image not built is E4110 naming the setup", async () => {
     const ok = makePlan(runSpec({ name: "pre-ok", repo_dir: repo, python: "3.11" }), "ssh-ed25519 AAAA k", baseImageRef());
     expect(await localPreflight(ok, { python: "3.11" })).toMatchObject({ image: baseImageRef(), built: false });
-    const bad = makePlan(runSpec({ name: "pre-py", repo_dir: repo, python: "3.9" }), "ssh-ed25519 AAAA k", baseImageRef());
-    expect(await code(localPreflight(bad, { python: "3.9" }))).toMatch(/^E4112: python: 3.9 is not available on the local base image \(it provides 3.11\)/);
+    const bad = makePlan(runSpec({ name: "pre-py", repo_dir: repo, python: "3.12" }), "ssh-ed25519 AAAA k", baseImageFor("local", "3.12"));
+    expect(await code(localPreflight(bad, { python: "3.12" }))).toBe(
+      "E4112: python: 3.12 is not available on local: the local base images provide python 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie)",
+    );
+    // python: 3.9 is Debian bullseye's base image, a different one
+    const ref39 = baseImageFor("local", "3.9");
+    expect(ref39).toBe(baseImageRef("bullseye"));
+    const old = makePlan(runSpec({ name: "pre-py39", repo_dir: repo, python: "3.9" }), "ssh-ed25519 AAAA k", ref39);
+    if (!(await baseImageInfo(docker, ref39)).present) {
+      expect(await code(localPreflight(old, { python: "3.9" }))).toBe(`E4110: the local base image ${ref39} (Debian bullseye, python 3.9) is not built yet`);
+      try {
+        await localPreflight(old, { python: "3.9" });
+      } catch (e) {
+        expect((e as DstackError).diagnostics[0].hint).toBe("run `dstack setup --python 3.9`");
+      }
+    } else expect(await localPreflight(old, { python: "3.9" })).toMatchObject({ image: ref39 });
     // a user image is not checked for python
     const user = makePlan(runSpec({ name: "pre-user", repo_dir: repo, image: baseImageRef(), python: null }), "ssh-ed25519 AAAA k", baseImageRef());
     expect(user.image.kind).toBe("user");
