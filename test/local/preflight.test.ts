@@ -54,18 +54,20 @@ describeWhen(dockerEngine, "localPreflight (real Docker)", () => {
     expect(await code(localPreflight(bad, { python: "3.12" }))).toBe(
       "E4112: python: 3.12 is not available on local: the local base images provide python 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie)",
     );
-    // python: 3.9 is Debian bullseye's base image, a different one
-    const ref39 = baseImageFor("local", "3.9");
-    expect(ref39).toBe(baseImageRef("bullseye"));
-    const old = makePlan(runSpec({ name: "pre-py39", repo_dir: repo, python: "3.9" }), "ssh-ed25519 AAAA k", ref39);
-    if (!(await baseImageInfo(docker, ref39)).present) {
-      expect(await code(localPreflight(old, { python: "3.9" }))).toBe(`E4110: the local base image ${ref39} (Debian bullseye, python 3.9) is not built yet`);
-      try {
-        await localPreflight(old, { python: "3.9" });
-      } catch (e) {
-        expect((e as DstackError).diagnostics[0].hint).toBe("run `dstack setup --python 3.9`");
+    // python: 3.9 and 3.13 are Debian bullseye's and trixie's base images: built, they are used; else E4110 says how to build them
+    for (const [v, suite] of [["3.9", "bullseye"], ["3.13", "trixie"]] as const) {
+      const ref = baseImageFor("local", v);
+      expect(ref).toBe(baseImageRef(suite));
+      const other = makePlan(runSpec({ name: `pre-py-${suite}`, repo_dir: repo, python: v }), "ssh-ed25519 AAAA k", ref);
+      const info = await baseImageInfo(docker, ref);
+      if (!info.present) {
+        expect(await code(localPreflight(other, { python: v }))).toBe(`E4110: the local base image ${ref} (Debian ${suite}, python ${v}) is not built yet`);
+        await expect(localPreflight(other, { python: v })).rejects.toMatchObject({ diagnostics: [{ hint: `run \`dstack setup --python ${v}\`` }] });
+      } else {
+        expect(info.python).toEqual([v]);
+        expect(await localPreflight(other, { python: v })).toMatchObject({ image: ref, built: false });
       }
-    } else expect(await localPreflight(old, { python: "3.9" })).toMatchObject({ image: ref39 });
+    }
     // a user image is not checked for python
     const user = makePlan(runSpec({ name: "pre-user", repo_dir: repo, image: baseImageRef(), python: null }), "ssh-ed25519 AAAA k", baseImageRef());
     expect(user.image.kind).toBe("user");
