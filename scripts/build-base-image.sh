@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds dstack's local base image: Debian (bookworm, minbase) by debootstrap with
-# openssh-server, python3, git, curl and ca-certificates, loaded with `docker import`.
+# Builds dstack's local base image: Debian (minbase) by debootstrap with openssh-server,
+# python3 with pip and venv (`python` is python3; pip may install into the system Python, as in
+# a container image: the PEP 668 marker is removed), git, curl and ca-certificates, loaded with
+# `docker import`. The suite (DSTACK_DEBIAN_SUITE, default bookworm) decides the Python:
+# bullseye 3.9, bookworm 3.11, trixie 3.13 (src/stacks/base-image.ts, BASE_SUITES).
 #
 # The mirror is read at run time from this machine's apt sources (deb822 files in
-# /etc/apt/sources.list.d/*.sources, else /etc/apt/sources.list); no host name lives here.
-# Override with DSTACK_DEBIAN_MIRROR=<url>.
+# /etc/apt/sources.list.d/*.sources, else /etc/apt/sources.list): the URI of the suite's own
+# entry, else that of the first plain Debian entry (a Debian mirror serves every suite); no
+# host name lives here. Override with DSTACK_DEBIAN_MIRROR=<url>.
 #
 # Usage: build-base-image.sh TAG [EXTRA_TAG...]
 #        build-base-image.sh --print-mirror      (the mirror it would use; DSTACK_APT_ROOT=/ by default)
@@ -17,7 +21,7 @@ TAG="$1"; shift
 SUITE="${DSTACK_DEBIAN_SUITE:-bookworm}"
 APT_ROOT="${DSTACK_APT_ROOT:-}"
 # --- recipe begin (src/stacks/base-image.ts hashes the lines up to "recipe end" into the tag) ---
-PACKAGES="openssh-server,python3,git,curl,ca-certificates"
+PACKAGES="openssh-server,python3,python3-pip,python3-venv,python-is-python3,git,curl,ca-certificates"
 # --- recipe end ---
 log() { printf '[base-image] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -25,7 +29,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 
 mirror_from_sources() {
-  local f uri suites
+  local SUITE="${1:-$SUITE}" f uri suites
   # deb822 .sources files: take the URIs of the stanza whose Suites list the suite itself.
   for f in "$APT_ROOT"/etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
@@ -50,7 +54,11 @@ mirror_from_sources() {
   done
 }
 
+# another suite of the same archive: the mirror of this machine's own release
+host_suite() { . "$APT_ROOT"/etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}"; }
 MIRROR="${DSTACK_DEBIAN_MIRROR:-$(mirror_from_sources)}"
+[ -n "$MIRROR" ] || MIRROR="$(mirror_from_sources "$(host_suite)")"
+[ -n "$MIRROR" ] || MIRROR="$(mirror_from_sources bookworm)"
 [ -n "$MIRROR" ] || { echo "no Debian mirror for $SUITE in /etc/apt/sources.list{,.d}: set DSTACK_DEBIAN_MIRROR" >&2; exit 5; }
 if [ "$TAG" = --print-mirror ]; then echo "$MIRROR"; exit 0; fi
 command -v debootstrap >/dev/null || { echo "debootstrap not found: apt-get install debootstrap" >&2; exit 5; }
@@ -76,6 +84,8 @@ rm -f "$ROOT"/etc/ssh/ssh_host_*
 mkdir -p "$ROOT/run/sshd"
 : >"$ROOT/etc/machine-id"
 rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/log/*.log "$ROOT"/tmp/*
+# pip installs into the system Python, as in any container image (PEP 668's marker is for hosts)
+rm -f "$ROOT"/usr/lib/python3*/EXTERNALLY-MANAGED
 PY=$(chroot "$ROOT" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo "")
 
 t1=$(now)

@@ -7,6 +7,7 @@
  * `{"image", "image_id", "built", "seconds"}`).
  */
 import type { Command } from "commander";
+import { buildProgressLine } from "./build-progress";
 import { addBuildFlags, runInputFromCommand } from "./run-flags";
 
 export interface BuildResult {
@@ -33,7 +34,10 @@ export function register(program: Command): void {
         purpose: "build",
         rebuild: opts.force === true,
         onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-        onBuildOutput: (l) => process.stderr.write(`[build] ${l}\n`),
+        onBuildOutput: (l) => {
+          const shown = buildProgressLine(l);
+          if (shown !== null) process.stderr.write(`${shown}\n`);
+        },
       });
       const result: BuildResult = { image: r.image.image, image_id: r.image.image_id, built: r.image.built, seconds: r.seconds };
       if (json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");

@@ -15,6 +15,7 @@ import { DstackError, ExitCode } from "../diagnostics";
 import { renderReason, type RunRecord } from "../runs/record";
 import { confirm, requireConfirmable } from "./confirm";
 import { printNotice } from "./errors";
+import { runResourcesToDelete } from "./resource-list";
 
 export interface DownJson {
   name: string;
@@ -147,6 +148,10 @@ export async function down(name: string | undefined, opts: DownOptions): Promise
   if (!opts.yes) {
     const what = names.length === 1 ? `the run ${names[0]}` : `${names.length} runs (${names.join(", ")})`;
     requireConfirmable(`deleting ${names.join(", ")}`);
+    for (const n of names) {
+      const list = await runResourcesToDelete(n, { volumes: opts.volumes });
+      if (list) process.stderr.write(list + "\n");
+    }
     const ok = await confirm(`${opts.purge ? "Delete" : "Stop"} ${what}${opts.purge ? " and the record" : ""}${opts.volumes ? " and the volumes" : ""}?`);
     if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
   }

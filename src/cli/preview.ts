@@ -4,10 +4,13 @@
  * from a Pulumi preview. Nothing is changed (a preview of a new run leaves no stack behind).
  * `--diff` (Pulumi's flag) adds each resource's type and the properties of creates and deletes
  * where the preview carries them (renderChanges' diff mode); the JSON always has them all.
+ * `--build` / `--force-build` as in `up`: a prebuilt image that `up` would build is named
+ * (never built here); without them a missing prebuilt image is E4111, as in `up`.
  */
 import type { Command } from "commander";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
 import type { ResourceChange } from "../stacks/events";
+import { renderPendingBuild } from "./resource-list";
 import { renderPlanTable } from "./up";
 
 export interface PreviewJson {
@@ -17,12 +20,14 @@ export interface PreviewJson {
   exists: boolean;
   changes: ResourceChange[];
   summary: Record<string, number>;
+  /** The prebuilt image `up` would build first (`--build` and missing, or `--force-build`); null: none. */
+  build: { image: string; rebuild: boolean } | null;
 }
 
 export async function preview(dir: string | undefined, opts: { json?: boolean; diff?: boolean; [k: string]: unknown }): Promise<PreviewJson> {
   const input = runInputFromCommand(dir, opts);
   const { prepareRun } = await import("../runs/prepare");
-  const { spec, offer: chosen, next, planned, drifted } = await prepareRun(input, { purpose: "preview", onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+  const { spec, offer: chosen, next, planned, drifted, pendingBuild } = await prepareRun(input, { purpose: "preview", onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
   const lc = await import("../runs/lifecycle");
   const { renderChanges } = await import("./progress");
   // drifted: the run's instance stopped or vanished; it is previewed with a refresh, as `up` will run it
@@ -32,8 +37,10 @@ export async function preview(dir: string | undefined, opts: { json?: boolean; d
   if (!opts.json) {
     process.stdout.write(renderPlanTable(spec, chosen, next) + "\n\n");
     process.stdout.write(`${planned.previous ? `Changes to ${spec.name}` : `${spec.name} is new; up would`}:\n${renderChanges(changes, { diff: opts.diff === true })}\n`);
+    if (pendingBuild) process.stdout.write(`\n${renderPendingBuild(pendingBuild, spec.force_build)}\n`);
   }
-  return { run: spec.name, backend: chosen.backend, exists: planned.previous !== null, changes, summary };
+  const build = pendingBuild ? { image: pendingBuild.ref, rebuild: spec.force_build } : null;
+  return { run: spec.name, backend: chosen.backend, exists: planned.previous !== null, changes, summary, build };
 }
 
 export function register(program: Command): void {

@@ -59,7 +59,8 @@ export function addRunFlags(cmd: Command): Command {
     .option("--instance-type <NAME>", "consider this instance type (repeatable)", collect)
     .option("-e, --env <KEY[=VALUE]>", "set an environment variable; KEY alone takes your value (repeatable)", collect)
     .option("-n, --name <NAME>", "the run name")
-    .option("--build", "build the prebuilt image (build:) even if it exists");
+    .option("--build", "build the prebuilt image (build:) if it is missing, else reuse it")
+    .option("--force-build", "build the prebuilt image (build:) again even if it exists");
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -97,6 +98,7 @@ export function runFlagsFromOptions(opts: Record<string, unknown>): RunFlags {
   set("instance_types", list(opts.instanceType));
   set("env", list(opts.env));
   set("build", opts.build === true ? true : undefined);
+  set("force_build", opts.forceBuild === true ? true : undefined);
   return flags;
 }
 

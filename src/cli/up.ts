@@ -19,8 +19,10 @@ import type { RunView } from "../runs/record";
 import { formatPrice, offerResources } from "../offers/format";
 import { formatDuration } from "../runs/record";
 import { projectedCost } from "../runs/cost";
+import { buildWithProgress } from "./build-progress";
 import { confirm, requireConfirmable } from "./confirm";
 import { printNotice } from "./errors";
+import { newRunResources, renderPendingBuild } from "./resource-list";
 import { addRunFlags, runInputFromCommand } from "./run-flags";
 
 export interface UpOptions {
@@ -144,7 +146,6 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunV
       purpose: "up",
       openStackEarly: !!opts.yes,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-      onBuildOutput: (l) => display.handle({ kind: "log", severity: "info", message: l }),
       beforePlan: async (name) => {
         const { acquireRunLock } = await import("../stacks/run-lock");
         lock = await acquireRunLock(name, { command: "dstack up", wait: opts.wait, forceUnlock: opts.forceUnlock, onNotice: printNotice });
@@ -196,12 +197,15 @@ async function upPrepared(
     if (planned.previous && planned.previousMeta && lc.isActiveRecord(planned.previousMeta)) {
       const changes = await lc.previewRun(planned, { refresh: drifted });
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
-    }
+    } else if (!opts.yes) say(json, await newRunResources(planned));
+    if (prepared.pendingBuild) say(json, renderPendingBuild(prepared.pendingBuild, spec.force_build) + "\n");
     if (!opts.yes) {
       requireConfirmable(`submitting ${spec.name}`);
       const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
       if (!ok) throw new DstackError({ code: "E6104", severity: "error", message: "aborted: nothing was changed" }, ExitCode.Aborted);
     }
+    // the prebuilt image is built only now, once the plan is confirmed
+    if (prepared.pendingBuild) await buildWithProgress(prepared.pendingBuild, display);
 
     const started = await withInterrupts(
       (t) => process.stderr.write(t + "\n"),

@@ -25,6 +25,11 @@ export interface PlanContext {
    * secret) and pinned in known_hosts, so there is no trust on first use. Absent: none.
    */
   sshHostKey?: { publicKey: string; privateKey: string } | null;
+  /**
+   * sha256 of the repo's files (src/runs/repo-files.ts repoFilesHash), the build context of
+   * `build:` commands: part of the prebuilt image's hash. Absent: the hash covers no files.
+   */
+  buildContextHash?: string;
 }
 
 export interface PlanImage {
@@ -36,7 +41,17 @@ export interface PlanImage {
   /** Image the container starts from (for `prebuilt`, the prebuilt tag). */
   ref: string;
   /** For `prebuilt`: what to build. */
-  build: { from: string; commands: string[]; python: string | null; nvcc: boolean; hash: string } | null;
+  build: {
+    from: string;
+    commands: string[];
+    python: string | null;
+    nvcc: boolean;
+    hash: string;
+    /** The directory the commands run in (the run's working_dir, where the repo's files are). */
+    working_dir: string;
+    /** PlanContext.buildContextHash, when the hash covers the repo's files. */
+    context_hash?: string;
+  } | null;
   registry_auth: RegistryAuth | null;
 }
 
@@ -107,21 +122,26 @@ export interface Plan {
   tags: Record<string, string>;
 }
 
-/** Content hash of what makes a prebuilt image: base image, build commands, python, nvcc. */
-export function prebuiltImageHash(from: string, commands: string[], python: string | null, nvcc: boolean): string {
+/**
+ * Content hash of what makes a prebuilt image: base image, build commands, python, nvcc and,
+ * when given, the repo's files the commands see and the directory they run in.
+ */
+export function prebuiltImageHash(from: string, commands: string[], python: string | null, nvcc: boolean, context?: { hash: string; working_dir: string }): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ from, commands, python, nvcc }));
+  if (context) h.update(JSON.stringify({ context: context.hash, working_dir: context.working_dir }));
   return h.digest("hex").slice(0, 16);
 }
 
 function planImage(spec: RunSpec, ctx: PlanContext): PlanImage {
   const from = spec.image ?? ctx.baseImage;
   if (spec.build.length > 0) {
-    const hash = prebuiltImageHash(from, spec.build, spec.python, spec.nvcc);
+    const context = ctx.buildContextHash ? { hash: ctx.buildContextHash, working_dir: spec.working_dir } : undefined;
+    const hash = prebuiltImageHash(from, spec.build, spec.python, spec.nvcc, context);
     return {
       kind: "prebuilt",
       ref: `dstack-prebuilt:${hash}`,
-      build: { from, commands: spec.build, python: spec.python, nvcc: spec.nvcc, hash },
+      build: { from, commands: spec.build, python: spec.python, nvcc: spec.nvcc, hash, working_dir: spec.working_dir, ...(context ? { context_hash: context.hash } : {}) },
       registry_auth: spec.registry_auth,
     };
   }

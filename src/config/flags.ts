@@ -34,6 +34,8 @@ export interface RunFlags {
   instance_types?: string[];
   /** `-e/--env KEY[=VALUE]` (repeatable) */
   env?: string[];
-  /** `--build`: build the prebuilt image even if one exists */
+  /** `--build`: build the prebuilt image when it is missing (else reuse it) */
   build?: boolean;
+  /** `--force-build`: build the prebuilt image again even when it exists */
+  force_build?: boolean;
 }

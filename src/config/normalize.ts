@@ -494,7 +494,8 @@ export function normalizeRun(input: NormalizeInput, flagDiagnostics: Diagnostic[
     priority,
     utilization_policy: v.utilization_policy,
     schedule: v.schedule,
-    force_build: input.flags.build === true,
+    build_missing: input.flags.build === true || input.flags.force_build === true,
+    force_build: input.flags.force_build === true,
     profile: { name: input.profile.name, path: input.profile.path, sources: merged.sources },
     unsupported: list,
   };

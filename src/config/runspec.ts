@@ -147,7 +147,9 @@ export interface RunSpecBase {
   utilization_policy: { min_gpu_utilization: number; time_window: number } | null;
   schedule: { cron: string[] } | null;
 
-  /** Whether `dstack up` should build the prebuilt image if missing (`--build`). */
+  /** Build the prebuilt image when it is missing, else reuse it (`--build`; implied by `--force-build`). */
+  build_missing: boolean;
+  /** Build the prebuilt image again even when it exists (`--force-build`). */
   force_build: boolean;
 
   /** Which profile was applied and where each profile-level value came from. */

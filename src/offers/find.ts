@@ -251,7 +251,7 @@ function actual(o: Offer, c: ConstraintName): string {
     case "memory":
       return `${o.memory}GB memory`;
     case "disk":
-      return `${o.disk}GB${o.backend === "local" ? " free" : ""} disk`;
+      return `${o.disk}GB disk${o.backend === "local" && typeof o.provider_data?.disk_free === "number" ? ` (${o.provider_data.disk_free}GB free)` : ""}`;
     case "spot_policy":
       return o.spot ? "spot" : "on-demand";
     case "instance_types":
@@ -326,7 +326,7 @@ export function noOffersHint(result: OfferQueryResult): string {
     cpu_arch: "drop the architecture from `cpu` or set an `image` built for the other architecture",
     cpu: "lower the CPU count in `resources.cpu`",
     memory: "lower `resources.memory`",
-    disk: "lower `resources.disk` (e.g. `--disk 10GB..`; for local it is the free space in Docker's data root)",
+    disk: "lower `resources.disk` (e.g. `--disk 10GB..`; for local it is the size of the disk that holds Docker's data root)",
     spot_policy: "use `spot_policy: auto` to accept both spot and on-demand",
     instance_types: "check the names in `instance_types`",
     backends: "change `backends` (or -b) to a configured backend",

@@ -1,8 +1,14 @@
 /**
  * The `local` backend's offer: this machine. CPU count and architecture from `os`, memory from
- * `os.totalmem()`, disk = free space of Docker's data root (asked of the Docker engine over its
- * unix socket, falling back to /var/lib/docker or /), GPUs from `nvidia-smi` when present.
- * Price 0, never spot.
+ * `os.totalmem()`, GPUs from `nvidia-smi` when present. Price 0, never spot.
+ *
+ * Disk: the total size of the file system that holds Docker's data root (asked of the Docker
+ * engine over its unix socket, falling back to /var/lib/docker or /), as an instance's disk is
+ * its size, not what is left of it: a run's container writes into that file system and can
+ * grow to fill it. So dstack's default `disk: 100GB..` matches a machine whose disk is that
+ * large whatever is free, and a request larger than the disk finds no local offer. What is free
+ * now is `provider_data.disk_free` (GB); `localDiskWarning()` says when it is below the
+ * request (a run is not refused for it: images and other runs' data come and go).
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -20,8 +26,8 @@ export interface LocalOfferOptions {
   nvidiaSmi?: () => Promise<string | null>;
   /** Returns Docker's data root (`DockerRootDir`), or null when the engine does not answer. */
   dockerRootDir?: () => Promise<string | null>;
-  /** Free bytes of a folder (default: statfs). */
-  freeBytes?: (dir: string) => number;
+  /** Total and free bytes of the file system holding a folder (default: statfs). */
+  diskBytes?: (dir: string) => { total: number; free: number };
   /** Docker socket (default from DOCKER_HOST `unix://…`, else /var/run/docker.sock). */
   dockerSocket?: string;
   env?: NodeJS.ProcessEnv;
@@ -36,13 +42,16 @@ export async function localOffer(opts: LocalOfferOptions = {}): Promise<Offer> {
     (opts.dockerRootDir ?? (() => cachedDockerRootDir(socket, env)))().catch(() => null),
   ]);
   const gpus = smi ? parseNvidiaSmi(smi) : [];
-  const freeBytes = opts.freeBytes ?? statfsFree;
+  const diskBytes = opts.diskBytes ?? statfsBytes;
   const candidates = [rootDir, "/var/lib/docker", "/"].filter((d): d is string => !!d);
   let disk: number | null = null;
+  let diskFree: number | null = null;
   let diskDir: string | null = null;
   for (const dir of candidates) {
     try {
-      disk = round1(freeBytes(dir) / GiB);
+      const b = diskBytes(dir);
+      disk = round1(b.total / GiB);
+      diskFree = round1(b.free / GiB);
       diskDir = dir;
       break;
     } catch {
@@ -79,6 +88,7 @@ export async function localOffer(opts: LocalOfferOptions = {}): Promise<Offer> {
       hostname: os.hostname(),
       docker_root_dir: rootDir,
       disk_path: diskDir,
+      disk_free: diskFree,
       gpus: gpus.map((g) => g.raw),
     },
   };
@@ -88,9 +98,24 @@ function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-function statfsFree(dir: string): number {
+function statfsBytes(dir: string): { total: number; free: number } {
   const s = fs.statfsSync(dir);
-  return s.bavail * s.bsize;
+  return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
+}
+
+/**
+ * The warning for a local run whose disk request (GB, its minimum) is more than the space free
+ * in Docker's data root now; null when it fits or nothing is known.
+ */
+export function localDiskWarning(offer: Offer, requestedMin: number | null): string | null {
+  if (offer.backend !== "local" || requestedMin === null || requestedMin <= 0) return null;
+  const free = offer.provider_data?.disk_free;
+  if (typeof free !== "number" || free >= requestedMin) return null;
+  const where = typeof offer.provider_data?.disk_path === "string" ? ` (${offer.provider_data.disk_path})` : "";
+  return (
+    `the run asks for at least ${requestedMin}GB of disk; this machine's disk is ${offer.disk}GB, ` +
+    `of which ${free}GB is free in Docker's data root${where} now: the run may fill it (free space with \`docker system prune\`, or lower resources.disk)`
+  );
 }
 
 export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {

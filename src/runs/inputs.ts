@@ -15,7 +15,7 @@ import { findOffers, noOffersError, offerViolations } from "../offers/find";
 import { localOffer } from "../offers/local";
 import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
-import { baseImageInfo, baseImageRef } from "../stacks/base-image";
+import { baseImageInfo, baseImageRef, defaultSuite, suiteForPython } from "../stacks/base-image";
 import { dockerClient } from "../stacks/docker";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { chooseOffer } from "./choose";
@@ -38,7 +38,14 @@ export async function machineOffer(): Promise<Offer> {
  */
 export async function resolveLocalPython(spec: RunSpec, backend: string, warn: (message: string) => void): Promise<RunSpec> {
   if (backend !== "local" || !spec.python_defaulted || !spec.python) return spec;
-  const base = await baseImageInfo(await dockerClient(), baseImageRef());
+  const docker = await dockerClient();
+  const suite = suiteForPython(spec.python);
+  if (suite && suite !== defaultSuite()) {
+    // this machine's python has a base image of its own: use it when it is built
+    const own = await baseImageInfo(docker, baseImageRef(suite));
+    if (own.present && pythonProvided(spec.python, own.python)) return spec;
+  }
+  const base = await baseImageInfo(docker, baseImageRef());
   if (!base.present || base.python.length === 0 || pythonProvided(spec.python, base.python)) return spec;
   warn(
     `python ${spec.python} (this machine's) is not on the local base image; using its python ${base.python[0]} ` +
@@ -81,9 +88,13 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
   return { chosen, next, offers: result.offers, warnings: result.warnings };
 }
 
-/** The default image of a backend's runs: the local base image, or dstack's base image for the run's python and nvcc. */
+/**
+ * The default image of a backend's runs: for `local`, the base image of the suite whose Python
+ * is the run's `python:` (the default suite's when none has it: preflight then names the
+ * versions there are, E4112); for a cloud, dstack's base image for the run's python and nvcc.
+ */
 export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc">): string {
-  return backend === "local" ? baseImageRef() : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
+  return backend === "local" ? baseImageRef(suiteForPython(spec?.python ?? null) ?? defaultSuite()) : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
 }
 
 /** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */
@@ -95,9 +106,11 @@ export function programSettings(backend: string, o: { env?: NodeJS.ProcessEnv; f
 export interface RunPreflightOptions {
   python?: string | null;
   /** `--build`: build a missing prebuilt image. */
-  forceBuild?: boolean;
-  /** Build the prebuilt image even when it exists (`dstack build --force`). */
+  buildMissing?: boolean;
+  /** `--force-build`: build the prebuilt image even when it exists. */
   rebuild?: boolean;
+  /** Return a due build as `pending` instead of making it (see local-preflight.ts). */
+  defer?: boolean;
   onBuildOutput?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
   /** Told before a long step starts (a provider plugin's download). */
@@ -106,7 +119,7 @@ export interface RunPreflightOptions {
 
 /**
  * The backend's checks before the engine runs (local: base image present, python available,
- * prebuilt image present or built with `--build`; see local-preflight.ts). Throws a DstackError
+ * prebuilt image present, or due to be built with `--build` / `--force-build`; see local-preflight.ts). Throws a DstackError
  * with what to do. Returns the image the run will use, or null for backends without checks.
  */
 export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<PreflightResult | null> {
@@ -115,5 +128,5 @@ export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<P
     return null;
   }
   if (p.backend !== "local") return null;
-  return localPreflight(p, { python: o.python ?? null, forceBuild: o.forceBuild, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
+  return localPreflight(p, { python: o.python ?? null, buildMissing: o.buildMissing, rebuild: o.rebuild, defer: o.defer, onBuildOutput: o.onBuildOutput });
 }

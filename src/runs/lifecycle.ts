@@ -82,6 +82,8 @@ export interface PlanRunOptions {
   settings?: Record<string, unknown>;
   /** The record to plan from instead of the stored one (the reconciler's retry: its attempt ended in memory). */
   previous?: RunRecord;
+  /** The repo files' hash, for a prebuilt image's (PlanContext.buildContextHash). */
+  buildContextHash?: string;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   const now = previousMeta && isActive(previousMeta.status) ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
   // a cloud instance's sshd gets a host key dstack made, pinned from the start (no TOFU)
   const sshHostKey = isCloudBackend(offer.backend) ? ensureRunHostKey(spec.name, env) : null;
-  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage, sshHostKey });
+  const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage, sshHostKey, buildContextHash: o.buildContextHash });
   const record = recordForUp(p, spec.configuration_path, spec, previousMeta, new Date(o.now ?? Date.now()).toISOString());
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
@@ -167,7 +169,10 @@ export async function isUnchanged(r: PlannedRun): Promise<boolean> {
 }
 
 /** What `up` would change, without changing anything (a Pulumi preview). */
-export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ResourceChange[]> {
+export async function previewRun(
+  r: PlannedRun,
+  o: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; refresh?: boolean; env?: NodeJS.ProcessEnv; /** a new run's key stays (`up` goes on with it) */ keepKey?: boolean } = {},
+): Promise<ResourceChange[]> {
   const events: EngineEvent[] = [];
   const stack = await (r.stack ?? ws.openStack(r.plan.run_name, runProgram(r), { env: o.env, exists: r.previous !== null }));
   try {
@@ -185,7 +190,7 @@ export async function previewRun(r: PlannedRun, o: { onEvent?: (e: EngineEvent) 
     // A preview of a new run leaves nothing behind: no empty stack, no key.
     if (r.previous === null) {
       await stack.workspace.removeStack(r.plan.run_name).catch(() => undefined);
-      removeRunKey(r.plan.run_name, o.env ?? process.env);
+      if (!o.keepKey) removeRunKey(r.plan.run_name, o.env ?? process.env);
     }
   }
   return collectChanges(events);

@@ -6,12 +6,18 @@
  * Every purpose takes these steps in this order, each with its own rule:
  *
  *   purpose  offers                                         plan                             preflight
- *   up       configured backends; cheapest provisionable    planRun: the run's key, its      local checks, builds with --build;
- *            one, and the next three                        previous outputs                 none when the run is unchanged
- *   preview  as up                                          as up                            checks only (never builds)
+ *   up       configured backends; cheapest provisionable    planRun: the run's key, its      local checks; a build --build /
+ *            one, and the next three                        previous outputs                 --force-build make due is returned
+ *                                                                                            (`pendingBuild`), made by `up` after
+ *                                                                                            the confirmation; none when unchanged
+ *   preview  as up                                          as up                            as up (never builds)
  *   compile  every catalog, backends with a program; N-th   plan() with the run's key if     none (runs under the mock engine)
  *                                                           any; the backend's settings
  *   build    this machine                                   plan() without a key             builds the prebuilt image
+ *
+ * `--build` means one thing everywhere: reuse the prebuilt image, build it when missing;
+ * `--force-build` builds it again. A prebuilt image's hash covers the repo's files
+ * (src/runs/repo-files.ts), which its `build:` commands see.
  *
  * `up`, `preview` and `build` also replace a defaulted python the local base image lacks
  * (resolveLocalPython), and `up` / `preview` refuse what the backend cannot honour
@@ -25,6 +31,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan";
 import { ConfigError, DstackError, ExitCode } from "../diagnostics";
 import { backendSettings } from "../offers/backends-config";
 import { findOffers, noOffersError } from "../offers/find";
+import { localDiskWarning } from "../offers/local";
 import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
 import { prefetchEngine } from "../stacks/workspace";
@@ -32,7 +39,9 @@ import { unsupportedDiagnostics } from "./choose";
 import { checkCost } from "./cost";
 import { baseImageFor, machineOffer, offersFor, preflight, programSettings, resolveLocalPython } from "./inputs";
 import { discardNewRun, isUnchanged, openRunStack, ownerName, planRun, probeInstance, type PlannedRun } from "./lifecycle";
+import type { PrebuiltBuild } from "./image-build";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { repoFilesHash } from "./repo-files";
 import { mark } from "../trace";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
@@ -42,8 +51,6 @@ export interface PrepareUp {
   purpose: "up";
   /** A warning to show now (e.g. the base image's python replaces this machine's). */
   onWarning?: (message: string) => void;
-  /** Output of a prebuilt image built with `--build`. */
-  onBuildOutput?: (line: string) => void;
   /**
    * Called with the run's name once the configuration and the offer are settled, before the
    * run's state is read (planning): where `up` takes the run's lock.
@@ -90,8 +97,13 @@ export interface PreparedEngineRun extends PreparedRun {
   /** The next cheapest offers (any backend), for the plan table. */
   next: Offer[];
   planned: PlannedRun;
-  /** The run exists and its instance is not running: the engine refreshes before it acts. */
+  /**
+   * The run exists and its instance is not running (or its prebuilt image is to be built
+   * again): the engine refreshes before it acts.
+   */
   drifted: boolean;
+  /** A prebuilt image `--build` / `--force-build` make due: `up` builds it (buildPending) after the confirmation. */
+  pendingBuild: PrebuiltBuild | null;
 }
 
 export interface PreparedUp extends PreparedEngineRun {
@@ -143,33 +155,44 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   const { chosen, next } = await offersFor(given);
   mark("offers");
   const spec = await resolveLocalPython(given, chosen.backend, warn);
+  const diskWarning = localDiskWarning(chosen, spec.resources.disk?.size.min ?? null);
+  if (diskWarning) warn(diskWarning);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
   if (unsupported.length) throw new ConfigError(unsupported);
   // the cost guard, before anything is locked, planned or created (E6300/E6301, exit 9)
   checkCost({ name: spec.name, price: chosen.price, max_duration: spec.max_duration, max_cost: spec.max_cost });
 
-  // `preview` shows what `up` would do without `--build`'s rebuild: it never builds.
-  const forceBuild = o.purpose === "up" ? spec.force_build : false;
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
-  // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …)
-  const planned = await planRun(spec, chosen, { baseImage: baseImageFor(chosen.backend, spec), env, settings: programSettings(chosen.backend, { env, forceBuild }) });
+  // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …);
+  // clouds: `force_build` pushes the prebuilt image again even when the registry has its tag
+  const planned = await planRun(spec, chosen, {
+    baseImage: baseImageFor(chosen.backend, spec),
+    env,
+    settings: programSettings(chosen.backend, { env, forceBuild: spec.force_build }),
+    buildContextHash: buildContextHash(spec),
+  });
   if (planned.key.replaced) warn(planned.key.replaced);
   mark("plan");
   const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
-  if (o.purpose === "up" && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true };
+  const rebuild = spec.force_build && planned.plan.image.kind === "prebuilt";
+  if (o.purpose === "up" && !rebuild && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true, pendingBuild: null };
   // `up` will need the stack: open it (a new run's `pulumi stack init`, the Automation API's load) while Docker is asked
   if (o.purpose === "up" && (planned.previous !== null || o.openStackEarly)) openRunStack(planned, env);
 
+  let checked: PreflightResult | null;
   try {
-    await preflight(planned.plan, { python: spec.python, forceBuild, onBuildOutput: o.purpose === "up" ? o.onBuildOutput : undefined, env, onNotice: o.onWarning });
+    // both purposes defer the build: `preview` never builds, `up` builds after the confirmation
+    checked = await preflight(planned.plan, { python: spec.python, buildMissing: spec.build_missing, rebuild: spec.force_build, defer: true, env, onNotice: o.onWarning });
   } catch (e) {
     await discardNewRun(planned); // a new run that fails its preflight leaves no key behind
     throw e;
   }
-  // a run whose instance stopped or vanished is brought up (and previewed) with a refresh
-  const drifted = planned.previous !== null && (await probeInstance(planned.previous)) !== "running";
+  const pendingBuild = checked?.pending ?? null;
+  // a run whose instance stopped or vanished, or whose image is to be built, is brought up
+  // (and previewed) with a refresh: the engine then sees the new image id
+  const drifted = planned.previous !== null && (pendingBuild !== null || (await probeInstance(planned.previous)) !== "running");
   mark("preflight");
-  return { ...prepared, drifted, unchanged: false };
+  return { ...prepared, drifted, unchanged: false, pendingBuild };
 }
 
 async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: number): Promise<PreparedCompile> {
@@ -195,10 +218,13 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const offer = offers[index - 1];
 
   const key = readRunKey(spec.name, env)?.publicKey ?? PLACEHOLDER_KEY;
-  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend, spec) });
+  const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend, spec), buildContextHash: buildContextHash(spec) });
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
     settings = backendSettings(offer.backend, { env });
+    // `--force-build`: the program builds the prebuilt image even when the registry has it
+    // (without, it reuses the registry's image or builds a missing one: build-or-reuse)
+    if (spec.force_build) settings = { ...settings, force_build: true };
   }
   return { spec, offer, plan, offers, index, settings };
 }
@@ -215,8 +241,13 @@ async function prepareBuild(given: RunSpec, o: PrepareBuild): Promise<PreparedBu
     });
   }
   const offer = await machineOffer();
-  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local") });
+  const plan = makePlan(spec, offer, { sshPublicKey: "", owner: ownerName(), now: Date.now(), baseImage: baseImageFor("local", spec), buildContextHash: buildContextHash(spec) });
   const started = Date.now();
-  const image = await localPreflight(plan, { python: spec.python, forceBuild: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
+  const image = await localPreflight(plan, { python: spec.python, buildMissing: true, rebuild: o.rebuild, onBuildOutput: o.onBuildOutput });
   return { spec, offer, plan, image, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The repo files' hash when the configuration has `build:` commands (they see those files), else undefined. */
+function buildContextHash(spec: RunSpec): string | undefined {
+  return spec.build.length > 0 ? repoFilesHash(spec.repo_dir) : undefined;
 }

@@ -136,7 +136,7 @@ export interface RepoTarEntry {
 }
 
 export interface RepoTarOptions {
-  /** Folder inside the tar the repo's files go under (`""`: the top, the default; `workflow/`). */
+  /** Folder inside the tar the repo's files go under (`""`: the top, the default; `workflow/`); it gets an entry of its own. */
   prefix?: string;
   /** The listing to pack (default: listRepoFiles(dir)). */
   files?: RepoFile[];
@@ -160,6 +160,7 @@ export function repoTar(dir: string, opts: RepoTarOptions = {}): Readable {
       pack.entry(header, body ?? "", (err) => (err ? reject(err) : resolve()));
     });
   (async () => {
+    if (prefix) await entry({ ...common, name: prefix, type: "directory", mode: 0o755 }); // present even for an empty repo
     for (const f of files) {
       const name = prefix + f.path;
       if (f.kind === "symlink") await entry({ ...common, name, type: "symlink", linkname: f.target ?? "", mode: 0o777 });

@@ -33,6 +33,36 @@ export function outputsOfCheckpoint(doc: unknown): Record<string, unknown> {
   return (maskSecrets(root?.outputs ?? {}) as Record<string, unknown>) ?? {};
 }
 
+/** One resource of a stack's state, as `down`'s plan lists it. */
+export interface StateResource {
+  urn: string;
+  type: string;
+  /** The resource's name (the URN's last part). */
+  name: string;
+  /** Inputs and outputs, secrets masked. */
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  /** `retainOnDelete`: deleting the stack leaves the object in place (a shared image, a kept volume). */
+  retained: boolean;
+}
+
+/** A checkpoint's resources but the stack and providers, in state order (pure). */
+export function resourcesOfCheckpoint(doc: unknown): StateResource[] {
+  type Raw = { urn?: string; type?: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown>; retainOnDelete?: boolean };
+  const resources = (doc as { checkpoint?: { latest?: { resources?: Raw[] } } })?.checkpoint?.latest?.resources ?? [];
+  return resources
+    .filter((r): r is Raw & { urn: string; type: string } => typeof r.urn === "string" && typeof r.type === "string")
+    .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
+    .map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.urn.slice(r.urn.lastIndexOf("::") + 2),
+      inputs: (maskSecrets(r.inputs ?? {}) as Record<string, unknown>) ?? {},
+      outputs: (maskSecrets(r.outputs ?? {}) as Record<string, unknown>) ?? {},
+      retained: r.retainOnDelete === true,
+    }));
+}
+
 /**
  * Fast path for the DIY file backend: the stack's checkpoint file read directly, no CLI.
  * Returns `undefined` when it cannot tell (another backend, an unknown layout), null for no stack.

@@ -104,6 +104,8 @@ export interface ResourceChange {
   /** Properties whose change causes the replacement. */
   replace_keys: string[];
   properties: PropertyChange[];
+  /** A create's inputs (a delete's old inputs), secrets masked, engine plumbing left out: what the plans list. */
+  inputs?: Record<string, unknown>;
 }
 
 /** Inputs that are engine plumbing, never shown (the serialized dynamic provider). */
@@ -181,6 +183,10 @@ export function collectChanges(events: EngineEvent[]): ResourceChange[] {
         new: maskSecrets(getPath(newIn, p)),
       });
       seen.add(p);
+    }
+    if ((op === "create" || op === "delete") && !change.inputs) {
+      const given = op === "create" ? newIn : oldIn;
+      change.inputs = Object.fromEntries(Object.entries(given).filter(([k]) => !HIDDEN_INPUTS.has(k)).map(([k, v]) => [k, maskSecrets(v)]));
     }
     byUrn.set(m.urn, change);
   }

@@ -12,7 +12,7 @@
  * it does not load the Automation API (stack.ts imports it when a stack is opened).
  */
 export { stateBackendUrl, secretsPassphrase, workspaceDir, diyStacksDir, engineEnv } from "./state";
-export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles, readCheckpoint } from "./checkpoint";
+export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles, readCheckpoint, resourcesOfCheckpoint, type StateResource } from "./checkpoint";
 export { prefetchEngine, cliStepLine, destroyWithCli, breakEngineLocks, cancelStackLocks } from "./cli-run";
 export { engineError, runNotFound } from "./errors";
 export { readStackTags, readTagsFromFile, setStackTags, removeStack, readSecretOutput } from "./tags";

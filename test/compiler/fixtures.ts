@@ -52,6 +52,7 @@ export function runSpec(o: Overrides = {}): RunSpec {
     priority: null,
     utilization_policy: null,
     schedule: null,
+    build_missing: false,
     force_build: false,
     profile: { name: null, path: null, sources: {} },
     unsupported: [],

@@ -137,7 +137,7 @@ describe("precedence: CLI > configuration > profile > default", () => {
     const s = loadTask(`${TASK}name: from-file\nspot_policy: auto\n`, {
       flags: { spot_policy: "on-demand", max_duration: "off", backends: ["local"], regions: ["r1", "r2"], instance_types: ["t1"], name: "from-cli", build: true },
     });
-    expect([s.spot_policy, s.max_duration, s.backends, s.regions, s.instance_types, s.name, s.name_generated, s.force_build]).toEqual([
+    expect([s.spot_policy, s.max_duration, s.backends, s.regions, s.instance_types, s.name, s.name_generated, s.build_missing, s.force_build]).toEqual([
       "on-demand",
       null,
       ["local"],
@@ -146,7 +146,12 @@ describe("precedence: CLI > configuration > profile > default", () => {
       "from-cli",
       false,
       true,
+      false,
     ]);
+    // --force-build builds again, and so also builds a missing image
+    const forced = loadTask(TASK, { flags: { force_build: true } });
+    expect([forced.build_missing, forced.force_build]).toEqual([true, true]);
+    expect([loadTask(TASK).build_missing, loadTask(TASK).force_build]).toEqual([false, false]);
   });
 
   it("--no-retry, --retry, --retry-duration", () => {

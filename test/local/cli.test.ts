@@ -56,7 +56,7 @@ describeWhen([dockerEngine, setupPulumiCli], "dstack setup / doctor / build", ()
     expect({ code: first.code, stdout: first.stdout }).toMatchObject({ code: 0 });
     const a = JSON.parse(first.stdout);
     expect(a).toMatchObject({ built: true });
-    expect(first.stderr).toContain("[build]");
+    expect(first.stderr).toMatch(/^ {2}step 1\/\d+: FROM dstack-base:/m); // indented steps, not raw Docker lines
     const second = await run(["build", "-f", file, "--json"], env);
     expect(JSON.parse(second.stdout)).toMatchObject({ built: false, image: a.image, image_id: a.image_id });
     const D = require("dockerode") as typeof Docker;

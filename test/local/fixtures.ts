@@ -30,7 +30,7 @@ export function runSpec(over: Partial<RunSpec> & { name: string; repo_dir: strin
     retry: { enabled: false, on_events: [], duration: null }, max_duration: null, max_price: null, backends: null,
     regions: null, availability_zones: null, instance_types: null, idle_duration: null, stop_duration: null,
     creation_policy: null, fleets: null, tags: {}, reservation: null, priority: null, utilization_policy: null,
-    schedule: null, force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
+    schedule: null, build_missing: false, force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
   };
   return { ...base, ...over } as RunSpec;
 }

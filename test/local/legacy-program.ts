@@ -66,7 +66,6 @@ export async function legacyLocalProgram(plan: Plan, opts: { settings?: Record<s
     kind: plan.image.kind,
     ref: plan.image.ref,
     build: plan.image.build ? { ...plan.image.build, ref: plan.image.ref } : null,
-    build_allowed: settings.force_build,
     registry_auth: auth ? pulumi.secret({ username: auth.username, password: auth.password }) : null,
   }, { retainOnDelete: true });
   const volumes = new Map<string, LocalVolume>();

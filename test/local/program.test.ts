@@ -136,22 +136,23 @@ describeWhen([dockerEngine, pulumiCli, builtPlugin], "local program (real engine
     await expect(docker.getContainer(`dstack-${name}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  it("with force_build the engine builds a missing prebuilt image, its output arriving as engine diagnostics", async () => {
+  it("the engine never builds: a missing prebuilt image fails create; one built first from the repo's files is used", async () => {
     const key = clientKey(home);
     const name = `${run}-build`;
-    const spec = runSpec({ name, repo_dir: repo, build: [`echo engine-build-${process.pid} > /engine-built`] });
+    fs.writeFileSync(path.join(repo, "build-input.txt"), `repo-file-${process.pid}\n`);
+    const spec = runSpec({ name, repo_dir: repo, build: ["cp build-input.txt /engine-built"] });
     const p = makePlan(spec, key.publicKey, baseRef);
     const Docker = require("dockerode");
     const docker = new Docker();
     await docker.getImage(p.image.ref).remove({ force: true }).catch(() => undefined);
     const ts = await localStack(home, name, p);
-    ts.setPlan(p, { force_build: true });
-    const diagnostics: string[] = [];
-    const up = await ts.stack.up({ onEvent: (e) => (e.diagnosticEvent ? diagnostics.push(e.diagnosticEvent.message) : undefined) });
-    expect(diagnostics.join("")).toContain(`Successfully tagged ${p.image.ref}`);
+    await expect(ts.stack.up()).rejects.toThrow(/dstack build` or add --build/);
+    const { buildPrebuiltImage, prebuiltBuildOf } = await import("../../src/runs/image-build");
+    await buildPrebuiltImage(prebuiltBuildOf(p)!, () => undefined);
+    const up = await ts.stack.up();
     await waitForBanner(up.outputs.ssh_port.value as number);
     const r = await sshRun(key, up.outputs.ssh_port.value as number, up.outputs.host_key.value as string, home, "cat /engine-built");
-    expect(r.stdout.trim()).toBe(`engine-build-${process.pid}`);
+    expect(r.stdout.trim()).toBe(`repo-file-${process.pid}`);
     await ts.stack.destroy();
     expect((await docker.getImage(p.image.ref).inspect()).Id).toMatch(/^sha256:/); // kept: a cache
     await docker.getImage(p.image.ref).remove({ force: true });

@@ -13,6 +13,7 @@ import { containerProvider, soundHostKey, type LocalContainerInputs, type LocalC
 import { generateEd25519KeyPair } from "../../src/ssh/keygen";
 import { imageProvider, type LocalImageInputs } from "../../src/compiler/backends/local/image";
 import { volumeProvider } from "../../src/compiler/backends/local/volume";
+import { buildPrebuiltImage } from "../../src/runs/image-build";
 import { startScriptPath } from "../../src/compiler/backends/local";
 import { baseImageRef } from "../../src/stacks/base-image";
 import { containerStatus } from "../../src/stacks/docker";
@@ -77,23 +78,25 @@ describeWhen(dockerEngine, "LocalImage", () => {
     await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
   });
 
-  it("finds the base image, refuses a missing prebuilt without build_allowed, builds it with, reads and keeps it", async () => {
-    const base: LocalImageInputs = { kind: "base", ref: baseImageRef(), build: null, build_allowed: false, registry_auth: null };
+  it("finds the base image, refuses a missing prebuilt (the engine never builds), finds one built before it, reads and keeps it", async () => {
+    const base: LocalImageInputs = { kind: "base", ref: baseImageRef(), build: null, registry_auth: null };
     const b = await imageProvider.create!(base);
     expect(b.outs?.image_id).toMatch(/^sha256:/);
     await expect(imageProvider.create!({ ...base, ref: "dstack-base:does-not-exist" })).rejects.toThrow(/dstack setup/);
 
     const build = { from: baseImageRef(), commands: ["echo built-by-test > /built.txt"], python: null, nvcc: false, hash: `test-${tag}`, ref };
-    const pre: LocalImageInputs = { kind: "prebuilt", ref, build, build_allowed: false, registry_auth: null };
+    const pre: LocalImageInputs = { kind: "prebuilt", ref, build, registry_auth: null };
     await expect(imageProvider.create!(pre)).rejects.toThrow(/dstack build` or add --build/);
-    const c = await imageProvider.create!({ ...pre, build_allowed: true });
+    // built before the engine runs, as `dstack build` and `up --build` do
+    await buildPrebuiltImage({ from: build.from, commands: build.commands, working_dir: "/workflow", hash: build.hash, ref, context_dir: null }, () => undefined);
+    const c = await imageProvider.create!(pre);
     const info = await docker.getImage(ref).inspect();
     expect(c.outs?.image_id).toBe(info.Id);
     expect(info.Config.Labels["dstack.prebuilt"]).toBe(`test-${tag}`);
 
-    expect(await imageProvider.diff!(ref, c.outs!, { ...pre, build_allowed: true })).toEqual({ changes: false, replaces: [] });
-    // toggling --build or rotating registry credentials is no change (the container must not look replaced)
-    expect(await imageProvider.diff!(ref, c.outs!, { ...pre, build_allowed: false, registry_auth: { username: "u", password: "p" } })).toEqual({ changes: false, replaces: [] });
+    expect(await imageProvider.diff!(ref, c.outs!, pre)).toEqual({ changes: false, replaces: [] });
+    // rotating registry credentials is no change (the container must not look replaced)
+    expect(await imageProvider.diff!(ref, c.outs!, { ...pre, registry_auth: { username: "u", password: "p" } })).toEqual({ changes: false, replaces: [] });
     expect((await imageProvider.diff!(ref, c.outs!, { ...pre, ref: `${ref}-x` })).replaces).toEqual(["ref"]);
     expect((await imageProvider.read!(ref, c.outs!)).props?.image_id).toBe(info.Id);
 

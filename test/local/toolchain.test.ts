@@ -79,7 +79,7 @@ describe("nodejs plugin wrapper", () => {
 
 describe("base image recipe and mirror", () => {
   const script = path.join(__dirname, "..", "..", "scripts", "build-base-image.sh");
-  function mirrorFor(files: Record<string, string>): string {
+  function mirrorFor(files: Record<string, string>, suite?: string): string {
     const root = tempDir("dstack-apt-");
     for (const [rel, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -87,6 +87,8 @@ describe("base image recipe and mirror", () => {
     }
     const env: NodeJS.ProcessEnv = { ...process.env, DSTACK_APT_ROOT: root };
     delete env.DSTACK_DEBIAN_MIRROR;
+    if (suite) env.DSTACK_DEBIAN_SUITE = suite;
+    else delete env.DSTACK_DEBIAN_SUITE;
     return require("child_process").execFileSync("bash", [script, "--print-mirror"], { env, encoding: "utf8" }).trim();
   }
 
@@ -100,12 +102,35 @@ describe("base image recipe and mirror", () => {
     expect(mirrorFor({ "etc/apt/sources.list": "deb http://sec.example/ bookworm-security main\ndeb http://two.example/debian bookworm main contrib\n" })).toBe("http://two.example/debian");
   });
 
+  it("another suite (trixie, bullseye) comes from the mirror of this machine's own release", () => {
+    const deb822 = "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n\nTypes: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n";
+    const files = { "etc/apt/sources.list.d/debian.sources": deb822, "etc/os-release": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\n' };
+    expect(mirrorFor(files, "trixie")).toBe("http://mirror.example/debian");
+    expect(mirrorFor(files, "bullseye")).toBe("http://mirror.example/debian");
+    // the suite's own entry wins
+    expect(mirrorFor({ ...files, "etc/apt/sources.list": "deb http://trixie.example/debian trixie main\n" }, "trixie")).toBe("http://trixie.example/debian");
+  });
+
+  it("one base image per suite, each with its python; python: picks the suite", async () => {
+    const { baseImageRef, BASE_SUITES, isBaseImageRef, offeredPythons, suiteForPython } = await import("../../src/stacks/base-image");
+    const refs = BASE_SUITES.map((s) => baseImageRef(s.suite));
+    expect(new Set(refs).size).toBe(3);
+    for (const r of refs) expect([r, isBaseImageRef(r)]).toEqual([expect.stringMatching(/^dstack-base:[0-9a-f]{12}$/), true]);
+    expect(isBaseImageRef("dstack-base:latest")).toBe(false);
+    expect(isBaseImageRef("ubuntu:22.04")).toBe(false);
+    expect(baseImageRef()).toBe(baseImageRef("bookworm"));
+    expect([suiteForPython(null), suiteForPython("3"), suiteForPython("3.11"), suiteForPython("3.11.4")]).toEqual(["bookworm", "bookworm", "bookworm", "bookworm"]);
+    expect([suiteForPython("3.13"), suiteForPython("3.9"), suiteForPython("3.12"), suiteForPython("3.10")]).toEqual(["trixie", "bullseye", null, null]);
+    expect(offeredPythons()).toBe("3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie)");
+  });
+
   it("tags by the recipe, not by comments or mirror detection", async () => {
     const { baseImageRecipe } = await import("../../src/stacks/base-image");
     const text = fs.readFileSync(script, "utf8");
     const recipe = baseImageRecipe(text);
     expect(recipe).toContain("debootstrap --variant=minbase");
-    expect(recipe).toContain("openssh-server,python3,git,curl,ca-certificates");
+    expect(recipe).toContain("openssh-server,python3,python3-pip,python3-venv,python-is-python3,git,curl,ca-certificates");
+    expect(recipe).toContain("EXTERNALLY-MANAGED"); // pip installs into the image's python
     expect(recipe).not.toContain("mirror_from_sources");
     expect(baseImageRecipe(text.replace("# Host keys are per container", "# a changed comment"))).toBe(recipe);
     expect(baseImageRecipe(text.replace("rm -f \"$ROOT\"/etc/ssh/ssh_host_*", "true"))).not.toBe(recipe);

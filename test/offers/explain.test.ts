@@ -31,14 +31,14 @@ test("a GPU that no catalog has", () => {
   expect(e.message).toMatch(/^no offer has B300; cheapest otherwise matching: azure Standard_D2s_v3 \(spot\) in eastus at \$0\.018451\/h, with no GPU$/);
 });
 
-test("the local machine with dstack's default 100GB.. disk: disk is the constraint, said plainly", () => {
+test("a local machine whose disk is smaller than dstack's default 100GB..: disk is the constraint, said plainly", () => {
   const r = find({}, { local, backends: [] });
   expect(r.total).toBe(0);
   const e = r.explanation!;
   expect(e.constraint).toBe("disk");
   expect(e.nearest[0].offer.backend).toBe("local");
   expect(e.nearest[0].breaks).toEqual(["disk"]);
-  expect(e.message).toBe("no offer has 100GB.. disk; cheapest otherwise matching: local (this machine), with 76.2GB free disk");
+  expect(e.message).toBe("no offer has 100GB.. disk; cheapest otherwise matching: local (this machine), with 76.2GB disk");
   // the clouds would have offers, were they configured
   expect(e.elsewhere).toMatchObject({ backends: ["aws", "azure", "gcp", "lambda", "runpod", "vastai"] });
   expect(e.elsewhere!.cheapest.instance_type).toBe("Standard_D2s_v3");

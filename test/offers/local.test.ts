@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { cachedDockerRootDir, dockerRootDirOf, localOffer, normalizeNvidiaName, parseNvidiaSmi } from "../../src/offers/local";
+import { cachedDockerRootDir, dockerRootDirOf, localDiskWarning, localOffer, normalizeNvidiaName, parseNvidiaSmi } from "../../src/offers/local";
 import { findOffers, matchOffer } from "../../src/offers/find";
 import { catalogFromOffers } from "../../src/offers/catalog-builder";
 import { atLeast, runSpec } from "./runspec-fixture";
@@ -37,8 +37,9 @@ describe("nvidia-smi", () => {
 
 describe("localOffer", () => {
   test("this machine: cpu, arch, memory from os; price 0; on-demand; no GPU without nvidia-smi", async () => {
-    const o = await localOffer({ nvidiaSmi: async () => null, dockerRootDir: async () => null, freeBytes: () => 76 * 1024 ** 3 });
-    expect(o).toMatchObject({ backend: "local", region: "local", zone: null, price: 0, spot: false, gpu_count: 0, gpu_name: null, disk: 76 });
+    const o = await localOffer({ nvidiaSmi: async () => null, dockerRootDir: async () => null, diskBytes: () => ({ total: 252 * 1024 ** 3, free: 76 * 1024 ** 3 }) });
+    expect(o).toMatchObject({ backend: "local", region: "local", zone: null, price: 0, spot: false, gpu_count: 0, gpu_name: null, disk: 252 });
+    expect(o.provider_data.disk_free).toBe(76);
     expect(o.cpu).toBe(os.availableParallelism());
     expect(o.cpu_arch).toBe(os.arch() === "arm64" ? "arm" : "x86");
     expect(o.memory).toBeCloseTo(os.totalmem() / 1024 ** 3, 0);
@@ -53,20 +54,35 @@ describe("localOffer", () => {
     expect(matchOffer(runSpec({ cpu: { count: atLeast(1) }, memory: atLeast(1), disk: null, gpu: { name: ["H100"], count: range2() } }), o)).toBe(true);
   });
 
-  test("disk is the free space of Docker's data root, else /var/lib/docker or /", async () => {
+  test("disk is the size of the file system of Docker's data root, else /var/lib/docker or /", async () => {
     const asked: string[] = [];
     const o = await localOffer({
       nvidiaSmi: async () => null,
       dockerRootDir: async () => "/srv/docker",
-      freeBytes: (dir) => {
+      diskBytes: (dir) => {
         asked.push(dir);
         if (dir === "/srv/docker") throw new Error("ENOENT");
-        return 10 * 1024 ** 3;
+        return { total: 40 * 1024 ** 3, free: 10 * 1024 ** 3 };
       },
     });
     expect(asked).toEqual(["/srv/docker", "/var/lib/docker"]);
-    expect(o.disk).toBe(10);
-    expect(o.provider_data).toMatchObject({ docker_root_dir: "/srv/docker", disk_path: "/var/lib/docker" });
+    expect(o.disk).toBe(40);
+    expect(o.provider_data).toMatchObject({ docker_root_dir: "/srv/docker", disk_path: "/var/lib/docker", disk_free: 10 });
+  });
+
+  test("dstack's default disk (100GB..) matches a 252GB disk with 75GB free, with a warning; a request above the disk finds no local offer", async () => {
+    const o = await localOffer({ nvidiaSmi: async () => null, dockerRootDir: async () => "/var/lib/docker", diskBytes: () => ({ total: 252 * 1024 ** 3, free: 75.6 * 1024 ** 3 }) });
+    const empty = { local: o, backends: [], catalog: catalogFromOffers([]) };
+    const defaults = runSpec({ cpu: { count: atLeast(1) }, memory: atLeast(1), disk: atLeast(100) });
+    expect(findOffers(defaults, empty).offers).toEqual([o]);
+    expect(localDiskWarning(o, 100)).toBe(
+      "the run asks for at least 100GB of disk; this machine's disk is 252GB, of which 75.6GB is free in Docker's data root (/var/lib/docker) now: " +
+        "the run may fill it (free space with `docker system prune`, or lower resources.disk)",
+    );
+    expect(localDiskWarning(o, 10)).toBeNull();
+    expect(localDiskWarning({ ...o, backend: "aws" }, 100)).toBeNull();
+    const tooBig = findOffers(runSpec({ cpu: { count: atLeast(1) }, memory: atLeast(1), disk: atLeast(500) }), empty);
+    expect(tooBig.total).toBe(0);
   });
 
   test("the real machine matches a modest dev environment (cpu 1.., memory 1GB.., disk 1GB..)", async () => {

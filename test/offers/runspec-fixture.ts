@@ -73,6 +73,7 @@ export function runSpec(o: SpecOverrides = {}): RunSpec {
     priority: null,
     utilization_policy: null,
     schedule: null,
+    build_missing: false,
     force_build: false,
     profile: { name: null, path: null, sources: {} },
     unsupported: [],

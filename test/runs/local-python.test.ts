@@ -32,8 +32,8 @@ describe("python_defaulted", () => {
 });
 
 describeWhen(dockerEngine, "resolveLocalPython (real base image)", () => {
-  it("uses the base image's python for a defaulted version it lacks, with a warning", async () => {
-    const spec = loadRunSpec({ dir: configIn("type: dev-environment\n"), profile: null, env: env({ DSTACK_LOCAL_PYTHON: "3.13" }) });
+  it("uses the default base image's python for a defaulted version no base image has, with a warning", async () => {
+    const spec = loadRunSpec({ dir: configIn("type: dev-environment\n"), profile: null, env: env({ DSTACK_LOCAL_PYTHON: "3.12" }) });
     const warnings: string[] = [];
     const out = await resolveLocalPython(spec, "local", (m) => warnings.push(m));
     const { baseImageInfo, baseImageRef } = await import("../../src/stacks/base-image");
@@ -42,7 +42,17 @@ describeWhen(dockerEngine, "resolveLocalPython (real base image)", () => {
     expect(base.present).toBe(true); // `dstack setup` builds it; run that first
     expect(out.python).toBe(base.python[0]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("python 3.13");
+    expect(warnings[0]).toContain("python 3.12");
+  });
+  it("keeps a defaulted version whose own base image is built (3.13: trixie), else falls back with a warning", async () => {
+    const spec = loadRunSpec({ dir: configIn("type: dev-environment\n"), profile: null, env: env({ DSTACK_LOCAL_PYTHON: "3.13" }) });
+    const warnings: string[] = [];
+    const out = await resolveLocalPython(spec, "local", (m) => warnings.push(m));
+    const { baseImageInfo, baseImageRef } = await import("../../src/stacks/base-image");
+    const { dockerClient } = await import("../../src/stacks/docker");
+    const trixie = await baseImageInfo(await dockerClient(), baseImageRef("trixie"));
+    if (trixie.present) expect([out.python, warnings]).toEqual(["3.13", []]);
+    else expect([out.python, warnings.length]).toEqual(["3.11", 1]);
   });
   it("leaves a written python alone (preflight reports E4112), and other backends alone", async () => {
     const written = loadRunSpec({ dir: configIn('type: dev-environment\npython: "3.13"\n'), profile: null, env: env({}) });

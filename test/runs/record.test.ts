@@ -36,7 +36,7 @@ const spec: DevEnvironmentRunSpec = {
   build: [], setup: [], init: [], spot_policy: "auto", retry: { enabled: false, on_events: [], duration: null }, max_duration: 7200,
   max_price: null, max_cost: null, backends: null, regions: null, availability_zones: null, instance_types: null, idle_duration: null, stop_duration: null,
   creation_policy: null, fleets: null, tags: {}, reservation: null, priority: null, utilization_policy: null, schedule: null,
-  force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
+  build_missing: false, force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
 };
 const ctx = { sshPublicKey: "ssh-ed25519 AAAA k", owner: "me", now: Date.parse("2026-01-01T00:00:00Z"), baseImage: "dstack-base:1" };
 

@@ -100,10 +100,11 @@ describe("repo files", () => {
 
   it("packs the listed files (links as links, modes normalized) under a prefix, plus extra entries", async () => {
     const entries = await untar(repoTar(dir, { prefix: "workflow", extra: [{ name: "Dockerfile", content: "FROM x\n" }] }));
-    expect(Object.keys(entries).sort()).toEqual([...listRepoFiles(dir).map((f) => `workflow/${f.path}`), "Dockerfile"].sort());
+    expect(Object.keys(entries).sort()).toEqual(["workflow/", ...listRepoFiles(dir).map((f) => `workflow/${f.path}`), "Dockerfile"].sort());
     expect(entries["workflow/requirements.txt"]).toMatchObject({ type: "file", mode: 0o644, body: "local-pkg\n" });
     expect(entries["workflow/src/app.py"]).toMatchObject({ mode: 0o755, body: "print('hi')\n" });
     expect(entries["workflow/app-link"]).toMatchObject({ type: "symlink", linkname: "src/app.py" });
     expect(entries["Dockerfile"].body).toBe("FROM x\n");
+    expect(entries["workflow/"].type).toBe("directory");
   });
 });

@@ -6,10 +6,10 @@
  * Interface with the engine side (src/stacks, src/runs):
  * - `localPreflight(plan, …)` (src/runs/local-preflight.ts) runs before the engine: it fails
  *   fast (no stack touched) on a missing base image, a missing prebuilt image without
- *   `--build`, or a `python:` the base image cannot provide, and builds with `--build`.
+ *   `--build`, or a `python:` the base image cannot provide; `up` builds the prebuilt image
+ *   (src/runs/image-build.ts) after the confirmation, before the engine runs.
  * - `EmitOptions.settings` (all optional):
  *     `delete_volumes: boolean`  volumes are deleted with the stack (default false: kept);
- *     `force_build: boolean`     the engine may build a missing prebuilt image (`--build`);
  *     `start_script: string`     override of templates/local/start.sh (tests);
  *     `repo_dir: string`         the folder mounted at /workflow (default: plan.repo_dir).
  * - Stack outputs (RunOutputs plus): `host_key` (the container's public ed25519 host key, for
@@ -33,7 +33,6 @@ import { packageRoot } from "../../paths";
 
 export interface LocalSettings {
   delete_volumes: boolean;
-  force_build: boolean;
   start_script: string | null;
 }
 
@@ -41,7 +40,6 @@ export function localSettings(opts: EmitOptions): LocalSettings {
   const s = opts.settings ?? {};
   return {
     delete_volumes: s.delete_volumes === true,
-    force_build: s.force_build === true,
     start_script: typeof s.start_script === "string" ? s.start_script : null,
   };
 }
@@ -79,7 +77,6 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
     kind: plan.image.kind,
     ref: plan.image.ref,
     build: plan.image.build ? { ...plan.image.build, ref: plan.image.ref } : null,
-    build_allowed: settings.force_build,
     registry_auth: auth ? pulumi.secret({ username: auth.username, password: auth.password }) : null,
   }, { retainOnDelete: true }); // images are a shared cache: the engine need not even ask the provider
 

@@ -530,6 +530,7 @@ export function runSpecSchema(): JsonSchema {
     priority: nullable({ type: "integer", minimum: 0, maximum: 100 }),
     utilization_policy: nullable(obj({ min_gpu_utilization: { type: "integer", minimum: 0, maximum: 100 }, time_window: { type: "integer", minimum: 300, maximum: MAX_DURATION_SECONDS } })),
     schedule: nullable(obj({ cron: { ...strings, minItems: 1 } })),
+    build_missing: bool,
     force_build: bool,
     profile: obj({ name: nullable(string), path: nullable(string), sources: { type: "object", additionalProperties: source } }),
     unsupported: {

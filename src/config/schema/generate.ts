@@ -6,14 +6,19 @@
 import Ajv from "ajv";
 import standaloneCode from "ajv/dist/standalone";
 import { configurationSchema, CONFIGURATION_SCHEMA_ID, profilesSchema, PROFILES_SCHEMA_ID, runSpecSchema } from "./definitions";
+import { editorConfigurationSchema, editorProfilesSchema } from "./editor";
 
 export const AJV_OPTIONS = { allErrors: true, allowUnionTypes: true, discriminator: true, strictRequired: false, inlineRefs: false, code: { source: true, optimize: true } } as const;
 
+/**
+ * schemas/: the editor schemas (editor.ts: the loader's plus the rules JSON Schema can say) and
+ * the RunSpec's, each with a file-relative `$id` (it resolves to the file it is read from).
+ */
 export function schemaFiles(): Record<string, string> {
   return {
-    "dstack-configuration.schema.json": JSON.stringify(configurationSchema(), null, 2) + "\n",
-    "profiles.schema.json": JSON.stringify(profilesSchema(), null, 2) + "\n",
-    "runspec.schema.json": JSON.stringify(runSpecSchema(), null, 2) + "\n",
+    "dstack-configuration.schema.json": JSON.stringify(editorConfigurationSchema(), null, 2) + "\n",
+    "profiles.schema.json": JSON.stringify(editorProfilesSchema(), null, 2) + "\n",
+    "runspec.schema.json": JSON.stringify({ ...runSpecSchema(), $id: "runspec.schema.json" }, null, 2) + "\n",
   };
 }
 

@@ -1,0 +1,32 @@
+/**
+ * The README says every command takes `--json`: each command commander knows accepts it, and
+ * a few that need no engine print one JSON document with it.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildProgram } from "../../cli";
+import { runInProcess } from "../support/in-process-cli";
+
+const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+
+test("the README says so", () => {
+  expect(readme).toContain("Every command takes `--json` for machine-readable output");
+});
+
+test.each(buildProgram().commands.map((c) => [c.name(), c] as const))("dstack %s accepts --json", (_name, cmd) => {
+  expect(cmd.options.map((o) => o.long)).toContain("--json");
+});
+
+test("config and schema print one JSON document with it", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-json-"));
+  fs.writeFileSync(path.join(dir, ".dstack.yml"), "type: dev-environment\nide: vscode\n");
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-json-home-"));
+  for (const args of [["config", dir, "--json"], ["schema", "--json"], ["schema", "runspec", "--json"]]) {
+    const r = await runInProcess(args, { DSTACK_HOME: home });
+    expect([args.join(" "), r.code]).toEqual([args.join(" "), 0]);
+    expect(() => JSON.parse(r.stdout)).not.toThrow();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(home, { recursive: true, force: true });
+});
