@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option("--json", "print the runs as JSON")
     .action(async (opts: { json?: boolean; all?: boolean }) => {
       // lazily reconciled: expired runs and gone instances first (src/runs/reconcile.ts)
-      const { listReconciled } = await import("../runs/reconcile");
+      const { listReconciled } = await import("../runs/ps-reconcile");
       const { runs, warnings } = await listReconciled({ all: opts.all });
       process.stdout.write(opts.json ? JSON.stringify(runs, null, 2) + "\n" : renderRuns(runs, Date.now(), !!opts.all) + "\n");
       if (warnings.length) {

@@ -13,7 +13,7 @@ import { plan as makePlan, type Plan } from "../compiler/plan";
 import { loadBackend } from "../compiler/backends";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { collectChanges, type ResourceChange } from "../stacks/events";
-import { containerStatus, dockerClient, removeVolumes } from "../stacks/docker";
+import { containerStatus, dockerClient, listContainersByLabel, removeVolumes } from "../stacks/docker";
 import * as ws from "../stacks/workspace";
 import { ensureRunHostKey, ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
@@ -514,9 +514,8 @@ export async function listRunsChecked(o: { all?: boolean; env?: NodeJS.ProcessEn
 
 /** The state of every dstack container by run name (one Docker API call). */
 async function localContainerStates(env: NodeJS.ProcessEnv): Promise<Map<string, InstanceState>> {
-  const docker = await dockerClient(env);
   const out = new Map<string, InstanceState>();
-  for (const c of await docker.listContainers({ all: true, filters: { label: ["dstack.run"] } })) {
+  for (const c of await listContainersByLabel("dstack.run", env)) {
     const run = c.Labels?.["dstack.run"];
     if (run) out.set(run, c.State === "running" ? "running" : "stopped");
   }

@@ -18,17 +18,15 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { RetryEvent } from "../config/runspec";
 import { DstackError } from "../diagnostics";
-import { judgeOnThisHost } from "../stacks/locks";
-import { acquireRunLock, listRunLocks } from "../stacks/run-lock";
+import { acquireRunLock } from "../stacks/run-lock";
 import { describeTried, provisionAttempt, recordNoCapacity } from "./attempt";
 import { removeLeftovers } from "./cleanup";
 import { observeInstance } from "./observe";
 import { decide, onFailure, POLL_MS, type Action, type AttemptView, type ReconcileView } from "./reconcile-decision";
-import { agentState, ensureAgent } from "./agent";
-import { listRunsChecked, type RunList } from "./lifecycle";
 import { endAttempt, isActive, type Attempt, type RunRecord, type RunView, type TerminationReason } from "./record";
 import { appendRunLog, saveInstanceOutput } from "./run-log";
 import { endRun, listRecords, markStatus, readRecord, readRunSpec, type StoredRun } from "./records";
+import { heldByAnother, isManaged } from "./managed";
 
 /** Reasons of an attempt that reached its instance running. */
 const RAN: TerminationReason["kind"][] = ["exited", "interrupted", "max_duration_exceeded", "inactivity", "stopped_by_user", "aborted_by_user"];
@@ -71,26 +69,7 @@ export function decisionView(r: RunRecord): ReconcileView {
   };
 }
 
-/** A run that manages itself: active, with a deadline, a retry policy or an inactivity rule. */
-export function isManaged(r: RunRecord): boolean {
-  if (!isActive(r.status)) return false;
-  return r.expires_at !== null || r.retry.enabled || (r.run_type === "dev-environment" && r.inactivity_duration !== null) || r.status === "submitted";
-}
-
-/** The lock an attached `dstack up` holds while it follows a task (run names have no dot). */
-export function followerLockName(name: string): string {
-  return `${name}.follow`;
-}
-
-/** Whether a live process other than this one holds the run's lock, or follows the run attached. */
-export async function heldByAnother(name: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  for (const lock of [name, followerLockName(name)]) {
-    const holder = (await listRunLocks(lock, env)).dstack;
-    if (!holder || holder.pid === process.pid) continue;
-    if (judgeOnThisHost(holder).verdict.state !== "stale") return true;
-  }
-  return false;
-}
+export { followerLockName, heldByAnother, isManaged } from "./managed";
 
 export interface StepResult {
   name: string;
@@ -262,26 +241,4 @@ export async function reconcileDue(runs: Pick<RunView, "name" | "status" | "expi
     }
   }
   return out;
-}
-
-/**
- * The runs as `dstack ps` lists them, reconciled lazily first (`reconcileDue`: a deadline passed,
- * an instance gone), and the agent started again when managed runs are active and none runs
- * (after a crash or a restart of the machine).
- */
-export async function listReconciled(o: { all?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunList> {
-  const env = o.env ?? process.env;
-  let list = await listRunsChecked({ all: o.all, env });
-  const steps = await reconcileDue(list.runs, { env });
-  if (steps.some((s) => s.action.kind !== "wait")) list = await listRunsChecked({ all: o.all, env });
-  if (list.runs.some((r) => isActive(r.status)) && !(await agentState(env)).running) {
-    const stored = list.stored ?? (await listRecords({ env }));
-    for (const s of stored) {
-      if (s.record !== null && isManaged(s.record) && !(await heldByAnother(s.name, env))) {
-        await ensureAgent(env);
-        break;
-      }
-    }
-  }
-  return list;
 }

@@ -165,3 +165,43 @@ export function demuxLogs(buf: Buffer): string {
   if (i === 0) return buf.toString("utf8");
   return parts.join("");
 }
+
+/** A container as the Engine API lists it (the fields dstack reads). */
+export interface ListedContainer {
+  Id: string;
+  Names?: string[];
+  State?: string;
+  Labels?: Record<string, string>;
+}
+
+/**
+ * Containers carrying a label (running or not), for `dstack ps`: one `GET /containers/json`
+ * straight over the unix socket with node's http, so that listing runs does not load
+ * dockerode (about 0.8 s here); other endpoints (tcp://) go through dockerode.
+ * Docker unreachable: E4101 / E4102.
+ */
+export async function listContainersByLabel(label: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5000): Promise<ListedContainer[]> {
+  const endpoint = dockerEndpoint(env);
+  if (!endpoint.startsWith("unix://")) return (await dockerClient(env)).listContainers({ all: true, filters: { label: [label] } });
+  const socketPath = endpoint.slice("unix://".length);
+  const query = `all=1&filters=${encodeURIComponent(JSON.stringify({ label: [label] }))}`;
+  const http = await import("http");
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path: `/containers/json?${query}`, method: "GET", timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new Error(`docker: GET /containers/json answered ${res.statusCode}: ${body.trim()}`));
+        try {
+          resolve(JSON.parse(body) as ListedContainer[]);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
+    req.on("error", (e: NodeJS.ErrnoException) => reject(noEngineError(env, e.code ?? e.message)));
+    req.end();
+  });
+}
