@@ -16,7 +16,8 @@ import { ExitCode } from "../diagnostics";
 
 /** The status column: the record's status, and what the probe saw when it contradicts an active status. */
 export function statusText(r: RunView): string {
-  if (isActive(r.status) && r.status !== "submitted" && (r.instance === "stopped" || r.instance === "missing")) return `${r.status} (instance ${r.instance})`;
+  const doubtful = r.instance === "stopped" || r.instance === "missing" || (r.instance === "unknown" && r.backend === "local");
+  if (isActive(r.status) && r.status !== "submitted" && doubtful) return `${r.status} (instance ${r.instance})`;
   return r.status;
 }
 
