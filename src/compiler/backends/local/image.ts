@@ -29,8 +29,6 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-const DOCKERODE = require.resolve("dockerode");
-
 /** What a prebuilt image is built from (the Plan's image.build plus its tag), kept in state for the record. */
 export interface PrebuiltSpec {
   /** Image to build from. */
