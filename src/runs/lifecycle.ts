@@ -304,13 +304,8 @@ function instanceCheck(name: string, outputs: Record<string, unknown>): (() => P
   };
 }
 
-/** The IDE link of a dev environment. */
-export function ideUrl(name: string, ide: Plan["ide"], workingDir = "/workflow"): string | null {
-  if (ide === "cursor") return `cursor://vscode-remote/ssh-remote+${name}${workingDir}`;
-  if (ide === "windsurf") return `windsurf://vscode-remote/ssh-remote+${name}${workingDir}`;
-  if (ide === "vscode" || ide === null) return `vscode://vscode-remote/ssh-remote+${name}${workingDir}`;
-  return null;
-}
+/** The IDE link of a dev environment (record.ts: the run's JSON carries it too). */
+export { ideUrl } from "./record";
 
 export interface DestroyOptions {
   /** Also remove the run's named volumes. */
