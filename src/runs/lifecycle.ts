@@ -81,7 +81,9 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
 
+/** Who starts the run (the `dstack:owner` tag, `owner` in ps and audit): DSTACK_OWNER (a CI job's actor), else the OS user. */
 export function ownerName(): string {
+  if (process.env.DSTACK_OWNER) return process.env.DSTACK_OWNER;
   try {
     return os.userInfo().username;
   } catch {
