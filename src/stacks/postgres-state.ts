@@ -143,6 +143,18 @@ export async function readCheckpointsFromPostgres(backend: PostgresBackend, runs
   });
 }
 
+/** The text of a stack's `.pulumi-tags` blob; "" for a stack without tags, null for no such stack. */
+export async function readTagsTextFromPostgres(backend: PostgresBackend, run: string): Promise<string | null> {
+  return withPostgres(backend, async (c) => {
+    if (!(await tableExists(c, backend.table))) return null;
+    const dir = backend.prefix + STACKS_DIR;
+    const r = await c.query<{ key: string; data: unknown }>(`select key, data from ${backend.table} where key = any($1)`, [[`${dir}${run}.json`, `${dir}${run}.json.gz`, `${dir}${run}.pulumi-tags`]]);
+    const tags = r.rows.find((row) => row.key.endsWith(".pulumi-tags"));
+    if (tags) return blobBytes(tags.data).toString("utf8");
+    return r.rows.length ? "" : null;
+  });
+}
+
 /** Pulumi's lock records of a run (`{pid, username, hostname, timestamp}` each, with their keys). */
 export async function readEngineLocksFromPostgres(backend: PostgresBackend, run: string): Promise<{ key: string; lock: Record<string, unknown> }[]> {
   return withPostgres(backend, async (c) => {
