@@ -80,7 +80,14 @@ export async function downOne(
   let record: RunRecord | null = null;
   try {
     const cur = await records.readRecord(name);
-    if (cur?.record) {
+    if (cur?.record && opts.purge && records.holdsResources(cur)) {
+      // stopping and deleting at once: the instance is stopped as `stop` does, then the stack is
+      // destroyed and removed in one engine run (its history goes with the record anyway)
+      record = cur.record;
+      await records.stopInstance(cur.outputs, { graceful: !opts.abort, seconds: record.stop_duration ?? records.DEFAULT_STOP_SECONDS });
+      await records.saveOutputBeforeEnd(name, cur);
+    }
+    if (cur?.record && !(opts.purge && records.holdsResources(cur))) {
       const ended = await records.endRun(name, { kind: opts.abort ? "aborted_by_user" : "stopped_by_user" }, { graceful: !opts.abort, volumes: opts.volumes, onEvent: display.onEvent });
       record = ended.record;
       Object.assign(out, { status: record.status, reason: renderReason(record.reason), already_ended: ended.alreadyEnded, volumes_removed: ended.removedVolumes, leftovers_removed: ended.leftovers, volumes_in_use: ended.volumesInUse });
@@ -91,7 +98,8 @@ export async function downOne(
         Object.assign(out, { purged: true, status: null, reason: null });
       }
     } else {
-      // no record (an interrupted first `up`), or no stack at all (E4503 unless Docker holds something of it)
+      // purging a run that holds resources; no record (an interrupted first `up`); or no stack at
+      // all (E4503 unless Docker holds something of it)
       const res = await lc.destroyRun(name, {
         volumes: opts.volumes,
         onEvent: display.onEvent,

@@ -86,7 +86,7 @@ export function connectionText(
   const ssh = includeWritten ? `ssh ${name}` : `ssh -F ${sshConfig} ${name}`;
   const lines = runType === "task" && finished ? [] : [`To connect: ${ssh}`];
   if (runType === "dev-environment" && ide && ideLink) lines.push(`To open in ${ide === "cursor" ? "Cursor" : ide === "windsurf" ? "Windsurf" : "VS Code"}: ${ideLink}`);
-  if (runType === "task" && containerName) lines.push(`The task's output: docker logs -f ${containerName}`);
+  if (runType === "task" && containerName) lines.push(`The task's output: dstack logs -f ${name}`);
   lines.push(`To remove: dstack down ${name}`);
   return lines.join("\n");
 }

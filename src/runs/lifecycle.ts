@@ -214,7 +214,12 @@ export async function applyRun(
     log("provisioned");
     return { ...res, resolved };
   } catch (e) {
-    log(`provisioning failed: ${(e as Error).message?.split("\n")[0] ?? e}`);
+    const message = (e as Error).message?.split("\n")[0] ?? String(e);
+    log(`provisioning failed: ${message}`);
+    // A new attempt of an ended run that failed: the record says so (what the engine made stays for `dstack down`).
+    if (r.previousMeta && !isActive(r.previousMeta.status) && !o.signal?.aborted && !o.interrupted?.aborted) {
+      await markStatus(r.plan.run_name, "failed", { kind: "provisioning_failed", message }, { env }).catch(() => undefined);
+    }
     if (o.signal?.aborted || o.interrupted?.aborted) {
       throw new DstackError(
         {

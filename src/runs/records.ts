@@ -219,6 +219,17 @@ export async function endRun(name: string, reason: TerminationReason, o: EndRunO
   return { record: ended, alreadyEnded: false, removedVolumes, leftovers, volumesInUse };
 }
 
+/** Whether the run's stack still holds resources (an active run, or an ended one whose end did not finish). */
+export function holdsResources(cur: StoredRun, env: NodeJS.ProcessEnv = process.env): boolean {
+  return storedActive(cur) || hasResources(cur.name, cur, env);
+}
+
+/** Saves the output of the run's current attempt into its log (before its instance is removed). */
+export async function saveOutputBeforeEnd(name: string, cur: StoredRun, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const attempt = cur.record?.attempts[cur.record.attempts.length - 1]?.n ?? 1;
+  await saveInstanceOutput(name, cur.outputs, attempt, env).catch(() => false);
+}
+
 /** Whether the stack still holds resources (the file backend's checkpoint; else: the outputs name an instance). */
 function hasResources(name: string, cur: StoredRun, env: NodeJS.ProcessEnv): boolean {
   const doc = readCheckpointFile(name, env) as { checkpoint?: { latest?: { resources?: { type?: string }[]; pending_operations?: unknown[] } } } | null | undefined;

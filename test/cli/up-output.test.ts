@@ -25,7 +25,7 @@ test("connection details: ssh and the IDE link (vscode:// or cursor://)", () => 
   expect(t).toContain("ssh r1");
   expect(t).toContain("To open in Cursor: cursor://vscode-remote/ssh-remote+r1/workflow");
   expect(connectionText("r1", null, "task", null, false, "/h/ssh/config")).toContain("ssh -F /h/ssh/config r1");
-  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("docker logs -f dstack-r1");
+  expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1")).toContain("dstack logs -f r1");
 });
 
 test("no IDE link for a dev environment without ide, none for a task", () => {
@@ -41,7 +41,7 @@ test("no IDE link for a dev environment without ide, none for a task", () => {
 test("a finished task gets no \"To connect\" line, a running one does", () => {
   const done = connectionText("r1", null, "task", null, true, "/c", "dstack-r1", true);
   expect(done).not.toContain("To connect");
-  expect(done.split("\n")).toEqual(["The task's output: docker logs -f dstack-r1", "To remove: dstack down r1"]);
+  expect(done.split("\n")).toEqual(["The task's output: dstack logs -f r1", "To remove: dstack down r1"]);
   expect(connectionText("r1", null, "task", null, true, "/c", "dstack-r1", false)).toContain("To connect: ssh r1");
   // a dev environment is connected to whatever `finished` says
   expect(connectionText("r1", "vscode", "dev-environment", ideUrl("r1", "vscode"), true, "/c", null, true)).toContain("To connect: ssh r1");

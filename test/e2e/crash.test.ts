@@ -111,9 +111,9 @@ async function killAfter(sb: Sandbox, args: string[], ms: number, from: () => bo
   return { code, signal, stderr };
 }
 
-/** `dstack down RUN -y` after a crash: a stale lock of the killed process is broken by dstack itself (warning E4505). */
+/** `dstack down RUN -y --purge` (nothing of the run left, its record included) after a crash: a stale lock of the killed process is broken by dstack itself (warning E4505). */
 function downAfterCrash(sb: Sandbox, stale: string[]): ReturnType<typeof dstack> {
-  const r = dstack(sb, ["down", run, "-y"]);
+  const r = dstack(sb, ["down", run, "-y", "--purge"]);
   if (/E4505/.test(r.stderr)) stale.push("broken by dstack");
   return r;
 }
@@ -151,7 +151,7 @@ describeWhen(e2ePrerequisites, "kill -9 of up and down (real engine, Docker, Ope
     const r = dstack(sb, ["up", "-y"]);
     ok(r, `dstack up after ${TRIALS} killed ups`);
     expect(ok(ssh(sb, run, "cat /workflow/hello.txt"), "ssh")).toContain("hi");
-    ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+    ok(dstack(sb, ["down", run, "-y", "--purge"]), "dstack down");
     expect(remains(sb)).toEqual([]);
   });
 
@@ -159,7 +159,7 @@ describeWhen(e2ePrerequisites, "kill -9 of up and down (real engine, Docker, Ope
     for (let i = 0; i < TRIALS; i++) {
       ok(dstack(sb, ["up", "-y"]), `dstack up (down trial ${i + 1})`);
       const ms = delayOf(TRIALS + i, 200, 3000);
-      const k = await killAfter(sb, ["down", run, "-y"], ms);
+      const k = await killAfter(sb, ["down", run, "-y", "--purge"], ms);
       const orphans = await settle(sb);
       const d = downAfterCrash(sb, stale);
       const left = remains(sb);
@@ -180,7 +180,7 @@ describeWhen(e2ePrerequisites, "kill -9 of up and down (real engine, Docker, Ope
       const urns = (state.checkpoint.latest.resources as { urn: string; type: string }[]).filter((r) => r.type.endsWith(":LocalContainer")).map((r) => r.urn);
       expect(urns).toEqual([labels["dstack.urn"]]);
     } finally {
-      ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+      ok(dstack(sb, ["down", run, "-y", "--purge"]), "dstack down");
     }
   });
 
@@ -208,6 +208,6 @@ describeWhen(e2ePrerequisites, "kill -9 of up and down (real engine, Docker, Ope
     expect(fs.existsSync(sb.sshConfig) ? fs.readFileSync(sb.sshConfig, "utf8") : "").not.toContain(bad);
     const stacks = path.join(sb.dstackHome, "state", ".pulumi", "stacks", "dstack");
     expect(fs.existsSync(stacks) ? fs.readdirSync(stacks).filter((f) => f === `${bad}.json`) : []).toEqual([]);
-    expect(dstack(sb, ["down", bad, "-y"]).status).toBe(6);
+    expect(dstack(sb, ["down", bad, "-y", "--purge"]).status).toBe(6);
   });
 });

@@ -129,7 +129,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     const history = spawnSync(pulumi, ["stack", "history", "--json", "--stack", `organization/dstack/${exitRun}`], { env: penv, encoding: "utf8", cwd: sb.root });
     expect(history.status).toBe(0);
     expect((JSON.parse(history.stdout) as { message: string }[]).map((u) => u.message)).toContain(`dstack: run ${exitRun} failed (exited with code 3)`);
-    const tagged = spawnSync(pulumi, ["stack", "ls", "--json", "--tag", "dstack:status=failed"], { env: penv, encoding: "utf8", cwd: sb.root });
+    const tagged = spawnSync(pulumi, ["stack", "ls", "--all", "--json", "--tag", "dstack:status=failed"], { env: penv, encoding: "utf8", cwd: sb.root });
     expect(tagged.status).toBe(0);
     expect((JSON.parse(tagged.stdout) as { name: string }[]).map((s) => s.name.split("/").pop())).toContain(exitRun);
 
@@ -158,7 +158,8 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     const local = await freePort();
     let remote = await freePort();
     while (remote === local) remote = await freePort();
-    writeConfig(sb, `type: task\nname: ${attachRun}\nports:\n  - "${local}:${remote}"\ncommands:\n  - python3 -m http.server ${remote} --bind 127.0.0.1\nresources:\n  disk: 1GB..\n`, "attach.dstack.yml");
+    // stop_duration bounds the graceful stop (the default is dstack's 5m)
+    writeConfig(sb, `type: task\nname: ${attachRun}\nstop_duration: 5s\nports:\n  - "${local}:${remote}"\ncommands:\n  - python3 -m http.server ${remote} --bind 127.0.0.1\nresources:\n  disk: 1GB..\n`, "attach.dstack.yml");
     const up = dstack(sb, ["up", "-y", "-d", "-f", "attach.dstack.yml"]);
     ok(up, "up -d");
     expect(psAll(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "running", instance: "running" });
@@ -194,7 +195,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     expect(await follow.exited).toBe(0);
     expect(docker(["inspect", `dstack-${attachRun}`]).status).not.toBe(0);
     expect(psAll(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "terminated", termination_reason: "stopped_by_user", reason: "stopped by user" });
-    expect(ok(dstack(sb, ["logs", attachRun]), "logs")).toContain("Serving HTTP");
+    expect(ok(dstack(sb, ["logs", attachRun]), "logs")).toMatch(/"GET \/ HTTP\/1\.1" 200/);
     ok(dstack(sb, ["down", attachRun, "--purge", "-y"]), "down --purge");
     expect(psAll(sb).find((r) => r.name === attachRun)).toBeUndefined();
   });

@@ -76,7 +76,7 @@ describeWhen(e2ePrerequisites, "locks and engine processes after a crash (real e
     ok(r, "dstack down");
     expect(r.stderr).toMatch(new RegExp(`warning: run ${run}: removed a stale lock taken by pid ${DEAD_PID} on host ${os.hostname()} .*no longer exists \\[E4505\\]`));
     expect(fs.existsSync(lock)).toBe(false);
-    expect(r.stdout).toContain(`${run} deleted.`);
+    expect(r.stdout).toContain(`${run} stopped (terminated: stopped by user)`);
   });
 
   test("a stale dstack run lock: the next up breaks it with a warning and succeeds", () => {
