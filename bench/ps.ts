@@ -33,7 +33,7 @@ function spec(name: string): TaskRunSpec {
     type: "task", commands: ["true"], nodes: 1, configuration_path: "/p/.dstack.yml", repo_dir: "/p", repo_id: "r", name, name_generated: false, python_defaulted: false,
     image: null, python: null, nvcc: false, registry_auth: null, working_dir: "/workflow", shell: null, user: null, privileged: false, entrypoint: null, docker: null,
     env: {}, secret_env: [], ports: [], volumes: [], resources: DEFAULT_RESOURCES, build: [], setup: [], init: [], spot_policy: "auto",
-    retry: { enabled: false, on_events: [], duration: null }, max_duration: 3600, max_price: null, backends: null, regions: null, availability_zones: null,
+    retry: { enabled: false, on_events: [], duration: null }, max_duration: 3600, max_price: null, max_cost: null, backends: null, regions: null, availability_zones: null,
     instance_types: null, idle_duration: null, stop_duration: null, creation_policy: null, fleets: null, tags: {}, reservation: null, priority: null,
     utilization_policy: null, schedule: null, force_build: false, profile: { name: null, path: null, sources: {} }, unsupported: [],
   };
