@@ -110,6 +110,20 @@ function checkState(env: NodeJS.ProcessEnv): DoctorCheck {
   }
 }
 
+/** A PostgreSQL state backend (a team's): connected to, or null for any other backend. */
+async function checkPostgresState(env: NodeJS.ProcessEnv): Promise<DoctorCheck | null> {
+  const url = env.DSTACK_STATE_URL;
+  if (!url || !/^postgres:\/\//i.test(url)) return null;
+  const { postgresBackend, redactUrl, withPostgres } = await import("../stacks/postgres-state");
+  try {
+    const pg = postgresBackend(url)!;
+    const version = await withPostgres(pg, async (c) => (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v);
+    return { name: "state", ok: true, detail: `${redactUrl(url)} (PostgreSQL ${version}, table ${pg.table})`, fix: null };
+  } catch (e) {
+    return { name: "state", ok: false, detail: (e as Error).message, fix: "check DSTACK_STATE_URL and that the server runs (docs/audit.md)" };
+  }
+}
+
 async function checkSsh(): Promise<DoctorCheck> {
   const r = await run("ssh", ["-V"]);
   return r.ok
@@ -118,8 +132,8 @@ async function checkSsh(): Promise<DoctorCheck> {
 }
 
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<DoctorCheck[]> {
-  const [pulumi, docker, ssh] = await Promise.all([checkPulumi(env), checkDocker(), checkSsh()]);
-  return [checkNode(), ...pulumi, ...docker, checkState(env), ssh];
+  const [pulumi, docker, ssh, postgres] = await Promise.all([checkPulumi(env), checkDocker(), checkSsh(), checkPostgresState(env)]);
+  return [checkNode(), ...pulumi, ...docker, postgres ?? checkState(env), ssh];
 }
 
 export function register(program: Command): void {

@@ -18,6 +18,7 @@ import * as path from "path";
 import { homePaths, writeFileAtomic } from "../paths";
 import type { CpuArch, GpuVendor } from "../config/runspec";
 import type { Offer } from "./offer";
+import { localMachinePrice } from "./backends-config";
 
 const GiB = 1024 ** 3;
 
@@ -73,7 +74,8 @@ export async function localOffer(opts: LocalOfferOptions = {}): Promise<Offer> {
     region: "local",
     zone: null,
     instance_type: "local",
-    price: 0,
+    // 0, or what config.yml says this machine costs (`- type: local` with `price:`)
+    price: localMachinePrice({ env }),
     spot: false,
     cpu: typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length,
     cpu_arch: arch,

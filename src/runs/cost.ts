@@ -8,7 +8,6 @@
  * before anything is created (exit 9, docs/exit-codes.md).
  */
 import { DstackError, ExitCode } from "../diagnostics";
-import { formatDuration } from "./record";
 
 /** Dollars, rounded to the cent for display and JSON (pure). */
 export function roundCost(usd: number): number {
@@ -52,7 +51,7 @@ export function checkCost(run: { name: string; price: number; max_duration: numb
       {
         code: "E6300",
         severity: "error",
-        message: `${run.name}: projected cost ${usd(cost)} ($${run.price}/h × ${formatDuration(run.max_duration)}) is above max_cost ${usd(run.max_cost)}; nothing was created`,
+        message: `${run.name}: projected cost ${usd(cost)} ($${run.price}/h × ${+(run.max_duration! / 3600).toFixed(2)}h) is above max_cost ${usd(run.max_cost)}; nothing was created`,
         hint: "shorten it (--ttl), choose a cheaper offer (--max-price, fewer resources), or raise --max-cost",
       },
       ExitCode.OverBudget,

@@ -10,7 +10,7 @@ import { cloudDefaultImage } from "../compiler/backends/cloud/images";
 import { backendSettings } from "../offers/backends-config";
 import { pythonProvided } from "../compiler/backends/local/preflight";
 import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
-import { configuredBackends, localMachinePrice } from "../offers/backends-config";
+import { configuredBackends } from "../offers/backends-config";
 import { findOffers, noOffersError, offerViolations } from "../offers/find";
 import { localOffer } from "../offers/local";
 import { offerResources } from "../offers/format";
@@ -24,10 +24,7 @@ import { localPreflight, type PreflightResult } from "./local-preflight";
 
 /** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
-  // config.yml may price this machine (`- type: local` with `price:`): the plan, the cost guard and audit count it
-  const price = localMachinePrice();
-  const offer = await localOffer();
-  return price === offer.price ? offer : { ...offer, price };
+  return localOffer();
 }
 
 /**

@@ -106,7 +106,9 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
 }
 
+/** Who starts the run (the `dstack:owner` tag, `owner` in ps and audit): DSTACK_OWNER (a CI job's actor), else the OS user. */
 export function ownerName(): string {
+  if (process.env.DSTACK_OWNER) return process.env.DSTACK_OWNER;
   try {
     return os.userInfo().username;
   } catch {
@@ -353,13 +355,8 @@ function instanceCheck(name: string, outputs: Record<string, unknown>): (() => P
   };
 }
 
-/** The IDE link of a dev environment. */
-export function ideUrl(name: string, ide: Plan["ide"], workingDir = "/workflow"): string | null {
-  if (ide === "cursor") return `cursor://vscode-remote/ssh-remote+${name}${workingDir}`;
-  if (ide === "windsurf") return `windsurf://vscode-remote/ssh-remote+${name}${workingDir}`;
-  if (ide === "vscode" || ide === null) return `vscode://vscode-remote/ssh-remote+${name}${workingDir}`;
-  return null;
-}
+/** The IDE link of a dev environment (record.ts: the run's JSON carries it too). */
+export { ideUrl } from "./record";
 
 export interface DestroyOptions {
   /** Also remove the run's named volumes. */

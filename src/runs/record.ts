@@ -21,6 +21,7 @@ import { offerResources } from "../offers/format";
 import type { Plan } from "../compiler/plan";
 import type { PortSpec, RetrySpec, RunSpec } from "../config/runspec";
 import type { Offer } from "../offers/offer";
+import { projectedCost, roundCost } from "./cost";
 
 /** Stack output key of the RunRecord. */
 export const RUN_RECORD_OUTPUT = "dstack_run";
@@ -461,6 +462,29 @@ export function formatDuration(seconds: number | null): string {
 
 // --- the listing view ------------------------------------------------------------------------
 
+/** The IDE link of a dev environment. */
+export function ideUrl(name: string, ide: Plan["ide"], workingDir = "/workflow"): string | null {
+  if (ide === "cursor") return `cursor://vscode-remote/ssh-remote+${name}${workingDir}`;
+  if (ide === "windsurf") return `windsurf://vscode-remote/ssh-remote+${name}${workingDir}`;
+  if (ide === "vscode" || ide === null) return `vscode://vscode-remote/ssh-remote+${name}${workingDir}`;
+  return null;
+}
+
+/** What a CI script needs to connect, from an active run's outputs (null once it has ended); docs/ci.md. */
+function connectionFields(name: string, r: RunRecord | null, outputs: Record<string, unknown> | null): Pick<RunView, "ssh_port" | "ssh_user" | "ide_url" | "projected_cost"> {
+  const active = !!r && isActive(r.status);
+  const spec = outputs?.[RUN_SPEC_OUTPUT] as { working_dir?: unknown } | undefined;
+  const workingDir = typeof spec?.working_dir === "string" ? spec.working_dir : undefined;
+  return {
+    ssh_port: active && typeof outputs?.ssh_port === "number" ? outputs.ssh_port : null,
+    ssh_user: active && typeof outputs?.ssh_user === "string" ? outputs.ssh_user : null,
+    ide_url: active && r?.run_type === "dev-environment" ? ideUrl(name, r.ide, workingDir) : null,
+    projected_cost: r ? nullableCost(projectedCost(r.price, r.max_duration)) : null,
+  };
+}
+
+const nullableCost = (c: number | null) => (c === null ? null : roundCost(c));
+
 /** One run as `dstack ps --json` and `dstack up --json` print it. */
 export interface RunView {
   name: string;
@@ -483,6 +507,13 @@ export interface RunView {
   duration_s: number | null;
   attempts: number;
   ssh_host: string | null;
+  /** The active run's sshd port and user (null once it has ended). */
+  ssh_port: number | null;
+  ssh_user: string | null;
+  /** A dev environment's IDE link (`vscode://vscode-remote/ssh-remote+NAME/workflow`), null for a task or an ended run. */
+  ide_url: string | null;
+  /** `price` (dollars per hour) × max_duration, in dollars; null without max_duration (unbounded) unless the run is free. */
+  projected_cost: number | null;
   /** What a probe of the instance found (local: the container), when it was probed. */
   instance: InstanceState;
 }
@@ -506,6 +537,7 @@ export function runView(name: string, r: RunRecord | null, outputs: Record<strin
     duration_s: r && r.ended_at ? runDurationSeconds(r, now) : null,
     attempts: r ? r.attempts.length : 0,
     ssh_host: r && isActive(r.status) && typeof outputs?.ssh_host === "string" ? outputs.ssh_host : null,
+    ...connectionFields(name, r, outputs),
     instance,
   };
 }

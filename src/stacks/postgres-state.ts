@@ -6,7 +6,9 @@
  * The layout is Pulumi's own (pkg/backend/diy/postgres, v3.248.0): one table (`pulumi_state`,
  * or the URL's `?table=`) of `(key TEXT PRIMARY KEY, data JSON, updated_at)`, where `key` is the
  * path a file backend would use (`.pulumi/stacks/dstack/<run>.json[.gz]`,
- * `.pulumi/locks/organization/dstack/<run>/<uuid>.json`) and `data` is `{"data": base64}`.
+ * `.pulumi/locks/organization/dstack/<run>/<uuid>.json`) under the URL's path as a prefix
+ * (pkg/backend/diy/backend.go: `blob.PrefixedBucket(bucket, "<database>/")`, so
+ * `dstack_test/.pulumi/stacks/dstack/dev.json`), and `data` is `{"data": base64}`.
  * dstack only reads that table; every write goes through the engine. Its own table of run-lock
  * holders is in postgres-lock.ts.
  *
@@ -23,6 +25,8 @@ export interface PostgresBackend {
   connectionString: string;
   /** Pulumi's state table (`?table=`, default `pulumi_state`). */
   table: string;
+  /** The prefix of every key: the URL's path and a slash (`dstack_test/`), or "" for none. */
+  prefix: string;
 }
 
 /** The PostgreSQL backend a state URL names, or null for any other backend (pure). */
@@ -35,7 +39,8 @@ export function postgresBackend(url: string): PostgresBackend | null {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(table)) {
     throw new DstackError({ code: "E4520", severity: "error", message: `DSTACK_STATE_URL: the table name ${JSON.stringify(table)} is not a plain SQL identifier`, hint: "use letters, digits and _ (e.g. ?table=dstack_state)" }, ExitCode.Usage);
   }
-  return { connectionString: u.toString(), table };
+  const dir = decodeURIComponent(u.pathname).replace(/^\/+/, "");
+  return { connectionString: u.toString(), table, prefix: dir ? (dir.endsWith("/") ? dir : `${dir}/`) : "" };
 }
 
 /** The URL with its password masked, for messages (pure). */
@@ -88,7 +93,7 @@ export async function withPostgres<T>(backend: PostgresBackend, fn: (c: Client) 
   }
 }
 
-const STACKS_PREFIX = `.pulumi/stacks/${DSTACK_PROJECT}/`;
+const STACKS_DIR = `.pulumi/stacks/${DSTACK_PROJECT}/`;
 
 /** Whether Pulumi's table exists yet (it is created by the engine's first use of the backend). */
 async function tableExists(c: Client, table: string): Promise<boolean> {
@@ -106,8 +111,9 @@ export function blobBytes(data: unknown): Buffer {
 export async function listStacksFromPostgres(backend: PostgresBackend): Promise<string[]> {
   return withPostgres(backend, async (c) => {
     if (!(await tableExists(c, backend.table))) return [];
-    const r = await c.query<{ key: string }>(`select key from ${backend.table} where key like $1`, [`${STACKS_PREFIX}%`]);
-    const names = r.rows.map((x) => /^(.+)\.json(\.gz)?$/.exec(x.key.slice(STACKS_PREFIX.length))?.[1]).filter((n): n is string => !!n && !n.includes("/"));
+    const dir = backend.prefix + STACKS_DIR;
+    const r = await c.query<{ key: string }>(`select key from ${backend.table} where starts_with(key, $1)`, [dir]);
+    const names = r.rows.map((x) => /^(.+)\.json(\.gz)?$/.exec(x.key.slice(dir.length))?.[1]).filter((n): n is string => !!n && !n.includes("/"));
     return [...new Set(names)].sort();
   });
 }
@@ -124,10 +130,11 @@ export async function readCheckpointsFromPostgres(backend: PostgresBackend, runs
   if (runs.length === 0) return out;
   return withPostgres(backend, async (c) => {
     if (!(await tableExists(c, backend.table))) return out;
-    const keys = runs.flatMap((r) => [`${STACKS_PREFIX}${r}.json`, `${STACKS_PREFIX}${r}.json.gz`]);
+    const dir = backend.prefix + STACKS_DIR;
+    const keys = runs.flatMap((r) => [`${dir}${r}.json`, `${dir}${r}.json.gz`]);
     const r = await c.query<{ key: string; data: unknown }>(`select key, data from ${backend.table} where key = any($1)`, [keys]);
     for (const row of r.rows) {
-      const m = /^(.+)\.json(\.gz)?$/.exec(row.key.slice(STACKS_PREFIX.length));
+      const m = /^(.+)\.json(\.gz)?$/.exec(row.key.slice(dir.length));
       if (!m) continue;
       const bytes = blobBytes(row.data);
       out.set(m[1], JSON.parse((m[2] ? zlib.gunzipSync(bytes) : bytes).toString("utf8")) as unknown);
@@ -136,12 +143,24 @@ export async function readCheckpointsFromPostgres(backend: PostgresBackend, runs
   });
 }
 
+/** The text of a stack's `.pulumi-tags` blob; "" for a stack without tags, null for no such stack. */
+export async function readTagsTextFromPostgres(backend: PostgresBackend, run: string): Promise<string | null> {
+  return withPostgres(backend, async (c) => {
+    if (!(await tableExists(c, backend.table))) return null;
+    const dir = backend.prefix + STACKS_DIR;
+    const r = await c.query<{ key: string; data: unknown }>(`select key, data from ${backend.table} where key = any($1)`, [[`${dir}${run}.json`, `${dir}${run}.json.gz`, `${dir}${run}.pulumi-tags`]]);
+    const tags = r.rows.find((row) => row.key.endsWith(".pulumi-tags"));
+    if (tags) return blobBytes(tags.data).toString("utf8");
+    return r.rows.length ? "" : null;
+  });
+}
+
 /** Pulumi's lock records of a run (`{pid, username, hostname, timestamp}` each, with their keys). */
 export async function readEngineLocksFromPostgres(backend: PostgresBackend, run: string): Promise<{ key: string; lock: Record<string, unknown> }[]> {
   return withPostgres(backend, async (c) => {
     if (!(await tableExists(c, backend.table))) return [];
-    const prefix = `.pulumi/locks/organization/${DSTACK_PROJECT}/${run}/`;
-    const r = await c.query<{ key: string; data: unknown }>(`select key, data from ${backend.table} where key like $1`, [`${prefix}%`]);
+    const prefix = `${backend.prefix}.pulumi/locks/organization/${DSTACK_PROJECT}/${run}/`;
+    const r = await c.query<{ key: string; data: unknown }>(`select key, data from ${backend.table} where starts_with(key, $1)`, [prefix]);
     return r.rows
       .filter((row) => row.key.endsWith(".json") && !row.key.slice(prefix.length).includes("/"))
       .map((row) => {

@@ -15,7 +15,8 @@ import * as path from "path";
 import { writeFileAtomic } from "../paths";
 import { runCli } from "./cli-run";
 import { engineError } from "./errors";
-import { diyStacksDir } from "./state";
+import { postgresBackend, readTagsTextFromPostgres } from "./postgres-state";
+import { diyStacksDir, stateBackendUrl } from "./state";
 
 const TAGS_VERSION = 1;
 
@@ -54,6 +55,14 @@ export function readTagsFromFile(runName: string, env: NodeJS.ProcessEnv = proce
 export async function readStackTags(runName: string, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string> | null> {
   const fast = readTagsFromFile(runName, env);
   if (fast !== undefined) return fast;
+  // PostgreSQL backend: the same `.pulumi-tags` blob, read from its table (postgres-state.ts)
+  const pg = postgresBackend(stateBackendUrl(env));
+  if (pg) {
+    const text = await readTagsTextFromPostgres(pg, runName);
+    if (text === null) return null;
+    const parsed = text === "" ? {} : parseTagsFile(text);
+    if (parsed) return parsed;
+  }
   try {
     const { stdout } = await runCli(["stack", "tag", "ls", "--json", "--stack", runName], env);
     const tags = JSON.parse(stdout || "{}") as Record<string, unknown>;

@@ -51,7 +51,7 @@ test("ps table", () => {
   const now = Date.parse("2026-01-01T01:00:00Z");
   const view = {
     name: "r1", backend: "local", status: "running" as const, termination_reason: null, reason: null, exit_code: null, price: 0, resources: "2xCPU, 8GB", owner: "me",
-    created_at: "2026-01-01T00:00:00Z", submitted_at: "2026-01-01T00:00:00Z", ended_at: null, expires_at: null, duration_s: 3600, attempts: 1, ssh_host: "127.0.0.1", instance: "running" as const,
+    created_at: "2026-01-01T00:00:00Z", submitted_at: "2026-01-01T00:00:00Z", ended_at: null, expires_at: null, duration_s: 3600, attempts: 1, ssh_host: "127.0.0.1", ssh_port: 2222, ssh_user: "root", ide_url: null, projected_cost: 0, instance: "running" as const,
   };
   const text = renderRuns([view], now);
   expect(text.split("\n")[0]).toMatch(/^NAME\s+BACKEND\s+RESOURCES\s+PRICE\s+STATUS\s+AGE/);

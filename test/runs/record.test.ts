@@ -59,7 +59,7 @@ test("the record round-trips through outputs into the ps view", () => {
   const now = Date.parse("2026-01-01T00:00:30Z");
   expect(runView("fast-moth-1", meta, outputs, "running", now)).toEqual({
     name: "fast-moth-1", backend: "local", status: "provisioning", termination_reason: null, reason: null, exit_code: null, price: 0, resources: "4xCPU, 16GB, 100GB (disk)", owner: "me",
-    created_at: "2026-01-01T00:00:00.000Z", submitted_at: "2026-01-01T00:00:00.000Z", ended_at: null, expires_at: "2026-01-01T02:00:00.000Z", duration_s: null, attempts: 1, ssh_host: "127.0.0.1", instance: "running",
+    created_at: "2026-01-01T00:00:00.000Z", submitted_at: "2026-01-01T00:00:00.000Z", ended_at: null, expires_at: "2026-01-01T02:00:00.000Z", duration_s: null, attempts: 1, ssh_host: "127.0.0.1", ssh_port: 4000, ssh_user: "root", ide_url: "vscode://vscode-remote/ssh-remote+fast-moth-1/workflow", projected_cost: 0, instance: "running",
   });
   expect(runView("x", null, null, "missing", now)).toMatchObject({ status: "failed", backend: "unknown", price: null, attempts: 0 });
 });

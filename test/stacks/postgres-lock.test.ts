@@ -25,7 +25,7 @@ function userEnv(url: string): NodeJS.ProcessEnv {
 
 describe("postgres backend URLs (pure)", () => {
   test("the table parameter is Pulumi's; other backends are not postgres; passwords are masked", () => {
-    expect(postgresBackend("postgres://u:p@h:5432/db?sslmode=disable&table=team_state")).toEqual({ connectionString: "postgres://u:p@h:5432/db?sslmode=disable", table: "team_state" });
+    expect(postgresBackend("postgres://u:p@h:5432/db?sslmode=disable&table=team_state")).toEqual({ connectionString: "postgres://u:p@h:5432/db?sslmode=disable", table: "team_state", prefix: "db/" });
     expect(postgresBackend("postgres://u:p@h/db")?.table).toBe("pulumi_state");
     expect(postgresBackend("file:///tmp/x")).toBeNull();
     expect(() => postgresBackend("postgres://h/db?table=x;drop")).toThrow(expect.objectContaining({ exitCode: ExitCode.Usage }));
