@@ -144,7 +144,8 @@ export async function up(dir: string | undefined, opts: UpOptions): Promise<RunV
   try {
     const prepared = await prepareRun(input, {
       purpose: "up",
-      openStackEarly: !!opts.yes,
+      // a new run's stack is not created early: an attempt on a later offer (no capacity on the first) plans and creates it anew
+      openStackEarly: false,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       beforePlan: async (name) => {
         const { acquireRunLock } = await import("../stacks/run-lock");

@@ -156,6 +156,6 @@ describeWhen(e2ePrerequisites, "build: sees the repo's files; the plan comes bef
     expect(r.status).toBe(0);
     expect(r.output).toMatch(new RegExp(`down will delete ${run} \\(1 to delete, 1 kept\\):`));
     expect(r.output).toMatch(/\n {4}LocalImage\s+image\s+ref=dstack-prebuilt:[0-9a-f]{16}.*\[kept \(shared\)\]\n {2}- LocalContainer\s+container\s+name=dstack-e2e-ctx-/);
-    expect(r.output).toContain(`${run} deleted.`);
+    expect(r.output).toContain(`${run} stopped (terminated: stopped by user)`);
   });
 });

@@ -50,7 +50,7 @@ describeWhen(e2ePrerequisites, "dstack up / preview / ps / down (local backend, 
     const r = dstack(sb, ["up", "-y", "--json"]);
     const record = JSON.parse(ok(r, "dstack up"));
     expect(record).toMatchObject({ name: run, backend: "local", status: "running", price: 0, ssh_host: "127.0.0.1" });
-    expect(Object.keys(record).sort()).toEqual(["attempts", "backend", "created_at", "duration_s", "ended_at", "exit_code", "expires_at", "instance", "name", "owner", "price", "reason", "resources", "ssh_host", "status", "submitted_at", "termination_reason"]);
+    expect(Object.keys(record).sort()).toEqual(["attempts", "backend", "created_at", "duration_s", "ended_at", "exit_code", "expires_at", "ide_url", "instance", "name", "owner", "price", "projected_cost", "reason", "resources", "ssh_host", "ssh_port", "ssh_user", "status", "submitted_at", "termination_reason"]);
     expect(Date.parse(record.created_at)).toBeGreaterThan(Date.now() - 600_000);
 
     const out = ok(ssh(sb, run, 'ls /workflow /workflow/src; cat /workflow/hello.txt; echo "FOO=$FOO"; echo "G=$GREETING"; echo "RUN=$DSTACK_RUN_NAME"; echo "PWD=$(pwd)"'), "ssh");
