@@ -233,9 +233,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       tags: { Name: base },
     },
     // A newer DLAMI published since the run started must not replace its instance on the next `up`.
-    // A run has one instance: a retry's replacement (another type, spot → on-demand) comes after
-    // the old one is gone, so a failed attempt leaves nothing behind once the next one runs.
-    { ...res, ignoreChanges: ["ami"], deleteBeforeReplace: true },
+    { ...res, ignoreChanges: ["ami"] },
   );
 
   for (const v of volumes) {
