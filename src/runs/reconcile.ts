@@ -134,7 +134,9 @@ async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: Rec
         return done(`${r.record.status} (${action.message})`);
       }
       case "retry":
-        if (action.delay_ms === 0 && (obs.kind === "exited" || obs.kind === "missing")) return await retryAtOnce(stored, action, o);
+        // one engine update only where Docker removes the dead instance first (local); a cloud's
+        // attempt is destroyed by its own update before the next one is provisioned
+        if (action.delay_ms === 0 && record.backend === "local" && (obs.kind === "exited" || obs.kind === "missing")) return await retryAtOnce(stored, action, o);
         await endRun(name, reasonOf(action), { env: o.env, retry: true, onEvent: o.onEvent, signal: o.signal });
         return done(`attempt ended (${action.message}); next attempt in ${Math.round(action.delay_ms / 1000)}s`, action.delay_ms);
       case "provision":
