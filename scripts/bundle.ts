@@ -16,19 +16,9 @@
  *
  *   node dist/scripts/bundle.js        (npm run build does it)
  */
-import * as fs from "fs";
 import * as path from "path";
 import type { Plugin } from "esbuild";
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
+import { packageRoot } from "../src/paths";
 
 /**
  * Loaded at start by what the plugin imports, used only on paths dstack's plugin never takes:
@@ -70,11 +60,11 @@ export const lazyPlugin: Plugin = {
         return { path: target, namespace: "dstack-lazy" };
       });
     }
-    build.onLoad({ filter: /.*/, namespace: "dstack-lazy" }, (args) => ({ contents: lazyModule(args.path), loader: "js", resolveDir: repoRoot() }));
+    build.onLoad({ filter: /.*/, namespace: "dstack-lazy" }, (args) => ({ contents: lazyModule(args.path), loader: "js", resolveDir: packageRoot() }));
   },
 };
 
-export async function bundle(root = repoRoot()): Promise<string[]> {
+export async function bundle(root = packageRoot()): Promise<string[]> {
   const esbuild = await import("esbuild");
   const out = path.join(root, "dist", "bundle");
   const entries = {

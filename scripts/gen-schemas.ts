@@ -7,18 +7,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { schemaFiles, validatorsSource } from "../src/config/schema/generate";
+import { packageRoot } from "../src/paths";
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-const repo = repoRoot();
+const repo = packageRoot();
 for (const [name, text] of Object.entries(schemaFiles())) fs.writeFileSync(path.join(repo, "schemas", name), text);
 fs.writeFileSync(path.join(repo, "src", "config", "schema", "validators.generated.ts"), validatorsSource());
 process.stdout.write(`wrote schemas/ and src/config/schema/validators.generated.ts under ${repo}\n`);
