@@ -2,60 +2,23 @@
  * Small, real inputs for the compiler tests: a RunSpec builder (every field dstack's defaults,
  * overridable), offers copied from rows of /work/shared/catalog/*.csv, and a fixed PlanContext.
  */
-import { DEFAULT_RESOURCES, DevEnvironmentRunSpec, RunSpec, TaskRunSpec } from "../../src/config/runspec";
+import { DevEnvironmentRunSpec, RunSpec, TaskRunSpec } from "../../src/config/runspec";
 import type { Offer } from "../../src/offers/offer";
 import { plan, Plan, PlanContext } from "../../src/compiler/plan";
+import { commonRunFields, type CommonRunFields } from "../support/run-fields";
 
 type Overrides = Partial<Omit<TaskRunSpec, "type">> & { type?: RunSpec["type"] };
 
 export function runSpec(o: Overrides = {}): RunSpec {
-  const base = {
+  const base: CommonRunFields = {
+    ...commonRunFields(),
     configuration_path: "/work/repo/.dstack.yml",
     repo_dir: "/work/repo",
     repo_id: "3f2a9c1d",
     name: "train-llm",
-    name_generated: false,
-    python_defaulted: false,
-    image: null,
     python: "3.12",
-    nvcc: false,
-    registry_auth: null,
-    working_dir: "/workflow",
-    shell: null,
-    user: null,
-    privileged: false,
-    entrypoint: null,
-    docker: null,
     env: { HF_HOME: "/workflow/.hf" },
-    secret_env: [],
-    ports: [],
-    volumes: [],
-    resources: DEFAULT_RESOURCES,
-    build: [],
-    setup: [],
-    init: [],
-    spot_policy: "on-demand" as const,
-    retry: { enabled: false, on_events: [], duration: null },
-    max_duration: null,
-    max_price: null,
-    max_cost: null,
-    backends: null,
-    regions: null,
-    availability_zones: null,
-    instance_types: null,
-    idle_duration: null,
-    stop_duration: null,
-    creation_policy: null,
-    fleets: null,
-    tags: {},
-    reservation: null,
-    priority: null,
-    utilization_policy: null,
-    schedule: null,
-    build_missing: false,
-    force_build: false,
-    profile: { name: null, path: null, sources: {} },
-    unsupported: [],
+    spot_policy: "on-demand",
   };
   if (o.type === "dev-environment") {
     const { type: _t, commands: _c, nodes: _n, ...rest } = o;
