@@ -4,11 +4,11 @@
  * it; after `down`, the next `up` reuses the image without building.
  */
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, ssh, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, ssh, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const run = `e2e-build-${id}`;
 
 describeWhen(e2ePrerequisites, "build: a prebuilt image, built once and reused", () => {

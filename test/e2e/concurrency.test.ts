@@ -5,13 +5,13 @@
  */
 import * as fs from "fs";
 import { describeWhen } from "../support/requirements";
-import { cleanup, dstack, dstackAsync, makeSandbox, e2ePrerequisites, ok, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, testId, writeConfig, type Sandbox } from "./helpers";
 
 
 const ROUNDS = Math.max(1, Number(process.env.DSTACK_SOAK_ROUNDS ?? 3) || 3);
 jest.setTimeout(300_000 * ROUNDS);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const same = `e2e-same-${id}`;
 const many = [0, 1, 2].map((i) => `e2e-par${i}-${id}`);
 const config = (name: string) => `type: dev-environment\nname: ${name}\nide: vscode\nresources:\n  disk: 1GB..\n`;

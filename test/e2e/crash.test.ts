@@ -16,14 +16,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, dstackAsync, makeSandbox, e2ePrerequisites, ok, ssh, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, ssh, testId, writeConfig, type Sandbox } from "./helpers";
 
 
 const TRIALS = Math.max(1, Number(process.env.DSTACK_SOAK_TRIALS ?? 3));
 const FIXED = (process.env.DSTACK_CRASH_DELAYS ?? "").split(",").filter(Boolean).map(Number);
 jest.setTimeout(120_000 + TRIALS * 2 * 120_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const run = `e2e-crash-${id}`;
 
 function delayOf(i: number, min: number, max: number): number {

@@ -14,11 +14,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, cliEntry, docker, dstack, e2ePrerequisites, makeSandbox, ok, ssh, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, cliEntry, docker, dstack, e2ePrerequisites, makeSandbox, ok, ssh, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 
 function write(sb: Sandbox, rel: string, text: string): void {
   fs.mkdirSync(path.dirname(path.join(sb.project, rel)), { recursive: true });

@@ -99,3 +99,35 @@ export function cleanup(sb: Sandbox, runs: string[], volumes: string[] = []): vo
   for (const v of volumes) docker(["volume", "rm", "-f", v]);
   fs.rmSync(sb.root, { recursive: true, force: true });
 }
+
+/** A short id unique to this test process and moment, for run names that don't collide. */
+export function testId(): string {
+  return `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+}
+
+/** `dstack ps -a --json`, parsed into the fields a test reads. */
+export function psAll<V extends { name: string }>(sb: Sandbox): V[] {
+  return JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps -a")) as V[];
+}
+
+/** The run `name` as `ps -a --json` shows it, or undefined. */
+export function runView<V extends { name: string }>(sb: Sandbox, name: string): V | undefined {
+  return psAll<V>(sb).find((r) => r.name === name);
+}
+
+/** The local run's container (`dstack-<run>`): running, stopped, or gone. */
+export function containerState(run: string): "running" | "stopped" | "gone" {
+  const r = docker(["inspect", "-f", "{{.State.Running}}", `dstack-${run}`]);
+  if (r.status !== 0) return "gone";
+  return r.stdout.trim() === "true" ? "running" : "stopped";
+}
+
+/** Polls `check` every second until it returns true or `limitMs` has passed; returns whether it did. */
+export async function eventually(check: () => boolean, limitMs: number): Promise<boolean> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

@@ -7,11 +7,11 @@ import * as fs from "fs";
 import * as path from "path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
-const run = `e2e-json-${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const run = `e2e-json-${testId()}`;
 const ajv = new Ajv({ allErrors: true, strict: false });
 const schemaDir = path.join(repoRoot, "schemas");
 const used = new Set<string>();

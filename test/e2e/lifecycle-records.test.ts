@@ -13,11 +13,11 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, realPulumiBin, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, psAll, realPulumiBin, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const exitRun = `e2e-exit-${id}`;
 const attachRun = `e2e-attach-${id}`;
 
@@ -29,10 +29,6 @@ interface View {
   exit_code: number | null;
   attempts: number;
   instance: string;
-}
-
-function psAll(sb: Sandbox): View[] {
-  return JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps -a")) as View[];
 }
 
 function containerRunning(name: string): boolean {
@@ -114,7 +110,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     expect(docker(["inspect", `dstack-${exitRun}`]).status).not.toBe(0);
     const active = JSON.parse(ok(dstack(sb, ["ps", "--json"]), "ps")) as View[];
     expect(active.find((r) => r.name === exitRun)).toBeUndefined();
-    expect(psAll(sb).find((r) => r.name === exitRun)).toMatchObject({ status: "failed", termination_reason: "exited", reason: "exited with code 3", exit_code: 3, attempts: 1 });
+    expect(psAll<View>(sb).find((r) => r.name === exitRun)).toMatchObject({ status: "failed", termination_reason: "exited", reason: "exited with code 3", exit_code: 3, attempts: 1 });
     const table = ok(dstack(sb, ["ps", "-a"]), "ps -a");
     expect(table).toMatch(new RegExp(`${exitRun}\\s+local\\s+.*failed\\s+.*exited with code 3`));
 
@@ -138,7 +134,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     expect(again.status).toBe(3);
     expect(again.stdout).toMatch(/^hi$/m);
     expect(again.stdout + again.stderr).not.toContain("no changes");
-    expect(psAll(sb).find((r) => r.name === exitRun)).toMatchObject({ status: "failed", exit_code: 3, attempts: 2 });
+    expect(psAll<View>(sb).find((r) => r.name === exitRun)).toMatchObject({ status: "failed", exit_code: 3, attempts: 2 });
 
     // logs: provisioning events and both attempts' output
     const logs = ok(dstack(sb, ["logs", exitRun]), "logs");
@@ -149,7 +145,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
 
     // delete removes the record
     ok(dstack(sb, ["delete", exitRun, "-y"]), "delete");
-    expect(psAll(sb).find((r) => r.name === exitRun)).toBeUndefined();
+    expect(psAll<View>(sb).find((r) => r.name === exitRun)).toBeUndefined();
     expect(fs.existsSync(path.join(stacks, `${exitRun}.json`))).toBe(false);
     expect(dstack(sb, ["logs", exitRun]).status).toBe(6);
   });
@@ -162,7 +158,7 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     writeConfig(sb, `type: task\nname: ${attachRun}\nstop_duration: 5s\nports:\n  - "${local}:${remote}"\ncommands:\n  - python3 -m http.server ${remote} --bind 127.0.0.1\nresources:\n  disk: 1GB..\n`, "attach.dstack.yml");
     const up = dstack(sb, ["up", "-y", "-d", "-f", "attach.dstack.yml"]);
     ok(up, "up -d");
-    expect(psAll(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "running", instance: "running" });
+    expect(psAll<View>(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "running", instance: "running" });
 
     const attach = watch(dstackAsync(sb, ["attach", attachRun]));
     await attach.waitFor(/Attached to/);
@@ -194,9 +190,9 @@ describeWhen(e2ePrerequisites, "run records: a task followed by up, ps -a, logs,
     ok(dstack(sb, ["stop", attachRun, "-y"]), "stop");
     expect(await follow.exited).toBe(0);
     expect(docker(["inspect", `dstack-${attachRun}`]).status).not.toBe(0);
-    expect(psAll(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "terminated", termination_reason: "stopped_by_user", reason: "stopped by user" });
+    expect(psAll<View>(sb).find((r) => r.name === attachRun)).toMatchObject({ status: "terminated", termination_reason: "stopped_by_user", reason: "stopped by user" });
     expect(ok(dstack(sb, ["logs", attachRun]), "logs")).toMatch(/"GET \/ HTTP\/1\.1" 200/);
     ok(dstack(sb, ["down", attachRun, "--purge", "-y"]), "down --purge");
-    expect(psAll(sb).find((r) => r.name === attachRun)).toBeUndefined();
+    expect(psAll<View>(sb).find((r) => r.name === attachRun)).toBeUndefined();
   });
 });

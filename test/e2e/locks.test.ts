@@ -10,12 +10,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, dstack, dstackAsync, makeSandbox, e2ePrerequisites, ok, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, testId, writeConfig, type Sandbox } from "./helpers";
 
 
 jest.setTimeout(600_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const run = `e2e-lock-${id}`;
 const killed = `e2e-kill-${id}`;
 const config = (name: string) => `type: dev-environment\nname: ${name}\nide: vscode\nresources:\n  disk: 1GB..\n`;

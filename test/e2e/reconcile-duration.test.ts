@@ -10,11 +10,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, containerState, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, psAll, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const runA = `e2e-md-${id}`;
 const runB = `e2e-mdk-${id}`;
 
@@ -27,26 +27,6 @@ interface View {
 }
 
 const config = (name: string) => `type: dev-environment\nname: ${name}\nide: vscode\nmax_duration: 20s\nresources:\n  disk: 1GB..\n`;
-
-function containerState(name: string): "running" | "stopped" | "gone" {
-  const r = docker(["inspect", "-f", "{{.State.Running}}", `dstack-${name}`]);
-  if (r.status !== 0) return "gone";
-  return r.stdout.trim() === "true" ? "running" : "stopped";
-}
-
-function psAll(sb: Sandbox): View[] {
-  return JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps -a")) as View[];
-}
-
-/** Polls `check` every second until it returns true or `limitMs` has passed; returns whether it did. */
-async function eventually(check: () => boolean, limitMs: number): Promise<boolean> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 /** The agent's pid from its lock file (`$DSTACK_HOME/locks/<state hash>/.agent.json`), or null. */
 function agentPid(sb: Sandbox): number | null {
@@ -89,9 +69,9 @@ describeWhen(e2ePrerequisites, "max_duration with no CLI running (local backend,
     // no dstack command from here: the container goes within 60 s
     expect(await eventually(() => containerState(runA) === "gone", 60_000)).toBe(true);
     // the agent writes the record as its last step (the engine update that destroyed the container)
-    expect(await eventually(() => psAll(sb).find((r) => r.name === runA)?.status === "terminated", 60_000)).toBe(true);
+    expect(await eventually(() => psAll<View>(sb).find((r) => r.name === runA)?.status === "terminated", 60_000)).toBe(true);
 
-    const view = psAll(sb).find((r) => r.name === runA);
+    const view = psAll<View>(sb).find((r) => r.name === runA);
     expect(view).toMatchObject({ status: "terminated", termination_reason: "max_duration_exceeded" });
     expect(view?.reason).toMatch(/^max duration exceeded/);
     // the stack stays (its history too); the agent exits once nothing is left to manage
@@ -115,7 +95,7 @@ describeWhen(e2ePrerequisites, "max_duration with no CLI running (local backend,
     // the next ps reaps it: terminated (max duration exceeded), nothing left in Docker
     const listed = JSON.parse(ok(dstack(sb, ["ps", "--json"]), "ps")) as View[];
     expect(listed.find((r) => r.name === runB)).toBeUndefined();
-    const view = psAll(sb).find((r) => r.name === runB);
+    const view = psAll<View>(sb).find((r) => r.name === runB);
     expect(view).toMatchObject({ status: "terminated", termination_reason: "max_duration_exceeded" });
     expect(containerState(runB)).toBe("gone");
   });

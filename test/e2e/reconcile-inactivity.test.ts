@@ -7,11 +7,11 @@
  */
 import { spawn } from "child_process";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const run = `e2e-idle-${id}`;
 
 interface View {
@@ -30,15 +30,6 @@ function running(): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, limitMs: number): Promise<boolean> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() > until) return false;
-    await sleep(1000);
-  }
-}
 
 describeWhen(e2ePrerequisites, "inactivity_duration (local backend, real engine, OpenSSH)", () => {
   let sb: Sandbox;

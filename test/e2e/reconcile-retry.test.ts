@@ -11,11 +11,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, makeSandbox, ok, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const back = `e2e-back-${id}`;
 const lost = `e2e-lost-${id}`;
 const third = `e2e-third-${id}`;
@@ -38,15 +38,6 @@ function containerId(name: string): string | null {
   if (r.status !== 0) return null;
   const [cid, running] = r.stdout.trim().split(" ");
   return running === "true" ? cid! : null;
-}
-
-async function eventually(check: () => boolean, limitMs: number): Promise<boolean> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 function stopAgent(sb: Sandbox): void {

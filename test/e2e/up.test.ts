@@ -9,11 +9,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, ssh, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, dstackAsync, e2ePrerequisites, makeSandbox, ok, ssh, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
-const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const id = testId();
 const run = `e2e-dev-${id}`;
 const volume = `e2e-vol-${id}`;
 
