@@ -21,6 +21,10 @@ case "$name" in blkid|mountpoint) exit 1;; esac
 # a fresh VM: no image yet; the registry refuses the first login (a retry must send the password again)
 if [ "$name" = docker ] && [ "$1" = image ]; then exit 1; fi
 if [ "$name" = docker ] && [ "$1" = login ] && [ ! -e "$DSTACK_ROOT/login-failed-once" ]; then touch "$DSTACK_ROOT/login-failed-once"; exit 1; fi
+# the VM's clock: DSTACK_TEST_NOW (epoch seconds)
+if [ "$name" = date ]; then echo "$DSTACK_TEST_NOW"; fi
+# \`docker inspect -f {{.State.Running}}\` of the run's container after a reboot: DSTACK_TEST_RUNNING
+if [ "$name" = docker ] && [ "$1" = inspect ]; then echo "\${DSTACK_TEST_RUNNING:-false}"; fi
 exit 0
 `;
 
@@ -29,7 +33,7 @@ let bin: string;
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-boot-root-"));
   bin = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-boot-bin-"));
-  for (const name of ["docker", "systemctl", "shutdown", "blkid", "mkfs.ext4", "mount", "mountpoint", "nvidia-ctk"]) {
+  for (const name of ["docker", "systemctl", "systemd-run", "shutdown", "blkid", "mkfs.ext4", "mount", "mountpoint", "nvidia-ctk", "date", "curl"]) {
     fs.writeFileSync(path.join(bin, name), STUB, { mode: 0o755 });
   }
 });
@@ -64,11 +68,14 @@ test("boot.sh starts the image with host networking, the env, the volume and the
   fs.writeFileSync(path.join(root, "dev/disk/by-id/google-dstack-vol-0"), "");
   fs.mkdirSync(path.join(root, "var/log"), { recursive: true });
 
-  execFileSync("bash", [path.join(root, "opt/dstack/boot.sh")], { env: { ...process.env, DSTACK_ROOT: root, PATH: `${bin}:${process.env.PATH}` }, stdio: "pipe" });
+  // the VM boots 10 s after the run was created: 7220 s left, armed as 121 minutes
+  const created = Math.floor(Date.parse(plan.created_at) / 1000);
+  execFileSync("bash", [path.join(root, "opt/dstack/boot.sh")], { env: { ...process.env, DSTACK_ROOT: root, PATH: `${bin}:${process.env.PATH}`, DSTACK_TEST_NOW: String(created + 10) }, stdio: "pipe" });
 
   const calls = fs.readFileSync(path.join(root, "calls.log"), "utf8").trim().split("\n");
   const R = root;
   expect(calls).toEqual([
+    "date +%s",
     'shutdown -h +121 dstack: max_duration of run train-llm reached',
     "systemctl reload ssh",
     `blkid ${R}/dev/disk/by-id/google-dstack-vol-0`,
@@ -84,7 +91,8 @@ test("boot.sh starts the image with host networking, the env, the volume and the
     "docker pull ghcr.io/acme/trainer:2.1",
     "docker rm -f dstack-run-train-llm",
     [
-      "docker run --name dstack-run-train-llm --detach --network host",
+      // a crash or a reboot restarts the run's container (an ended run exits 0 and stays ended)
+      "docker run --name dstack-run-train-llm --detach --restart on-failure --network host",
       `--env-file ${R}/opt/dstack/run.env --entrypoint /bin/sh -v ${R}/workflow:/workflow -v ${R}/opt/dstack/container:/dstack:ro -w /workflow`,
       "--gpus all --ipc host",
       `-v ${R}/dstack/volumes/data:/data`,
@@ -100,6 +108,41 @@ test("boot.sh starts the image with host networking, the env, the volume and the
   expect(fs.readFileSync(path.join(root, "etc/fstab"), "utf8")).toBe(`${R}/dev/disk/by-id/google-dstack-vol-0 /dstack/volumes/data ext4 defaults,nofail 0 2\n`);
   const env = fs.readFileSync(path.join(root, "opt/dstack/run.env"), "utf8");
   for (const k of ["DSTACK_RUN_NAME=train-llm", "DSTACK_REPO_ID=3f2a9c1d", "DSTACK_GPUS_NUM=1"]) expect(env.split("\n")).toContain(k);
+
+  // A reboot 1 h later (cloud-init's per-boot script): max_duration re-armed from the deadline on
+  // disk (7230 - 3610 s left: 61 minutes), the run's container started again; nothing else redone.
+  fs.rmSync(path.join(root, "calls.log"));
+  const reboot = (now: number, running = "false") =>
+    execFileSync("sh", [path.join(root, "var/lib/cloud/scripts/per-boot/dstack-reboot.sh")], {
+      env: { ...process.env, DSTACK_ROOT: root, PATH: `${bin}:${process.env.PATH}`, DSTACK_TEST_NOW: String(now), DSTACK_TEST_RUNNING: running },
+      stdio: "pipe",
+    });
+  // (the per-boot script names /opt/dstack on the instance: here it runs the stand-in's boot.sh)
+  const perBoot = path.join(root, "var/lib/cloud/scripts/per-boot/dstack-reboot.sh");
+  fs.writeFileSync(perBoot, fs.readFileSync(perBoot, "utf8").replace(/\/opt\/dstack/g, `${root}/opt/dstack`));
+  reboot(created + 3610);
+  expect(fs.readFileSync(path.join(root, "calls.log"), "utf8").trim().split("\n")).toEqual([
+    "date +%s",
+    "shutdown -h +61 dstack: max_duration of run train-llm reached",
+    "docker container inspect dstack-run-train-llm",
+    "docker inspect -f {{.State.Running}} dstack-run-train-llm",
+    "docker start dstack-run-train-llm",
+  ]);
+  // Docker's restart policy was first: nothing to start. Past the deadline: the VM stops at once.
+  fs.rmSync(path.join(root, "calls.log"));
+  reboot(created + 7300, "true");
+  expect(fs.readFileSync(path.join(root, "calls.log"), "utf8").trim().split("\n")).toEqual([
+    "date +%s",
+    "shutdown -h now dstack: max_duration of run train-llm reached",
+    "docker container inspect dstack-run-train-llm",
+    "docker inspect -f {{.State.Running}} dstack-run-train-llm",
+  ]);
+  // A run that ended stays ended.
+  fs.rmSync(path.join(root, "calls.log"));
+  fs.writeFileSync(path.join(root, "workflow/.dstack-ended"), "[dstack] ended: commands exit 0\n");
+  reboot(created + 3610);
+  expect(fs.readFileSync(path.join(root, "calls.log"), "utf8")).not.toContain("docker start");
+  expect(fs.readFileSync(path.join(root, "opt/dstack/status"), "utf8")).toBe("ended\n");
 });
 
 test("entry.sh: sshd key-only on the container port, then setup once, init, the commands and their exit code", () => {
@@ -125,10 +168,17 @@ test("entry.sh: sshd key-only on the container port, then setup once, init, the 
         return (e as { status: number }).status;
       }
     };
-    expect(run()).toBe(3);
-    expect(run()).toBe(3);
-    expect(fs.readFileSync(path.join(croot, "workflow", "order.log"), "utf8")).toBe("setup\ninit\nrun\ninit\nrun\n");
+    // The container exits 0 (its restart policy restarts only a crash or a reboot); the task's code is in its end.
+    expect(run()).toBe(0);
+    expect(fs.readFileSync(path.join(croot, "workflow", ".dstack-ended"), "utf8")).toBe("[dstack] ended: commands exit 3\n");
     expect(fs.readFileSync(path.join(croot, "workflow", ".dstack-exit-code"), "utf8")).toBe("3\n");
+    // A restart of an ended task (Docker after a reboot) runs nothing again: it says its end, exits 0.
+    expect(run()).toBe(0);
+    expect(fs.readFileSync(path.join(croot, "workflow", "order.log"), "utf8")).toBe("setup\ninit\nrun\n");
+    // A crash before the end (no end marker): setup is not repeated, init and the commands are.
+    fs.rmSync(path.join(croot, "workflow", ".dstack-ended"));
+    expect(run()).toBe(0);
+    expect(fs.readFileSync(path.join(croot, "workflow", "order.log"), "utf8")).toBe("setup\ninit\nrun\ninit\nrun\n");
     const calls = fs.readFileSync(path.join(croot, "calls.log"), "utf8");
     expect(calls).toContain(
       "sshd -p 10022 -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password -o AuthorizedKeysFile=/dstack/authorized_keys -o PermitUserEnvironment=no",
