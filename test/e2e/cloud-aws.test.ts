@@ -321,7 +321,7 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: --detach, ps, and a reboot", (
     const sb = awsSandbox("cloud-detach");
     sbs.push(sb);
     fs.writeFileSync(path.join(sb.project, "hello.txt"), "the detached repo\n");
-    writeConfig(sb, `type: task\nname: ${run}\ncommands:\n  - cat hello.txt\n  - sleep 25\nresources:\n  cpu: 2..\n  memory: 4GB..\n  disk: 1GB..\n`);
+    writeConfig(sb, `type: task\nname: ${run}\ncommands:\n  - cat hello.txt\n  - sleep 45\nresources:\n  cpu: 2..\n  memory: 4GB..\n  disk: 1GB..\n`);
     const up = ok(dstack(sb, ["up", "-b", "aws", "-y", "--detach"]), "dstack up --detach");
     expect(up).toContain(`${run} is provisioned`);
     // the agent uploads the repo once the VM answers; ps probes the VM over SSH
