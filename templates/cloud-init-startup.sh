@@ -4,8 +4,8 @@
 # src/compiler/backends/cloud/cloud-init.ts; writes the same files cloud-init would, then boots.
 set -euo pipefail
 if [ -e /opt/dstack/status ]; then
-  # A restart of the machine: the files are in place, boot again (the container restarts).
-  exec bash /opt/dstack/boot.sh
+  # A later boot of the machine: the files are in place; max_duration re-armed, the run's container started again.
+  exec bash /opt/dstack/boot.sh reboot
 fi
 umask 077
 {{WRITE_FILES}}

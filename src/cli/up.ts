@@ -228,14 +228,16 @@ async function upPrepared(
           }
           const result = p.result;
           provisioned = true;
-          await lc.markRunning(spec.name);
+          // a cloud run is `running` once its VM answers (below, or the agent's first look with --detach)
+          const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
+          if (!cloud) await lc.markRunning(spec.name);
           const fixed = result.resolved;
           if (fixed && (fixed.removedContainers.length || fixed.pending.length)) {
             const removed = fixed.removedContainers.length ? `; removed ${fixed.removedContainers.join(", ")}` : "";
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
           // a cloud run's container waits for the repo: sshd, then the upload, tasks included
-          const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
+          // (with --detach, the agent uploads it once the VM answers: src/runs/cloud-reconcile.ts)
           const waitSsh = !opts.detach && (!followTask || cloud);
           if (waitSsh) display.phase("waiting for sshd");
           // the attempt's own plan: a capacity error may have moved the run to a later offer
@@ -246,6 +248,7 @@ async function upPrepared(
             repoDir: spec.repo_dir,
             onUpload: (files, bytes) => display.phase(`uploading the repo to /workflow (${files} files, ${(bytes / 1048576).toFixed(1)} MB)`),
           });
+          if (cloud && waitSsh) await lc.markRunning(spec.name);
           display.finish(true);
           return { conn: c };
         } catch (e) {

@@ -183,14 +183,23 @@ async function withShallowStacks<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `program(plan, opts)` under mocks and returns its resource graph. */
-export function runUnderMocks(program: BackendProgram, plan: Plan, opts: EmitOptions = {}, mock: { existingImageTags?: string[] } = {}): Promise<ResourceGraph> {
+export interface MockOptions {
+  /** Image tags the mocked registries hold. */
+  existingImageTags?: string[];
+  /** Varies the mocked registry tokens (MockContext.tokenSeed). */
+  tokenSeed?: string;
+  /** Sees each resource's inputs in clear, secrets included (tests comparing two runs of a program). */
+  onInputs?: (type: string, name: string, inputs: Record<string, unknown>) => void;
+}
+
+export function runUnderMocks(program: BackendProgram, plan: Plan, opts: EmitOptions = {}, mock: MockOptions = {}): Promise<ResourceGraph> {
   const run = queue.then(() => withShallowStacks(() => runOnce(program, plan, opts, mock)));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, mock: { existingImageTags?: string[] }): Promise<ResourceGraph> {
-  const ctx: MockContext = { region: plan.offer.region, zone: plan.offer.zone, existingImageTags: mock.existingImageTags };
+async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, mock: MockOptions): Promise<ResourceGraph> {
+  const ctx: MockContext = { region: plan.offer.region, zone: plan.offer.zone, existingImageTags: mock.existingImageTags, tokenSeed: mock.tokenSeed };
   const registered = new Map<string, { custom: boolean; inputs: Record<string, unknown>; secret_inputs: string[]; read_id?: string }>();
   const lookups: GraphLookup[] = [];
   const missing: string[] = [];
@@ -204,6 +213,7 @@ async function runOnce(program: BackendProgram, plan: Plan, opts: EmitOptions, m
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         record(args.type, args.name, args.inputs as Record<string, unknown>, args.custom ?? true, args.id);
         const plain = unwrapSecrets(args.inputs) as Record<string, unknown>;
+        mock.onInputs?.(args.type, args.name, plain);
         const { id, state } = mockState(args.type, args.name, plain, ctx);
         // A read (`Resource.get`) returns the existing resource's id.
         return { id: args.id || id, state };

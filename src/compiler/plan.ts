@@ -81,6 +81,11 @@ export interface PlanContainer {
   shell: string;
   user: string | null;
   privileged: boolean;
+  /**
+   * `docker: true` (dstack's semantics: Docker inside the run; privileged, dstack's DinD image on
+   * clouds, `start-dockerd` before the commands). Absent when false, so older plans hash the same.
+   */
+  docker?: boolean;
   /** GB, or `null` to leave the engine default. */
   shm_size: number | null;
   /** CPU limit in cores (the offer's count for `local` only when resources cap it). */
@@ -199,6 +204,7 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
       shell: spec.shell ?? "/bin/bash",
       user: spec.user,
       privileged: spec.privileged,
+      ...(spec.docker === true ? { docker: true } : {}),
       shm_size: r.shm_size,
       cpus: r.cpu.count.max != null ? Math.min(r.cpu.count.max, offer.cpu) : null,
       memory: r.memory.max != null ? Math.min(r.memory.max, offer.memory) : null,

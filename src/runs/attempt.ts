@@ -21,7 +21,7 @@ import { injectedNoCapacity, localOffersWithFaults, readFaults } from "./faults"
 import { baseImageFor, offersFor, preflight, programSettings } from "./inputs";
 import { applyRun, discardNewRun, planRun, type ApplyResult, type PlannedRun } from "./lifecycle";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
-import { classifyProviderError } from "./provider-errors";
+import { accountSetupError, classifyProviderError } from "./provider-errors";
 import { MAX_OFFERS_PER_ATTEMPT } from "./reconcile-decision";
 import { attemptOffer, endAttempt, recordTags, storedSpec, type RunRecord, type TerminationReason } from "./record";
 import { endRun, readRecord, recordProgram } from "./records";
@@ -109,6 +109,12 @@ export async function provisionAttempt(spec: RunSpec, o: AttemptOptions = {}): P
       // a cloud's capacity error (provider-errors.ts): this offer has none now, the next is tried
       const text = e instanceof DstackError ? e.diagnostics.map((d) => d.message).join("\n") : String((e as Error).message ?? e);
       const c = isCloudBackend(offer.backend) ? classifyProviderError(offer.backend, text) : null;
+      // an account setup the run needs (Azure: a resource provider, a role assignment): its fix, coded
+      const setup = c ? accountSetupError(offer.backend, text) : null;
+      if (setup) {
+        if (planned.previous === null) await discardNewRun(planned, env);
+        throw new DstackError(setup, ExitCode.Prerequisite);
+      }
       if (!c || c.kind !== "no-capacity") throw e;
       // what the failed create left (security group, key pair) goes with the run's stack when it is new
       if (planned.previous === null) await discardNewRun(planned, env);

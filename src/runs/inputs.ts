@@ -88,10 +88,11 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
 /**
  * The default image of a backend's runs: for `local`, the base image of the suite whose Python
  * is the run's `python:` (the default suite's when none has it: preflight then names the
- * versions there are, E4112); for a cloud, dstack's base image for the run's python and nvcc.
+ * versions there are, E4112); for a cloud, dstack's base image for the run's python and nvcc
+ * (`dstackai/dind` with `docker: true`).
  */
-export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc">): string {
-  return backend === "local" ? baseImageRef(suiteForPython(spec?.python ?? null) ?? defaultSuite()) : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
+export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc"> & Partial<Pick<RunSpec, "docker">>): string {
+  return backend === "local" ? baseImageRef(suiteForPython(spec?.python ?? null) ?? defaultSuite()) : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false, spec?.docker === true);
 }
 
 /** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */

@@ -17,6 +17,7 @@ import { containerStatus, dockerClient, listContainersByLabel, removeVolumes } f
 import * as ws from "../stacks/workspace";
 import { ensureRunHostKey, ensureRunKey, readRunKey, removeRunKey, type RunKey } from "../ssh/keys";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
+import { observeCloudInstance } from "./observe";
 import { provisioningTimeoutMs } from "./cloud-preflight";
 import { uploadRepo, type UploadResult } from "./upload";
 import { removeRunSshConfig, writeRunSshConfig } from "../ssh/config";
@@ -150,6 +151,7 @@ export async function markRunning(name: string, env: NodeJS.ProcessEnv = process
 export async function probeInstance(outputs: Record<string, unknown> | null): Promise<InstanceState> {
   if (!outputs || typeof outputs.instance_id !== "string") return "missing";
   const backend = recordFromOutputs(outputs)?.backend ?? outputs.backend;
+  if (typeof backend === "string" && isCloudBackend(backend)) return cloudInstanceState(outputs, recordFromOutputs(outputs)?.status ?? null);
   if (backend !== "local") return "unknown";
   try {
     const docker = await dockerClient();
@@ -501,12 +503,28 @@ export async function listRunsChecked(o: { all?: boolean; env?: NodeJS.ProcessEn
       states = new Map(probed.map((s) => [s.name, "unknown" as InstanceState]));
     }
   }
+  // cloud VMs: over SSH, in parallel (src/runs/observe.ts)
+  const clouds = stored.filter((s) => !isLocal(s) && s.record && isActive(s.record.status) && s.outputs && isCloudBackend(String(s.record.backend)));
+  const cloudStates = new Map(await Promise.all(clouds.map(async (s) => [s.name, await cloudInstanceState(s.outputs, s.record?.status ?? null, env)] as const)));
   const runs = stored.map((s) => {
     const id = typeof s.outputs?.instance_id === "string" ? s.outputs.instance_id : null;
-    const probe: InstanceState = !probed.includes(s) ? (id ? "unknown" : "missing") : (states.get(s.name) ?? (id ? "missing" : "missing"));
+    const probe: InstanceState = cloudStates.get(s.name) ?? (!probed.includes(s) ? (id ? "unknown" : "missing") : (states.get(s.name) ?? "missing"));
     return runView(s.name, s.record, s.outputs, probe, now);
   });
   return { runs, warnings, stored };
+}
+
+/**
+ * A cloud run's VM as `ps` shows it: the run container running or stopped, the VM gone
+ * (`missing`), or `unknown` (it does not answer while the run is still provisioning: booting).
+ */
+async function cloudInstanceState(outputs: Record<string, unknown> | null, status: string | null, env: NodeJS.ProcessEnv = process.env): Promise<InstanceState> {
+  if (!outputs || typeof outputs.instance_id !== "string") return "missing";
+  const obs = await observeCloudInstance(outputs, { env, timeoutMs: 10_000 });
+  if (obs.kind === "running") return "running";
+  if (obs.kind === "exited") return "stopped";
+  if (obs.kind === "missing") return status === "provisioning" ? "unknown" : "missing";
+  return "unknown";
 }
 
 /** The state of every dstack container by run name (one Docker API call). */

@@ -4,12 +4,16 @@
  */
 import { judgeOnThisHost } from "../stacks/locks";
 import { listRunLocks } from "../stacks/run-lock";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { isActive, type RunRecord } from "./record";
 
-/** A run that manages itself: active, with a deadline, a retry policy or an inactivity rule. */
+/**
+ * A run that manages itself: active, with a deadline, a retry policy or an inactivity rule, or on
+ * a cloud (its VM is observed: the code uploaded when nobody did, a task's end destroys its stack).
+ */
 export function isManaged(r: RunRecord): boolean {
   if (!isActive(r.status)) return false;
-  return r.expires_at !== null || r.retry.enabled || (r.run_type === "dev-environment" && r.inactivity_duration !== null) || r.status === "submitted";
+  return r.expires_at !== null || r.retry.enabled || (r.run_type === "dev-environment" && r.inactivity_duration !== null) || r.status === "submitted" || isCloudBackend(r.backend);
 }
 
 /** The lock an attached `dstack up` holds while it follows a task (run names have no dot). */

@@ -11,7 +11,7 @@
  *   init or sshd failed); no such line, or `signal`, means it was stopped or killed from
  *   outside: an interruption;
  * - missing: the container is gone (removed from outside).
- * Other backends: `unknown` (their instances are observed by the cloud issue's code).
+ * Cloud backends: over SSH to the VM's own sshd (observeCloudInstance below).
  */
 import type Docker from "dockerode";
 import { DstackError } from "../diagnostics";
@@ -106,23 +106,32 @@ async function activityTime(c: Docker.Container): Promise<number | null> {
   }
 }
 
-/** Observes the run container on the VM (reconcile-decision.ts's Observation). */
-export async function observeCloudInstance(outputs: Record<string, unknown>, o: { env?: NodeJS.ProcessEnv } = {}): Promise<Observation> {
+/**
+ * Observes the run container on the VM (reconcile-decision.ts's Observation), and whether the
+ * repo's code is in its /workflow yet. `timeoutMs`: how long to wait for the VM (default 20 s).
+ */
+export async function observeCloudInstance(outputs: Record<string, unknown>, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Observation> {
   const t = cloudTarget(outputs, o.env ?? process.env);
   if (!t) return { kind: "unknown", why: "no ssh key or address for the run's instance" };
+  const c = t.container;
   let r: { code: number | null; stdout: string };
   try {
-    r = await sshExec(t.vm, `docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ${t.container} && docker logs --tail 40 ${t.container} 2>&1`, { timeoutMs: 20_000 });
+    r = await sshExec(
+      t.vm,
+      `docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ${c} && { docker exec ${c} test -e /workflow/.dstack-uploaded 2>/dev/null && echo code=uploaded || echo code=missing; } && docker logs --tail 40 ${c} 2>&1`,
+      { timeoutMs: o.timeoutMs ?? 20_000 },
+    );
   } catch (e) {
     const msg = (e as Error).message;
-    // the VM does not answer: it was terminated (by the provider, or by its own shutdown)
+    // the VM does not answer: it was terminated (by the provider, or by its own shutdown), or it is still booting (the caller knows which)
     if (/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|Timed out|ENETUNREACH/.test(msg)) return { kind: "missing" };
     return { kind: "unknown", why: msg };
   }
-  const [first, ...rest] = r.stdout.split("\n");
+  const [first, second, ...rest] = r.stdout.split("\n");
   const m = /^(true|false) (-?\d+)/.exec(first ?? "");
   if (r.code !== 0 || !m) return { kind: "unknown", why: `docker inspect on the instance: ${r.stdout.trim().slice(0, 200)}` };
-  if (m[1] === "true") return { kind: "running", sessions: null, last_activity: null };
+  const code = second === "code=uploaded" ? "uploaded" : "missing";
+  if (m[1] === "true") return { kind: "running", sessions: null, last_activity: null, code };
   const marker = parseEndMarker(rest.join("\n"));
   return { kind: "exited", ended: marker === null || marker.by === "signal" ? null : marker, exit_code: Number(m[2]) };
 }

@@ -4,6 +4,7 @@
  * run moves on to the next offer); anything else is `error`, with the provider's message kept
  * short (request ids, URNs and the engine's wrapping removed). Pure.
  */
+import type { Diagnostic } from "../diagnostics";
 
 export type ProviderErrorKind = "no-capacity" | "error";
 
@@ -64,4 +65,30 @@ export function classifyProviderError(backend: string, text: string): Classified
     if (r.pattern.test(text)) return { kind: "no-capacity", code: r.code, message: shortProviderMessage(text) };
   }
   return { kind: "error", code: null, message: shortProviderMessage(text) };
+}
+
+/**
+ * A provider error that is a missing account setup, not a property of the offer: a clear coded
+ * error with the fix, instead of the provider's text (pure; null for anything else).
+ */
+export function accountSetupError(backend: string, text: string): Diagnostic | null {
+  if (backend !== "azure") return null;
+  const ns = /MissingSubscriptionRegistration[\s\S]*?namespace '([\w.]+)'/.exec(text)?.[1] ?? (/MissingSubscriptionRegistration/.test(text) ? "Microsoft.DevTestLab" : null);
+  if (ns) {
+    return {
+      code: "E6450",
+      severity: "error",
+      message: `the Azure subscription is not registered for the resource provider ${ns}${ns === "Microsoft.DevTestLab" ? " (the auto-shutdown schedule that deallocates the VM at max_duration)" : ""}`,
+      hint: `register it once per subscription: az provider register --namespace ${ns} (then dstack up again)`,
+    };
+  }
+  if (/AuthorizationFailed[\s\S]*Microsoft\.Authorization\/roleAssignments\/write/.test(text)) {
+    return {
+      code: "E6451",
+      severity: "error",
+      message: "the Azure identity dstack runs as may not assign roles: a run with max_duration over 24 h needs one on its VM (the VM deallocates itself at the deadline)",
+      hint: "run as an Owner, User Access Administrator or Role Based Access Control Administrator, or keep max_duration at 24h or less (a daily auto-shutdown schedule then deallocates the VM)",
+    };
+  }
+  return null;
 }

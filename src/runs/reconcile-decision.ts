@@ -63,8 +63,12 @@ export type InstanceEnd = { by: "commands"; code: number } | { by: "max_duration
 
 /** What the executor saw of the run's instance. */
 export type Observation =
-  /** The instance runs. `sessions`: open SSH sessions (null: not counted); `last_activity`: when one was last seen open (ms). */
-  | { kind: "running"; sessions: number | null; last_activity: number | null }
+  /**
+   * The instance runs. `sessions`: open SSH sessions (null: not counted); `last_activity`: when
+   * one was last seen open (ms); `code` (a cloud run's container): whether the repo's code is in
+   * /workflow yet (`missing`: nobody uploaded it, e.g. `up --detach` or a later attempt).
+   */
+  | { kind: "running"; sessions: number | null; last_activity: number | null; code?: "uploaded" | "missing" }
   /**
    * The instance stopped. `ended`: what the instance's own start script recorded — the task's
    * commands ended with `code`, or the in-instance watchdog ended it (max duration, inactivity);
@@ -83,6 +87,8 @@ export type Action =
   | { kind: "wait"; requeue_ms: number | null }
   /** The instance is up: record the attempt as running (status provisioning → running). */
   | { kind: "mark_running" }
+  /** A cloud run's container waits for the repo's code: upload it to /workflow. */
+  | { kind: "upload" }
   /** End the run: destroy its resources, keep the stack, the record and the history. */
   | { kind: "end"; status: "terminated" | "failed" | "done"; reason: EndReason; exit_code?: number; message: string }
   /** End the current attempt (its resources destroyed) and retry after `delay_ms`. */
@@ -223,6 +229,8 @@ export function decide(v: ReconcileView, obs: Observation, now: number, busy = f
 
   switch (obs.kind) {
     case "running": {
+      // the container waits for the code (nobody uploaded it: `up --detach`, a later attempt)
+      if (obs.code === "missing") return { kind: "upload" };
       if (v.status !== "running") return { kind: "mark_running" };
       if (v.run_type === "dev-environment" && v.inactivity_duration !== null && obs.sessions === 0) {
         const since = Math.max(obs.last_activity ?? 0, current?.started_at ?? v.submitted_at);

@@ -22,6 +22,8 @@ import { acquireRunLock } from "../stacks/run-lock";
 import { describeTried, provisionAttempt, recordNoCapacity } from "./attempt";
 import { removeLeftovers } from "./cleanup";
 import { observeInstance } from "./observe";
+import { bootingGrace, uploadCode } from "./cloud-reconcile";
+import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { decide, onFailure, POLL_MS, type Action, type AttemptView, type ReconcileView } from "./reconcile-decision";
 import { endAttempt, isActive, type Attempt, type RunRecord, type RunView, type TerminationReason } from "./record";
 import { appendRunLog, saveInstanceOutput } from "./run-log";
@@ -110,7 +112,7 @@ async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: Rec
   const { name, record } = stored;
   const busy = !o.holding && (await heldByAnother(name, o.env));
   const sessions = record.run_type === "dev-environment" && record.inactivity_duration !== null && record.status === "running";
-  const obs = await observeInstance(stored.outputs, { sessions, env: o.env });
+  const obs = bootingGrace(record, await observeInstance(stored.outputs, { sessions, env: o.env }), o.now(), o.env);
   const action = decide(decisionView(record), obs, o.now(), busy);
   const done = (note: string, requeue: number | null = null): StepResult => ({ name, action, requeue_ms: requeue, note });
   if (action.kind === "wait") return done(obs.kind === "unknown" ? `waiting: ${obs.why}` : busy ? "held by another command" : "nothing to do", action.requeue_ms);
@@ -129,6 +131,10 @@ async function reconcileStored(stored: StoredRun & { record: RunRecord }, o: Rec
       case "mark_running":
         await markStatus(name, "running", null, { env: o.env });
         return done("running", 0);
+      case "upload": {
+        const u = await uploadCode(name, stored.outputs, o.env);
+        return done(u.note, u.ok ? 0 : POLL_MS);
+      }
       case "end": {
         const r = await endRun(name, reasonOf(action), { env: o.env, onEvent: o.onEvent, signal: o.signal });
         return done(`${r.record.status} (${action.message})`);
@@ -179,7 +185,8 @@ async function provisionNext(name: string, record: RunRecord, o: ReconcileOption
   try {
     const outcome = await provisionAttempt(spec, { env: o.env, onEvent: o.onEvent, signal: o.signal, refresh: true, previous: inMemory ? record : undefined });
     if (outcome.kind === "provisioned") {
-      await markStatus(name, "running", null, { env: o.env });
+      // a cloud VM is `running` once it answers (the next step's observation), not before
+      if (!isCloudBackend(outcome.planned.plan.backend)) await markStatus(name, "running", null, { env: o.env });
       return { name, action, requeue_ms: 0, provisioned: true, note: `attempt ${record.attempts.length + 1} provisioned on ${outcome.planned.plan.offer.instance_type}` };
     }
     if (inMemory) {

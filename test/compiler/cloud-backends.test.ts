@@ -304,8 +304,14 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
     expect(dockerfile).toContain("FROM dstackai/base:py3.12-0.7-cuda-12.1\n");
     expect(dockerfile).toContain('RUN ["/bin/sh","-c","pip install -r requirements.txt"]');
     expect(ctx.startsWith(home)).toBe(true);
-    // The instance logs in to the registry: the user-data is a secret.
-    expect(instanceOf(g, cloud).secret_inputs.length).toBe(1);
+    // AWS and GCP: the instance logs in with its own identity (no password in the user data, which
+    // stays reviewable); Azure: the registry's admin credentials, so the user-data is a secret.
+    expect(instanceOf(g, cloud).secret_inputs.length).toBe(cloud === "azure" ? 1 : 0);
+    if (cloud !== "azure") {
+      const conf = bootFilesOf(g, cloud)["/opt/dstack/run.conf"];
+      expect(conf).toContain(`REGISTRY_VIA='${cloud}'`);
+      expect(conf).toContain("REGISTRY_PASSWORD=''");
+    }
     expect(g.outputs.image).toBe(expected[cloud]);
   });
 
@@ -314,8 +320,10 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
     const g = await graph(cloud, "max-duration");
     const inst = instanceOf(g, cloud);
     const conf = bootFilesOf(g, cloud)["/opt/dstack/run.conf"];
-    expect(conf).toContain("MAX_DURATION_MINUTES='121'");
-    expect(bootFilesOf(g, cloud)["/opt/dstack/boot.sh"]).toContain('shutdown -h "+${MAX_DURATION_MINUTES}"');
+    // the absolute deadline (created_at + max_duration), re-armed from run.conf at every boot
+    expect(conf).toContain(`DEADLINE='${Math.ceil(Date.parse(plan.expires_at as string) / 1000)}'`);
+    expect(bootFilesOf(g, cloud)["/opt/dstack/boot.sh"]).toContain('shutdown -h "+${minutes}"');
+    expect(bootFilesOf(g, cloud)["/var/lib/cloud/scripts/per-boot/dstack-reboot.sh"]).toContain("exec /bin/bash /opt/dstack/boot.sh reboot");
     if (cloud === "aws") expect(inst.inputs.instanceInitiatedShutdownBehavior).toBe("terminate");
     if (cloud === "gcp") {
       expect(get(inst.inputs, "scheduling.maxRunDuration")).toEqual({ seconds: 7230 });
@@ -438,7 +446,7 @@ describe("build: reuse of a prebuilt tag the project's registry holds", () => {
     const reused = await runUnderMocks(PROGRAMS[cloud], plan, {}, { existingImageTags: [hash] });
     expect(reused.resources.some((r) => r.type === "docker:index/image:Image")).toBe(false);
     expect(String(reused.outputs.image).endsWith(`:${hash}`)).toBe(true);
-    expect(instanceOf(reused, cloud).secret_inputs.length).toBe(1);
+    expect(instanceOf(reused, cloud).secret_inputs.length).toBe(0);
     const forced = await runUnderMocks(PROGRAMS[cloud], plan, { settings: { force_build: true } }, { existingImageTags: [hash] });
     expect(forced.resources.some((r) => r.type === "docker:index/image:Image")).toBe(true);
     expect(forced.outputs.image).toBe(reused.outputs.image);

@@ -291,3 +291,78 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: max_duration and spot interrup
     ok(dstack(sb, ["down", run, "-y"]), "dstack down");
   });
 });
+
+function stopAgent(sb: Sandbox): void {
+  const locks = path.join(sb.dstackHome, "locks");
+  for (const d of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
+    const f = path.join(locks, d, ".agent.json");
+    if (!fs.existsSync(f)) continue;
+    try {
+      process.kill((JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+}
+
+describeWhen(e2ePrerequisites, "dstack up -b aws: --detach, ps, and a reboot", () => {
+  const sbs: (Sandbox & { account: string })[] = [];
+  afterAll(() => {
+    for (const sb of sbs) {
+      dstack(sb, ["down", "--all", "-y"]);
+      stopAgent(sb);
+      for (const c of emulatedContainers(sb)) docker(["rm", "-f", c]);
+      fs.rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  test("a detached task gets its repo from the agent, runs, and ends; ps shows its instance (not unknown)", async () => {
+    const run = `aws-det-${id}`;
+    const sb = awsSandbox("cloud-detach");
+    sbs.push(sb);
+    fs.writeFileSync(path.join(sb.project, "hello.txt"), "the detached repo\n");
+    writeConfig(sb, `type: task\nname: ${run}\ncommands:\n  - cat hello.txt\n  - sleep 45\nresources:\n  cpu: 2..\n  memory: 4GB..\n  disk: 1GB..\n`);
+    const up = ok(dstack(sb, ["up", "-b", "aws", "-y", "--detach"]), "dstack up --detach");
+    expect(up).toContain(`${run} is provisioned`);
+    // the agent uploads the repo once the VM answers; ps probes the VM over SSH
+    const running = await waitRecord(sb, run, (r) => r.instance === "running" && r.status === "running", 300_000);
+    expect(running).toMatchObject({ backend: "aws", instance: "running" });
+    // `running` once the code is there (the agent uploaded it first)
+    expect(ok(ssh(sb, run, "cat /workflow/hello.txt; ls -A /workflow"), "ssh")).toContain("the detached repo\n");
+    const done = await waitRecord(sb, run, (r) => r.status === "done", 300_000);
+    expect(done).toMatchObject({ exit_code: 0 });
+    expect(Object.keys(account(sb).instances)).toEqual([]);
+    expect(stackResourceTypes(sb, run).filter((t) => t.startsWith("aws:"))).toEqual([]);
+  });
+
+  test("a reboot: the run's container starts again and max_duration is re-armed from the deadline on disk", async () => {
+    const run = `aws-reboot-${id}`;
+    const sb = awsSandbox("cloud-reboot");
+    sbs.push(sb);
+    writeConfig(sb, devConfig(run) + "max_duration: 10m\n");
+    ok(dstack(sb, ["up", "-b", "aws", "-y"]), "dstack up");
+    const [instance] = Object.keys(account(sb).instances);
+    const shutdowns = () => fs.readFileSync(path.join(sb.account, "instances", instance, "shutdown.log"), "utf8").trim().split("\n");
+    expect(shutdowns()).toHaveLength(1);
+    ok(ssh(sb, run, "echo before > /workflow/marker.txt"), "ssh");
+    const { rebootInstance } = await import("../emulator/aws/instances");
+    rebootInstance(instance, sb.env);
+    // per-boot: the shutdown armed again (for what is left of the 10 minutes), the container started again
+    const until = Date.now() + 120_000;
+    while (Date.now() < until && !(shutdowns().length === 2 && docker(["inspect", "-f", "{{.State.Running}}", `dstack-run-${run}`]).stdout.trim() === "true")) await new Promise((r) => setTimeout(r, 2000));
+    expect(shutdowns()).toHaveLength(2);
+    expect(Number(/shutdown in (\d+) minute/.exec(shutdowns()[1])?.[1])).toBeLessThanOrEqual(10);
+    expect(docker(["inspect", "-f", "{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}", `dstack-run-${run}`]).stdout.trim()).toBe("true on-failure");
+    // the same container, its /workflow kept: reachable again through the pinned host key
+    const after = await (async () => {
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const r = ssh(sb, run, "cat /workflow/marker.txt");
+        if (r.status === 0 || Date.now() > end) return r;
+        await new Promise((res) => setTimeout(res, 2000));
+      }
+    })();
+    expect(ok(after, "ssh after the reboot").trim()).toBe("before");
+    ok(dstack(sb, ["down", run, "-y"]), "dstack down");
+  });
+});

@@ -63,8 +63,9 @@ export const awsMocks: PackageMocks = {
         return {
           id: ctx.region,
           userName: "AWS",
-          password: "mock-ecr-password",
-          authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
+          // a fresh token at every call in real life: ctx.tokenSeed stands for "a later `up`"
+          password: `mock-ecr-password${ctx.tokenSeed ? `-${ctx.tokenSeed}` : ""}`,
+          authorizationToken: Buffer.from(`AWS:mock-ecr-password${ctx.tokenSeed ? `-${ctx.tokenSeed}` : ""}`).toString("base64"),
           proxyEndpoint: `https://${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com`,
           expiresAt: "2030-01-01T00:00:00Z",
           region: ctx.region,
@@ -86,6 +87,9 @@ export const awsMocks: PackageMocks = {
         return { id: `sg-0${h(16)}`, state: i };
       case "aws:ec2/keyPair:KeyPair":
         return { id: String(i.keyName ?? name), state: { ...i, keyPairId: `key-0${h(16)}` } };
+      case "aws:iam/role:Role":
+      case "aws:iam/instanceProfile:InstanceProfile":
+        return { id: String(i.name ?? name), state: { ...i, name: String(i.name ?? name), arn: `arn:aws:iam::${AWS_ACCOUNT}:${type.includes("role") ? "role" : "instance-profile"}/${String(i.name ?? name)}` } };
       case "aws:ecr/repository:Repository":
         return { id: String(i.name ?? name), state: { ...i, registryId: AWS_ACCOUNT, repositoryUrl: `${AWS_ACCOUNT}.dkr.ecr.${ctx.region}.amazonaws.com/${String(i.name ?? name)}` } };
       default:

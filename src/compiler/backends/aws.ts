@@ -14,6 +14,7 @@ import { getAvailabilityZones } from "@pulumi/aws/getAvailabilityZones";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as ebs from "@pulumi/aws/ebs";
 import * as ecr from "@pulumi/aws/ecr";
+import * as iam from "@pulumi/aws/iam";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
@@ -33,7 +34,7 @@ export const AWS_USER_DATA_LIMIT = 16384;
 
 /**
  * Whether the user-data may pass EC2's limit: decided from the plan (the parts known only at
- * deployment, volume ids and an ECR token, are bounded by the margin), so the program sets
+ * deployment, volume ids and the registry host, are bounded by the margin), so the program sets
  * exactly one of userData / userDataBase64.
  */
 export function awsNeedsGzip(plan: Plan, settings: CloudSettings): boolean {
@@ -46,7 +47,7 @@ export function awsNeedsGzip(plan: Plan, settings: CloudSettings): boolean {
     volumes: plan.volumes.map((v, i) => ({ devices: [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0`, deviceName(i), deviceName(i)], path: v.path })),
     settings,
   });
-  return Buffer.byteLength(estimate) + 4096 > AWS_USER_DATA_LIMIT;
+  return Buffer.byteLength(estimate) + 1024 > AWS_USER_DATA_LIMIT;
 }
 
 /** EBS device names for attachments: /dev/sdf, /dev/sdg, … */
@@ -66,26 +67,69 @@ async function prebuiltExists(plan: Plan, provider: aws.Provider): Promise<boole
   }
 }
 
-async function prebuiltImage(plan: Plan, provider: aws.Provider, settings: CloudSettings): Promise<RunImage> {
+/**
+ * The prebuilt image in the project's ECR repository. The deployer's ECR token serves only the
+ * push (the build, on this machine); the instance logs in with its own instance profile
+ * (`awsEcrPullProfile`), so no token is in the user data: a later `up` with a fresh token changes
+ * nothing that replaces the instance.
+ */
+async function prebuiltImage(plan: Plan, provider: aws.Provider, settings: CloudSettings): Promise<RunImage & { repositoryArn: pulumi.Output<string> }> {
   const repo = ecr.getRepositoryOutput({ name: awsRepositoryName(plan.project) }, { provider });
+  const host = repo.repositoryUrl.apply((u) => u.split("/")[0]);
+  const login: pulumi.Output<RegistryLogin> = host.apply((server) => ({ server, username: "AWS", password: "", via: "aws" as const, region: plan.offer.region }));
+  const out = { login, password: false, repositoryArn: repo.arn };
+  // The tag is the content hash: when the project's repository has it, the run reuses it.
+  if (!settings.force_build && (await prebuiltExists(plan, provider))) {
+    return { ...out, image: pulumi.interpolate`${repo.repositoryUrl}:${plan.image.build?.hash ?? ""}` };
+  }
   const token = ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { provider });
-  const login: pulumi.Output<RegistryLogin> = pulumi.secret(
+  const push: pulumi.Output<RegistryLogin> = pulumi.secret(
     pulumi.all([token.proxyEndpoint, token.userName, token.password]).apply(([endpoint, username, password]) => ({
       server: endpoint.replace(/^https:\/\//, ""),
       username,
       password,
     })),
   );
-  // The tag is the content hash: when the project's repository has it, the run reuses it.
-  if (!settings.force_build && (await prebuiltExists(plan, provider))) {
-    return { image: pulumi.interpolate`${repo.repositoryUrl}:${plan.image.build?.hash ?? ""}`, login };
-  }
   const image = new PrebuiltImage(
     `${cloudName([plan.run_name])}-prebuilt`,
-    { plan, repository: repo.repositoryUrl, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
+    { plan, repository: repo.repositoryUrl, login: push, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
     { providers: { aws: provider } },
   );
-  return { image: image.imageName, login };
+  return { ...out, image: image.imageName };
+}
+
+/**
+ * The instance profile of a run whose image is in ECR: a role EC2 may assume, allowed to read
+ * that one repository (and to get an ECR token, which has no narrower resource).
+ */
+function awsEcrPullProfile(base: string, repositoryArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): iam.InstanceProfile {
+  const name = cloudName([base, "ecr-pull"], 64);
+  const role = new iam.Role(
+    name,
+    {
+      name,
+      description: "dstack run: pull the run's image from the project's ECR repository",
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    },
+    opts,
+  );
+  new iam.RolePolicy(
+    name,
+    {
+      role: role.name,
+      policy: pulumi.output(repositoryArn).apply((arn) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+            { Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: arn },
+          ],
+        }),
+      ),
+    },
+    opts,
+  );
+  return new iam.InstanceProfile(name, { name, role: role.name }, opts);
 }
 
 export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
@@ -197,7 +241,10 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
     })),
   );
 
-  const image = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, settings) : userImage(plan);
+  const prebuilt = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, settings) : null;
+  const image: RunImage = prebuilt ?? userImage(plan);
+  // only a run pulling from ECR gets an identity (the others need none)
+  const profile = prebuilt ? awsEcrPullProfile(base, prebuilt.repositoryArn, res) : null;
 
   const boot = userData({ plan, backend: "aws", settings, image, volumes: bootVolumes });
   const gzip = awsNeedsGzip(plan, settings);
@@ -211,6 +258,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       associatePublicIpAddress: true,
       vpcSecurityGroupIds: [sg.id],
       keyName: key.keyName,
+      iamInstanceProfile: profile?.name,
       // Never below the image's own root snapshot (EC2 refuses a smaller root volume).
       rootBlockDevice: { volumeSize: rootSize, volumeType: "gp3", deleteOnTermination: true },
       // A shutdown from inside (the max_duration timer, or `poweroff`) ends the run for good.
@@ -229,6 +277,8 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
       // EC2 takes 16 KB of user-data: beyond that, gzip it (cloud-init detects gzip).
       userData: gzip ? undefined : boot,
       userDataBase64: gzip ? boot.apply((t) => zlib.gzipSync(t).toString("base64")) : undefined,
+      // The user data holds nothing that changes from one `up` to the next (no registry token:
+      // the instance profile logs in), so a changed boot text means a changed run: a new instance.
       userDataReplaceOnChange: true,
       tags: { Name: base },
     },

@@ -35,7 +35,7 @@ export const azureMocks: PackageMocks = {
       case "azure-native:network:PublicIPAddress":
         return { id: `${SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/${name}`, state: { ...i, name: i.publicIpAddressName ?? name, ipAddress: ipv4(name) } };
       case "azure-native:compute:VirtualMachine":
-        return { id: `${SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${String(i.vmName ?? name)}`, state: { ...i, name: i.vmName ?? name, vmId: `${h(8)}-${h(4)}-4${h(3)}-8${h(3)}-${h(12)}` } };
+        return { id: `${SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${String(i.vmName ?? name)}`, state: { ...i, name: i.vmName ?? name, vmId: `${h(8)}-${h(4)}-4${h(3)}-8${h(3)}-${h(12)}`, identity: i.identity ? { ...(i.identity as object), principalId: `${h(8)}-0000-4000-8000-${h(12)}`, tenantId: "00000000-0000-0000-0000-00000000feed" } : undefined } };
       case "azure-native:containerregistry:Registry":
         return { id: `${SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/${String(i.registryName)}`, state: { ...i, loginServer: `${String(i.registryName)}.azurecr.io` } };
       default: {

@@ -16,12 +16,13 @@ import * as network from "@pulumi/azure-native/network";
 import * as compute from "@pulumi/azure-native/compute";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
 import * as devtestlab from "@pulumi/azure-native/devtestlab";
+import * as authorization from "@pulumi/azure-native/authorization";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
-import { cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
+import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cloud/boot";
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
-import { AZURE_MIN_OS_DISK_GB, AZURE_NVIDIA_IMAGE, azureImageNeedsPlan, parseAzureImageUrn } from "./cloud/images";
+import { AZURE_MIN_OS_DISK_GB, AZURE_NVIDIA_IMAGE, AZURE_ROCM_IMAGE, AZURE_UBUNTU_IMAGE, AzureImageReference, azureImageNeedsPlan, azureNeedsGridDriver, parseAzureImageUrn } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
 import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
 import { ConfigError } from "../../diagnostics";
@@ -45,6 +46,21 @@ export function azureShutdownTime(plan: Plan): string | null {
   return `${String(d.getUTCHours()).padStart(2, "0")}${String(d.getUTCMinutes()).padStart(2, "0")}`;
 }
 
+/** Whether the VM must deallocate itself at the deadline (max_duration past 24 h: no daily schedule fits). */
+export function azureSelfDeallocates(plan: Plan): boolean {
+  return plan.max_duration != null && plan.expires_at != null && plan.max_duration > 24 * 3600;
+}
+
+/** Virtual Machine Contributor: holds `Microsoft.Compute/virtualMachines/deallocate/action` (assigned on the VM only). */
+export const AZURE_VM_CONTRIBUTOR_ROLE = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
+
+/** The OS image for the offer: AMD GPUs get the ROCm image, NVadsA10 v5 plain Ubuntu (the GRID driver by extension), other NVIDIA sizes NVIDIA's VMI. */
+export function azureImageFor(plan: Plan): AzureImageReference {
+  if (acceleratorOf(plan.offer) === "amd") return AZURE_ROCM_IMAGE;
+  if (azureNeedsGridDriver(plan.offer.instance_type)) return AZURE_UBUNTU_IMAGE;
+  return AZURE_NVIDIA_IMAGE;
+}
+
 function prebuiltImage(plan: Plan, provider: azure.Provider, projectRg: string): RunImage {
   const registryName = azureRegistryName(plan.project, plan.offer.region);
   const registry = containerregistry.getRegistryOutput({ registryName, resourceGroupName: projectRg }, { provider });
@@ -61,13 +77,13 @@ function prebuiltImage(plan: Plan, provider: azure.Provider, projectRg: string):
     { plan, repository: pulumi.interpolate`${registry.loginServer}/dstack-prebuilt`, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
     { providers: { "azure-native": provider } },
   );
-  return { image: image.imageName, login };
+  return { image: image.imageName, login, password: true };
 }
 
 export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions): Promise<RunOutputs> => {
   assertBackend("azure", plan.offer.backend);
   const settings = parseCloudSettings(opts.settings);
-  const imageRef = settings.os_image ? parseAzureImageUrn(settings.os_image) : AZURE_NVIDIA_IMAGE;
+  const imageRef = settings.os_image ? parseAzureImageUrn(settings.os_image) : azureImageFor(plan);
   if (!imageRef)
     throw new ConfigError({
       code: "E3006",
@@ -174,6 +190,8 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider, projectRg) : userImage(plan);
   const key = plan.ssh.public_key.trim();
   const vmName = base.slice(0, 64);
+  const selfDeallocates = azureSelfDeallocates(plan);
+  const grid = azureNeedsGridDriver(offer.instance_type);
   const vm = new compute.VirtualMachine(
     `${base}-vm`,
     {
@@ -182,6 +200,8 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
       vmName,
       hardwareProfile: { vmSize: offer.instance_type },
       priority: plan.spot ? "Spot" : "Regular",
+      // past 24 h, the VM deallocates itself at the deadline: an identity with a role on itself (below)
+      identity: selfDeallocates ? { type: "SystemAssigned" } : undefined,
       evictionPolicy: plan.spot ? "Delete" : undefined,
       billingProfile: plan.spot ? { maxPrice: plan.max_price ?? -1 } : undefined,
       storageProfile: {
@@ -199,7 +219,7 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
       osProfile: {
         computerName: vmName.slice(0, 63),
         adminUsername: "dstack",
-        customData: userData({ plan, backend: "azure", settings, image, volumes: bootVolumes, base64: true }),
+        customData: userData({ plan, backend: "azure", settings, image, volumes: bootVolumes, base64: true, waitGpuDriver: grid, azureDeallocate: selfDeallocates }),
         linuxConfiguration: {
           disablePasswordAuthentication: true,
           ssh: { publicKeys: [{ path: "/home/dstack/.ssh/authorized_keys", keyData: key }] },
@@ -209,6 +229,41 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
     },
     res,
   );
+
+  // NVadsA10 v5: NVIDIA's GRID driver, installed by the NVIDIA GPU driver extension (boot.sh waits for it).
+  if (grid && !settings.os_image) {
+    new compute.VirtualMachineExtension(
+      `${base}-gpu-driver`,
+      {
+        resourceGroupName: rg.name,
+        location,
+        vmName: vm.name,
+        vmExtensionName: "NvidiaGpuDriverLinux",
+        publisher: "Microsoft.HpcCompute",
+        type: "NvidiaGpuDriverLinux",
+        typeHandlerVersion: "1.9",
+        autoUpgradeMinorVersion: true,
+        settings: {},
+      },
+      res,
+    );
+  }
+
+  // max_duration past 24 h: the VM's own identity may deallocate the VM, and nothing else.
+  if (selfDeallocates) {
+    new authorization.RoleAssignment(
+      `${base}-deallocate`,
+      {
+        scope: vm.id,
+        principalId: vm.identity.apply((i) => i?.principalId ?? ""),
+        principalType: "ServicePrincipal",
+        // the subscription's role definition, from the VM's own id (/subscriptions/<id>/…)
+        roleDefinitionId: vm.id.apply((id) => `${id.split("/").slice(0, 3).join("/")}/providers/Microsoft.Authorization/roleDefinitions/${AZURE_VM_CONTRIBUTOR_ROLE}`),
+        description: `dstack run ${plan.run_name}: the VM deallocates itself at its max_duration deadline`,
+      },
+      res,
+    );
+  }
 
   // max_duration: the boot script's timed shutdown stops the OS; this schedule deallocates the VM (no more billing).
   const at = azureShutdownTime(plan);

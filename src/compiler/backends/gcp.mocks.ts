@@ -18,7 +18,7 @@ export const gcpMocks: PackageMocks = {
         return { id: `projects/mock-project/global/networks/${name}`, name, selfLink: `https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/${name}`, project: "mock-project" };
       }
       case "gcp:organizations/getClientConfig:getClientConfig":
-        return { id: "mock-project", project: "mock-project", region: ctx.region, zone: ctx.zone ?? "", accessToken: "mock-gcp-access-token", defaultLabels: {} };
+        return { id: "mock-project", project: "mock-project", region: ctx.region, zone: ctx.zone ?? "", accessToken: `mock-gcp-access-token${ctx.tokenSeed ? `-${ctx.tokenSeed}` : ""}`, defaultLabels: {} };
       case "gcp:artifactregistry/getRepository:getRepository": {
         const id = String(a.repositoryId);
         const loc = String(a.location);
@@ -64,6 +64,10 @@ export const gcpMocks: PackageMocks = {
       }
       case "gcp:compute/firewall:Firewall":
         return { id: `projects/mock-project/global/firewalls/${String(i.name ?? name)}`, state: i };
+      case "gcp:serviceaccount/account:Account": {
+        const email = `${String(i.accountId)}@mock-project.iam.gserviceaccount.com`;
+        return { id: `projects/mock-project/serviceAccounts/${email}`, state: { ...i, email, member: `serviceAccount:${email}`, uniqueId: String(BigInt(`0x${h(12)}`)), name: `projects/mock-project/serviceAccounts/${email}` } };
+      }
       case "gcp:artifactregistry/repository:Repository":
         return { id: String(i.repositoryId), state: { ...i, name: String(i.repositoryId), registryUri: `${String(i.location)}-docker.pkg.dev/mock-project/${String(i.repositoryId)}` } };
       default:

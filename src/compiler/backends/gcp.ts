@@ -13,6 +13,8 @@ import * as compute from "@pulumi/gcp/compute";
 import * as tpu from "@pulumi/gcp/tpu";
 import * as artifactregistry from "@pulumi/gcp/artifactregistry";
 import * as organizations from "@pulumi/gcp/organizations";
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
+import { createHash } from "crypto";
 import type { Plan } from "../plan";
 import { applyTagsPolicy } from "../tags";
 import type { BackendProgram, EmitOptions, RunOutputs } from "./program";
@@ -46,22 +48,56 @@ async function prebuiltExists(plan: Plan, provider: gcp.Provider, region: string
   }
 }
 
+/**
+ * The prebuilt image in the project's Artifact Registry. The deployer's access token serves only
+ * the push (the build, on this machine); the VM pulls as its own service account
+ * (`gcpPullServiceAccount`), with a token from the metadata server: none in the metadata.
+ */
 async function prebuiltImage(plan: Plan, provider: gcp.Provider, region: string, settings: CloudSettings): Promise<RunImage> {
-  const client = organizations.getClientConfigOutput({ provider });
   const repo = artifactregistry.getRepositoryOutput({ location: region, repositoryId: gcpRepositoryName(plan.project) }, { provider });
-  const login: pulumi.Output<RegistryLogin> = pulumi.secret(
-    client.accessToken.apply((token) => ({ server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: token })),
-  );
+  const login: pulumi.Output<RegistryLogin> = pulumi.output({ server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: "", via: "gcp" as const });
   // The tag is the content hash: when the project's repository has it, the run reuses it.
   if (!settings.force_build && (await prebuiltExists(plan, provider, region))) {
-    return { image: pulumi.interpolate`${repo.registryUri}/prebuilt:${plan.image.build?.hash ?? ""}`, login };
+    return { image: pulumi.interpolate`${repo.registryUri}/prebuilt:${plan.image.build?.hash ?? ""}`, login, password: false };
   }
+  const client = organizations.getClientConfigOutput({ provider });
+  const push: pulumi.Output<RegistryLogin> = pulumi.secret(
+    client.accessToken.apply((token) => ({ server: `${region}-docker.pkg.dev`, username: "oauth2accesstoken", password: token })),
+  );
   const image = new PrebuiltImage(
     `${cloudName([plan.run_name])}-prebuilt`,
-    { plan, repository: pulumi.interpolate`${repo.registryUri}/prebuilt`, login, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
+    { plan, repository: pulumi.interpolate`${repo.registryUri}/prebuilt`, login: push, platform: plan.offer.cpu_arch === "arm" ? "linux/arm64" : "linux/amd64" },
     { providers: { gcp: provider } },
   );
-  return { image: image.imageName, login };
+  return { image: image.imageName, login, password: false };
+}
+
+/** A service account id (6–30 chars, `[a-z][a-z0-9-]*[a-z0-9]`) for the run: its name, and a hash that keeps it unique. */
+export function gcpServiceAccountId(project: string, run: string): string {
+  const h = createHash("sha256").update(`${project}/${run}`).digest("hex").slice(0, 6);
+  const stem = run.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^[^a-z]+/, "").slice(0, 20).replace(/-+$/, "");
+  return `ds-${stem ? `${stem}-` : ""}${h}`;
+}
+
+/**
+ * The VM's own service account: with `reader`, reader of the project's Artifact Registry
+ * repository only (no project roles: the VM logs nothing through the API); without, no role at
+ * all (a TPU VM without one would run as the default compute account).
+ */
+function gcpRunServiceAccount(plan: Plan, region: string, provider: gcp.Provider, reader: boolean): serviceaccount.Account {
+  const accountId = gcpServiceAccountId(plan.project, plan.run_name);
+  const account = new serviceaccount.Account(
+    `${cloudName(["dstack", plan.run_name], 50)}-sa`,
+    { accountId, displayName: `dstack run ${plan.run_name}`.slice(0, 100), description: reader ? "pulls the run's image from the project's Artifact Registry" : "the run's VM (no roles)" },
+    { provider },
+  );
+  if (!reader) return account;
+  new artifactregistry.RepositoryIamMember(
+    `${cloudName(["dstack", plan.run_name], 50)}-sa-reader`,
+    { location: region, repository: gcpRepositoryName(plan.project), role: "roles/artifactregistry.reader", member: account.member },
+    { provider },
+  );
+  return account;
 }
 
 function sshKeys(plan: Plan): string {
@@ -148,6 +184,11 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   }));
 
   const image = plan.image.kind === "prebuilt" ? await prebuiltImage(plan, provider, region, settings) : userImage(plan);
+  // least privilege: a VM that pulls from the registry runs as its own reader account; a TPU VM
+  // (whose default is the compute account) as its own account without roles; any other as none
+  const prebuilt = plan.image.kind === "prebuilt";
+  const account = prebuilt || acceleratorOf(offer) === "tpu" ? gcpRunServiceAccount(plan, region, provider, prebuilt) : null;
+  const serviceAccount = account ? { email: account.email, scopes: ["https://www.googleapis.com/auth/cloud-platform"] } : undefined;
   const common = {
     ...cloudOutputs(plan, settings),
     backend: "gcp",
@@ -177,6 +218,7 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
         },
         tags: [base],
         dataDisks: disks.map((d) => ({ sourceDisk: d.disk.id, mode: "READ_WRITE" })),
+        serviceAccount,
         labels: {},
       },
       { ...res, dependsOn: fws },
@@ -221,7 +263,8 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
         "install-nvidia-driver": hasGpu ? "True" : "False",
       },
       attachedDisks: disks.map((d) => ({ source: d.disk.selfLink, deviceName: d.deviceName, mode: "READ_WRITE" })),
-      serviceAccount: { scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
+      // its own reader account (the scope is the broad one Google recommends with a narrow account), or none
+      serviceAccount,
       allowStoppingForUpdate: true,
       labels: {},
     },

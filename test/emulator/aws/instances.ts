@@ -17,7 +17,10 @@
  *   stops (the run container is removed, the VM container killed); the instance is then
  *   terminated, as with `instanceInitiatedShutdownBehavior: terminate`;
  * - images the VM pulls from Docker Hub's `dstackai/base` are the local base image (the
- *   emulator tags it under the requested name: no registry is reachable here).
+ *   emulator tags it under the requested name: no registry is reachable here);
+ * - a reboot (`rebootInstance`, for tests): the run container stops (as the VM's Docker would
+ *   leave it, before any restart policy) and the VM container restarts: sshd again, and
+ *   cloud-init's per-boot scripts instead of runcmd.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -101,7 +104,13 @@ function initScript(ip: string, emu: string, runcmd: string, reclaimAfter: numbe
     `/usr/sbin/sshd -o ListenAddress=${ip} -o Port=22 -h "$DSTACK_ROOT/etc/ssh/ssh_host_ed25519_key" -o AuthorizedKeysFile="$DSTACK_ROOT/root/.ssh/authorized_keys" ` +
       `-o PasswordAuthentication=no -o PermitRootLogin=prohibit-password -o StrictModes=no || echo "emulator: the VM's sshd did not start"`,
     reclaimAfter !== null ? `( sleep ${reclaimAfter}; echo spot-interruption > ${shellQuote(path.join(emu, "terminated-by"))}; poweroff ) &` : "",
-    `( ${runcmd.split("\n").filter(Boolean).join("; ") || ":"} ) > "$DSTACK_ROOT/var/log/cloud-init-output.log" 2>&1 &`,
+    // cloud-init: runcmd at the first boot; at every later boot (rebootInstance), the per-boot scripts
+    `if [ -e ${shellQuote(path.join(emu, "booted"))} ]; then`,
+    `  ( for f in "$DSTACK_ROOT"/var/lib/cloud/scripts/per-boot/*; do [ -x "$f" ] && "$f"; done ) >> "$DSTACK_ROOT/var/log/cloud-init-output.log" 2>&1 &`,
+    "else",
+    `  touch ${shellQuote(path.join(emu, "booted"))}`,
+    `  ( ${runcmd.split("\n").filter(Boolean).join("; ") || ":"} ) > "$DSTACK_ROOT/var/log/cloud-init-output.log" 2>&1 &`,
+    "fi",
     "trap 'exit 0' TERM",
     "while :; do sleep 3600 & wait $!; done",
     "",
@@ -266,4 +275,16 @@ export async function deleteInstance(id: string, env: NodeJS.ProcessEnv = proces
   if (rec.runContainer) docker(["rm", "-f", rec.runContainer], { allowFail: true });
   docker(["rm", "-f", rec.container], { allowFail: true });
   fs.rmSync(path.join(emulatorDir(env), "instances", id), { recursive: true, force: true });
+}
+
+/**
+ * Reboots an emulated instance (tests): its run container is killed (`docker kill` leaves it
+ * stopped: no restart policy brings it back, the worst case of a reboot), and the VM's
+ * container restarts, which runs its init again: sshd, then cloud-init's per-boot scripts.
+ */
+export function rebootInstance(id: string, env: NodeJS.ProcessEnv = process.env): void {
+  const rec = (JSON.parse(fs.readFileSync(path.join(emulatorDir(env), "account.json"), "utf8")).instances?.[id] ?? null) as EmulatedInstance | null;
+  if (!rec) throw new Error(`no emulated instance ${id}`);
+  if (rec.runContainer) docker(["kill", rec.runContainer], { allowFail: true });
+  docker(["restart", "--time", "1", rec.container]);
 }

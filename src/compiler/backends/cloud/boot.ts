@@ -20,14 +20,20 @@ export function acceleratorOf(offer: Offer): Accelerator {
   if (offer.gpu_count <= 0) return "none";
   if (offer.gpu_vendor === "google") return "tpu";
   if (offer.gpu_vendor === "nvidia" || offer.gpu_vendor === null) return "nvidia";
+  if (offer.gpu_vendor === "amd") return "amd";
   return "none";
 }
 
 export interface RunImage {
   /** The image to pull and start. */
   image: pulumi.Output<string>;
-  /** Registry login on the instance, or null. The password is secret. */
+  /**
+   * Registry login on the instance, or null. A password is secret; a login `via` the instance's
+   * own identity carries none (and so changes nothing in the user data from one `up` to the next).
+   */
   login: pulumi.Output<RegistryLogin | null>;
+  /** Whether `login` holds a password (then the user data is a secret). */
+  password: boolean;
 }
 
 /** The image of a run without a prebuild: the plan's ref, with `registry_auth` when given. */
@@ -38,6 +44,7 @@ export function userImage(plan: Plan): RunImage {
     login: auth
       ? pulumi.secret({ server: registryOfImage(plan.image.ref), username: auth.username, password: auth.password })
       : pulumi.output(null),
+    password: auth !== null,
   };
 }
 
@@ -51,11 +58,14 @@ export interface UserDataArgs {
   format?: "cloud-config" | "startup-script";
   /** Base64-encode the result (Azure customData). */
   base64?: boolean;
+  /** BootSpec.waitGpuDriver (Azure NVadsA10 v5). */
+  waitGpuDriver?: boolean;
+  /** BootSpec.azureDeallocate (Azure, max_duration past 24 h). */
+  azureDeallocate?: boolean;
 }
 
 /** The instance's boot text; a Pulumi secret when it holds a registry password or secret env. */
 export function userData(a: UserDataArgs): pulumi.Output<string> {
-  const secret = bootHasSecrets(a.plan, a.plan.image.kind === "prebuilt");
   const text = pulumi.all([a.image.image, a.image.login, pulumi.output(a.volumes)]).apply(([image, login, volumes]) => {
     const spec = {
       plan: a.plan,
@@ -65,11 +75,14 @@ export function userData(a: UserDataArgs): pulumi.Output<string> {
       accelerator: acceleratorOf(a.plan.offer),
       volumes: volumes as BootVolume[],
       settings: a.settings,
+      waitGpuDriver: a.waitGpuDriver,
+      azureDeallocate: a.azureDeallocate,
     };
     const t = a.format === "startup-script" ? renderStartupScript(spec) : renderCloudInit(spec);
     return a.base64 ? Buffer.from(t, "utf8").toString("base64") : t;
   });
-  return secret ? pulumi.secret(text) : text;
+  // secret when it holds a password (registry_auth, a registry's admin credentials), secret env or the host key
+  return bootHasSecrets(a.plan, a.image.password) ? pulumi.secret(text) : text;
 }
 
 /** Stack outputs every cloud program adds to RunOutputs. */

@@ -14,16 +14,24 @@ import * as path from "path";
 import { ConfigError, Diagnostic } from "../../../diagnostics";
 import { packageRoot } from "../../../paths";
 import type { Plan } from "../../plan";
-import { CloudBackend, CloudSettings, minutesCeil } from "./settings";
+import type { CloudBackend, CloudSettings } from "./settings";
 
-export type Accelerator = "nvidia" | "tpu" | "none";
+export type Accelerator = "nvidia" | "amd" | "tpu" | "none";
 
 export interface RegistryLogin {
   /** Registry host (`123.dkr.ecr.us-east-1.amazonaws.com`), or "" for Docker Hub. */
   server: string;
   username: string;
-  /** Secret. */
+  /** Secret ("" when the instance logs in with its own identity: `via`). */
   password: string;
+  /**
+   * How the instance gets the password: `password` (default: the one above), or its own
+   * identity: `aws` (`aws ecr get-login-password` with the instance profile), `gcp` (the VM's
+   * service account token from the metadata server). No deployer token in the user data.
+   */
+  via?: "password" | "aws" | "gcp";
+  /** The registry's region (`via: aws`). */
+  region?: string;
 }
 
 export interface BootVolume {
@@ -42,6 +50,16 @@ export interface BootSpec {
   accelerator: Accelerator;
   volumes: BootVolume[];
   settings: CloudSettings;
+  /** Wait for the NVIDIA driver before starting Docker (Azure NVadsA10 v5: the driver extension installs the GRID driver). */
+  waitGpuDriver?: boolean;
+  /** max_duration past 24 h on Azure: the VM deallocates itself at the deadline (its managed identity, a role on the VM). */
+  azureDeallocate?: boolean;
+}
+
+/** The run's deadline in epoch seconds (max_duration from the run's creation), or "" without one. */
+export function deadlineEpoch(plan: Plan): string {
+  if (plan.max_duration == null || plan.expires_at == null) return "";
+  return String(Math.ceil(Date.parse(plan.expires_at) / 1000));
 }
 
 const templateCache = new Map<string, string>();
@@ -54,6 +72,16 @@ export function template(name: string): string {
     templateCache.set(name, t);
   }
   return t;
+}
+
+/**
+ * A shell script of templates/ as the instance gets it: its full-line comments dropped (they stay
+ * in templates/, where the code is reviewed), which keeps the user data under EC2's 16 KB.
+ */
+export function script(name: string): string {
+  const [shebang, ...rest] = template(name).split("\n");
+  const body = rest.filter((l) => !/^\s*#/.test(l) || /^\s*# shellcheck /.test(l));
+  return [shebang, `# dstack: templates/${name} (commented there)`, ...body].join("\n");
 }
 
 function fill(tpl: string, values: Record<string, string>): string {
@@ -90,9 +118,12 @@ export function checkEnv(env: Record<string, string>): void {
   if (diags.length) throw new ConfigError(diags);
 }
 
-/** Whether the boot text carries a secret (registry password or secret env), so the user-data must be a Pulumi secret. */
-export function bootHasSecrets(plan: Plan, registry: RegistryLogin | null | boolean): boolean {
-  return Boolean(registry) || plan.image.registry_auth !== null || plan.container.secret_env.length > 0 || plan.ssh.host_key !== null;
+/**
+ * Whether the boot text carries a secret (a registry password, secret env, the host key), so the
+ * user-data must be a Pulumi secret. `registry`: whether a registry password is in it.
+ */
+export function bootHasSecrets(plan: Plan, registry: boolean): boolean {
+  return registry || plan.image.registry_auth !== null || plan.container.secret_env.length > 0 || plan.ssh.host_key !== null;
 }
 
 interface BootFile {
@@ -106,7 +137,7 @@ function lines(items: string[]): string {
   return items.length ? items.join("\n") + "\n" : "";
 }
 
-function script(lines: string[]): string {
+function commands(lines: string[]): string {
   return lines.length ? lines.join("\n") + "\n" : ":\n";
 }
 
@@ -115,7 +146,6 @@ export function bootFiles(spec: BootSpec): BootFile[] {
   const { plan, settings } = spec;
   const c = plan.container;
   checkEnv(c.env);
-  const maxMinutes = plan.max_duration != null ? minutesCeil(plan.max_duration) : 0;
   const conf: Record<string, string> = {
     RUN_NAME: plan.run_name,
     PROJECT: plan.project,
@@ -124,6 +154,8 @@ export function bootFiles(spec: BootSpec): BootFile[] {
     REGISTRY_SERVER: spec.registry?.server ?? "",
     REGISTRY_USERNAME: spec.registry?.username ?? "",
     REGISTRY_PASSWORD: spec.registry?.password ?? "",
+    REGISTRY_VIA: spec.registry ? (spec.registry.via ?? "password") : "",
+    REGISTRY_REGION: spec.registry?.region ?? "",
     ACCELERATOR: spec.accelerator,
     GPUS: String(c.gpus),
     SHM_SIZE: c.shm_size != null ? String(c.shm_size) : "",
@@ -131,7 +163,10 @@ export function bootFiles(spec: BootSpec): BootFile[] {
     WORKING_DIR: c.working_dir,
     CONTAINER_USER: c.user ?? "",
     SSH_PUBLIC_KEY: plan.ssh.public_key.trim(),
-    MAX_DURATION_MINUTES: String(maxMinutes),
+    // max_duration: the absolute deadline, re-armed from this file at every boot
+    DEADLINE: deadlineEpoch(plan),
+    AZURE_DEALLOCATE: String(spec.azureDeallocate === true),
+    WAIT_GPU_DRIVER: String(spec.waitGpuDriver === true),
   };
   const containerConf: Record<string, string> = {
     RUN_NAME: plan.run_name,
@@ -140,6 +175,7 @@ export function bootFiles(spec: BootSpec): BootFile[] {
     WORKING_DIR: c.working_dir,
     CONTAINER_SSH_PORT: String(settings.container_ssh_port),
     UPLOAD_TIMEOUT: String(settings.upload_timeout),
+    DOCKER_IN_DOCKER: String(c.docker === true),
   };
   const assign = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${shellQuote(v)}`).join("\n") + "\n";
   const envKeys = Object.keys(c.env).sort();
@@ -152,16 +188,19 @@ export function bootFiles(spec: BootSpec): BootFile[] {
       mode: "0644",
       content: lines(plan.instance_mounts.map((m) => `${m.instance_path}|${m.path}|${m.optional}`)),
     },
-    { path: "/opt/dstack/boot.sh", mode: "0755", content: template("cloud-init-boot.sh") },
-    { path: "/opt/dstack/container/entry.sh", mode: "0755", content: template("cloud-init-entry.sh") },
+    { path: "/opt/dstack/boot.sh", mode: "0755", content: script("cloud-init-boot.sh") },
+    // every later boot (cloud-init runs per-boot scripts at each boot; before runcmd on the first,
+    // when there is no status yet): max_duration re-armed, the run's container started again
+    { path: "/var/lib/cloud/scripts/per-boot/dstack-reboot.sh", mode: "0755", content: script("cloud-init-reboot.sh") },
+    { path: "/opt/dstack/container/entry.sh", mode: "0755", content: script("cloud-init-entry.sh") },
     { path: "/opt/dstack/container/container.conf", mode: "0644", content: assign(containerConf) },
     { path: "/opt/dstack/container/authorized_keys", mode: "0644", content: plan.ssh.public_key.trim() + "\n" },
     // The run container's sshd host key (dstack pins its public part): readable by root only.
     ...(plan.ssh.host_key ? [{ path: "/opt/dstack/container/ssh_host_ed25519_key", mode: "0600", content: plan.ssh.host_key.private_key.trim() + "\n" }] : []),
     { path: "/opt/dstack/container/env.sh", mode: "0600", content: lines(envKeys.map((k) => `export ${k}=${shellQuote(c.env[k])}`)) },
-    { path: "/opt/dstack/container/setup.sh", mode: "0644", content: script(c.setup) },
-    { path: "/opt/dstack/container/init.sh", mode: "0644", content: script(c.init) },
-    { path: "/opt/dstack/container/commands.sh", mode: "0644", content: script(c.commands) },
+    { path: "/opt/dstack/container/setup.sh", mode: "0644", content: commands(c.setup) },
+    { path: "/opt/dstack/container/init.sh", mode: "0644", content: commands(c.init) },
+    { path: "/opt/dstack/container/commands.sh", mode: "0644", content: commands(c.commands) },
   ];
 }
 

@@ -16,6 +16,12 @@ import type { CpuArch } from "../../../config/runspec";
  */
 export const CLOUD_DEFAULT_IMAGE = "dstackai/base:py3.12-0.7-cuda-12.1";
 
+/**
+ * The container image of a cloud run with `docker: true` (dstack's `DSTACK_DIND_IMAGE`): Docker
+ * and NVIDIA's container toolkit inside, its daemon started by `start-dockerd`.
+ */
+export const CLOUD_DIND_IMAGE = "dstackai/dind";
+
 /** Python versions dstack's base image is published for. */
 export const CLOUD_IMAGE_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"];
 
@@ -24,7 +30,8 @@ export const CLOUD_IMAGE_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"];
  * rule: `dstackai/base:py<python>-<version>-cuda-12.1`, `-devel` with nvcc, which holds the CUDA
  * compiler). A python the image is not published for keeps the default (3.12).
  */
-export function cloudDefaultImage(python: string | null, nvcc: boolean): string {
+export function cloudDefaultImage(python: string | null, nvcc: boolean, docker = false): string {
+  if (docker) return CLOUD_DIND_IMAGE;
   const py = python && CLOUD_IMAGE_PYTHONS.includes(python) ? python : "3.12";
   return `dstackai/base:py${py}-0.7-cuda-12.1${nvcc ? "-devel" : ""}`;
 }
@@ -112,6 +119,31 @@ export const AZURE_NVIDIA_IMAGE: AzureImageReference = {
   sku: "ngc-base-version-24_03_4_gen2",
   version: "latest",
 };
+
+/**
+ * Plain Ubuntu 22.04 (gen2) for the NVadsA10 v5 sizes: their fractional A10 needs NVIDIA's GRID
+ * driver, which the NVIDIA GPU driver extension installs (the NGC image's datacenter driver
+ * does not drive a partitioned A10).
+ */
+export const AZURE_UBUNTU_IMAGE: AzureImageReference = {
+  publisher: "Canonical",
+  offer: "0001-com-ubuntu-server-jammy",
+  sku: "22_04-lts-gen2",
+  version: "latest",
+};
+
+/** Microsoft's Ubuntu-HPC 22.04 image with AMD's ROCm driver, for the ND MI300X v5 sizes. */
+export const AZURE_ROCM_IMAGE: AzureImageReference = {
+  publisher: "microsoft-dsvm",
+  offer: "ubuntu-hpc",
+  sku: "2204-rocm",
+  version: "latest",
+};
+
+/** Azure sizes whose GPU is a partitioned A10 (NVadsA10 v5): the GRID driver, through the driver extension. */
+export function azureNeedsGridDriver(vmSize: string): boolean {
+  return /^Standard_NV\d+adm?s_A10_v5$/i.test(vmSize);
+}
 
 /** `publisher:offer:sku:version` → image reference (the `az vm create --image` URN form). */
 export function parseAzureImageUrn(urn: string): AzureImageReference | null {

@@ -11,6 +11,8 @@ export interface MockContext {
   zone: string | null;
   /** Image tags the mocked registries hold (default none: a lookup of a prebuilt tag finds nothing). */
   existingImageTags?: string[];
+  /** Varies the registry tokens the lookups answer (a later `up` gets a fresh one). Default none. */
+  tokenSeed?: string;
 }
 
 /** A lookup that finds nothing: the mock answers with the provider's "not found" error. */

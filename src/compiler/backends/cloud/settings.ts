@@ -163,8 +163,3 @@ export function cloudName(parts: string[], max = 63): string {
   if (!/^[a-z]/.test(s)) s = `d-${s}`;
   return s.slice(0, max).replace(/-$/, "");
 }
-
-/** Seconds → whole minutes, at least 1 (for `shutdown -h +N`). */
-export function minutesCeil(seconds: number): number {
-  return Math.max(1, Math.ceil(seconds / 60));
-}
