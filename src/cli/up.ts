@@ -223,7 +223,7 @@ async function upPrepared(
       const { createRunVolumes } = await import("../runs/volumes");
       try {
         for (const v of await createRunVolumes(prepared, prepared.volumes.create, { onEvent: display.onEvent, onNotice: (t) => process.stderr.write(`${t}\n`) }))
-          display.handle({ kind: "log", severity: "info", message: `created volume ${v.name}: ${v.volume_id} (${v.backend} ${v.zone ?? v.region}), stack volume.${v.name}` });
+          say(json, `Created volume ${v.name}: ${v.volume_id} (${v.backend} ${v.zone ?? v.region}), stack volume.${v.name}; runs reuse it by name.`);
       } catch (e) {
         display.finish(false);
         throw e;

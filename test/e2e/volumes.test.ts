@@ -140,7 +140,7 @@ describeWhen(e2ePrerequisites, "volumes by name on the emulated AWS (real engine
 
     const r = dstack(sb, ["up", "-f", "writer.dstack.yml", "-b", "aws", "-y"]);
     ok(r, "up writer");
-    expect(r.stderr + r.stdout).toMatch(new RegExp(`created volume ${vol}: vol-0[0-9a-f]+ \\(aws us-east-1[a-c]\\), stack volume.${vol}`));
+    expect(r.stdout).toMatch(new RegExp(`Created volume ${vol}: vol-0[0-9a-f]+ \\(aws us-east-1[a-c]\\), stack volume.${vol}; runs reuse it by name`));
     const vols = account(sb).volumes;
     expect(Object.keys(vols)).toHaveLength(1);
     const [volumeId] = Object.keys(vols);
