@@ -77,6 +77,10 @@ describeWhen(e2ePrerequisites, "volumes by name on the local backend", () => {
     expect(ok(dstack(sb, ["up", "-f", "vol.dstack.yml", "-y"]), "up again")).toContain(`Volume ${vol} is up to date`);
     expect(JSON.parse(ok(dstack(sb, ["ps", "-a", "--json"]), "ps"))).toEqual([]);
     expect(volumes(sb).map((v) => [v.name, v.source, v.used_by])).toEqual([[vol, "stack", []]]);
+    // the same name elsewhere is refused before anything changes (a volume cannot move)
+    writeConfig(sb, `type: volume\nname: ${vol}\nbackend: aws\nregion: us-east-1\nsize: 10GB\n`, "moved.dstack.yml");
+    const moved = dstack(sb, ["up", "-f", "moved.dstack.yml", "-y"]);
+    expect([moved.status, moved.stderr]).toEqual([2, expect.stringContaining(`volume ${vol} exists already with backend local; a volume's backend, region, zone and id cannot change [E6401]`)]);
   });
 
   test("a run writes to it by name (its stack holds no volume); delete is refused while it runs", () => {
