@@ -93,6 +93,15 @@ export function connectionText(
   return lines.join("\n");
 }
 
+/** The run's volumes by name: those it attaches, and those `up` creates first (each its own stack). */
+export function renderRunVolumes(v: import("../runs/prepare").PreparedEngineRun["volumes"]): string {
+  const lines = [
+    ...v.existing.map((x) => ` ${x.name}: attaches ${x.volume_id} (${x.backend === "local" ? "local Docker" : `${x.backend} ${x.zone ?? x.region}`}, stack volume.${x.name})`),
+    ...v.create.map((x) => ` ${x.name}: no such volume yet: up creates it first as its own stack volume.${x.name} (${x.volume_id ? `registering ${x.volume_id}` : `${x.size ?? 100}GB`} in ${x.backend} ${x.availability_zone ?? x.region}), reusable by name`),
+  ];
+  return lines.length ? `Volumes:\n${lines.join("\n")}` : "";
+}
+
 function containerOf(outputs: Record<string, unknown> | null | undefined): string | null {
   return typeof outputs?.container_name === "string" ? outputs.container_name : null;
 }
@@ -200,6 +209,8 @@ async function upPrepared(
       say(json, `Changes to ${spec.name}:\n${renderChanges(changes)}\n`);
     } else if (!opts.yes) say(json, await newRunResources(planned));
     if (prepared.pendingBuild) say(json, renderPendingBuild(prepared.pendingBuild, spec.force_build) + "\n");
+    const volumesText = renderRunVolumes(prepared.volumes);
+    if (volumesText) say(json, volumesText + "\n");
     if (!opts.yes) {
       requireConfirmable(`submitting ${spec.name}`);
       const ok = await confirm(planned.previous ? `Update the run ${spec.name}?` : `Submit the run ${spec.name}?`);
@@ -207,6 +218,17 @@ async function upPrepared(
     }
     // the prebuilt image is built only now, once the plan is confirmed
     if (prepared.pendingBuild) await buildWithProgress(prepared.pendingBuild, display);
+    // volumes by name that have no stack yet: each is created first, as its own stack (reusable by name)
+    if (prepared.volumes.create.length) {
+      const { createRunVolumes } = await import("../runs/volumes");
+      try {
+        for (const v of await createRunVolumes(prepared, prepared.volumes.create, { onEvent: display.onEvent, onNotice: (t) => process.stderr.write(`${t}\n`) }))
+          say(json, `Created volume ${v.name}: ${v.volume_id} (${v.backend} ${v.zone ?? v.region}), stack volume.${v.name}; runs reuse it by name.`);
+      } catch (e) {
+        display.finish(false);
+        throw e;
+      }
+    }
 
     const started = await withInterrupts(
       (t) => process.stderr.write(t + "\n"),
@@ -285,7 +307,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("up")
     .alias("apply")
-    .description("Provision a run (dev environment or task) from .dstack.yml and wait until ssh works")
+    .description("Provision a run (dev environment or task) from .dstack.yml and wait until ssh works, or create a volume (type: volume)")
     .argument("[DIR]", "the working directory (default: the current one)");
   addRunFlags(cmd);
   cmd
@@ -296,6 +318,14 @@ export function register(program: Command): void {
     .option("--wait", "if another command is updating the run, wait for it instead of failing")
     .option("--force-unlock", "remove the run's locks even if a live process holds them (dangerous)")
     .action(async (dir: string | undefined, opts: UpOptions) => {
+      // a `type: volume` configuration is applied as the volume's own stack (src/cli/volume.ts)
+      const { upVolume, volumeConfigurationOf } = await import("./volume");
+      const volume = await volumeConfigurationOf(runInputFromCommand(dir, opts));
+      if (volume) {
+        const result = await upVolume(volume, opts);
+        if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+        return;
+      }
       const record = await up(dir, opts);
       if (opts.json) process.stdout.write(JSON.stringify(record, null, 2) + "\n");
     });

@@ -526,7 +526,8 @@ export function normalizeVolume(raw: Record<string, unknown>, issues: Issues, co
   let size: number | null = null;
   if (given(raw.size)) size = issues.parse(["size"], "E1021", raw.size, parseMemory) ?? null;
   if (size !== null && size <= 0) issues.error(["size"], "E1021", "size must be greater than 0", "e.g. size: 100GB");
-  if (size === null && !given(raw.size) && !given(raw.volume_id) && !issues.isBad(["size"])) {
+  // (a local Docker volume has no size)
+  if (size === null && !given(raw.size) && !given(raw.volume_id) && raw.backend !== "local" && !issues.isBad(["size"])) {
     issues.error(["type"], "E1095", "a new volume needs a size (or a volume_id to register an existing one)", "e.g. size: 100GB");
   }
   return {

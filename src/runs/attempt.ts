@@ -18,13 +18,14 @@ import * as ws from "../stacks/workspace";
 import { capacityShortfall, freeCapacity, localHoldings } from "./capacity";
 import { rankForUp } from "./choose";
 import { injectedNoCapacity, localOffersWithFaults, readFaults } from "./faults";
-import { baseImageFor, offersFor, preflight, programSettings } from "./inputs";
+import { baseImageFor, offersFor, preflight } from "./inputs";
 import { applyRun, discardNewRun, planRun, type ApplyResult, type PlannedRun } from "./lifecycle";
 import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { accountSetupError, classifyProviderError } from "./provider-errors";
 import { MAX_OFFERS_PER_ATTEMPT } from "./reconcile-decision";
 import { attemptOffer, endAttempt, recordTags, storedSpec, type RunRecord, type TerminationReason } from "./record";
 import { endRun, readRecord, recordProgram } from "./records";
+import { runProgramSettings } from "./volumes";
 
 /** An offer tried in an attempt and why it was passed over. */
 export interface TriedOffer {
@@ -100,7 +101,7 @@ export async function provisionAttempt(spec: RunSpec, o: AttemptOptions = {}): P
     const planned =
       o.planned && sameOffer(o.planned.plan.offer, offer)
         ? o.planned
-        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend, spec), env, previous: o.previous, settings: o.settings ?? o.planned?.settings ?? programSettings(offer.backend, { env }) });
+        : await planRun(spec, offer, { baseImage: baseImageFor(offer.backend, spec), env, previous: o.previous, settings: o.settings ?? o.planned?.settings ?? (await runProgramSettings(spec, offer.backend, { env })) });
     if (!o.preflighted || planned !== o.planned) await preflight(planned.plan, { python: spec.python, env });
     let result: ApplyResult;
     try {

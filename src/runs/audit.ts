@@ -205,7 +205,8 @@ export async function audit(o: { env?: NodeJS.ProcessEnv; runs?: string[]; now?:
   let orphansUnknown: string | null = null;
   try {
     // owned by any stack of this backend, not only the runs audited
-    const all = o.runs?.length ? await Promise.all((await ws.listRunNames(env)).map((n) => (names.includes(n) ? docs[names.indexOf(n)] : readDeployment(n, env)))) : docs;
+    // volume stacks' Docker volumes (`dstack volume`) are owned too
+    const all = await Promise.all((await ws.listStackNames(env)).map((n) => (names.includes(n) ? docs[names.indexOf(n)] : readDeployment(n, env))));
     orphans = await findOrphans(ownedBy(all), { env, runs: o.runs });
   } catch (e) {
     if (!(e instanceof DstackError) || !/^E410[12]$/.test(e.diagnostics[0]?.code ?? "")) throw e;

@@ -15,6 +15,9 @@
  *                                                           any; the backend's settings
  *   build    this machine                                   plan() without a key             builds the prebuilt image
  *
+ * `up` and `preview` narrow the offers to where the run's volumes live (their volume stacks:
+ * ./volumes.ts) and give the program their ids; `compile` gives it their ids, or placeholders.
+ *
  * `--build` means one thing everywhere: reuse the prebuilt image, build it when missing;
  * `--force-build` builds it again. A prebuilt image's hash covers the repo's files
  * (src/runs/repo-files.ts), which its `build:` commands see.
@@ -25,7 +28,8 @@
  * Nothing here prints.
  */
 import { loadRunSpec, type LoadOptions } from "../config";
-import type { RunSpec } from "../config/runspec";
+import type { RunSpec, VolumeSpec } from "../config/runspec";
+import type { VolumeOutputs } from "../compiler/backends/volume";
 import { knownBackends } from "../compiler/backends/index";
 import { plan as makePlan, type Plan } from "../compiler/plan";
 import { ConfigError, DstackError, ExitCode } from "../diagnostics";
@@ -34,7 +38,7 @@ import { findOffers, noOffersError } from "../offers/find";
 import { localDiskWarning } from "../offers/local";
 import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
-import { prefetchEngine } from "../stacks/workspace";
+import { diyStacksDir, prefetchEngine } from "../stacks/workspace";
 import { unsupportedDiagnostics } from "./choose";
 import { checkCost } from "./cost";
 import { baseImageFor, machineOffer, offersFor, preflight, programSettings, resolveLocalPython } from "./inputs";
@@ -43,6 +47,8 @@ import type { PrebuiltBuild } from "./image-build";
 import { localPreflight, type PreflightResult } from "./local-preflight";
 import { repoFilesHash } from "./repo-files";
 import { mark } from "../trace";
+import { pendingVolumes, withVolumeRefs } from "./volume-refs";
+import { existingRunVolumes, runSpecForVolumes } from "./volumes";
 
 /** Public key planned when the run has no key yet (`compile`; `dstack up` creates the run's own). */
 const PLACEHOLDER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0cUPhs9r0UJHo8hJBk5pq4WmrS5hUjU2dCyZbTbQX dstack-compile-placeholder";
@@ -104,6 +110,11 @@ export interface PreparedEngineRun extends PreparedRun {
   drifted: boolean;
   /** A prebuilt image `--build` / `--force-build` make due: `up` builds it (buildPending) after the confirmation. */
   pendingBuild: PrebuiltBuild | null;
+  /**
+   * The run's volumes by name (./volumes.ts): those with volume stacks, and those `up` creates
+   * first, each as its own volume stack (a cloud run's names without one: `createRunVolumes`).
+   */
+  volumes: { existing: VolumeOutputs[]; create: VolumeSpec[] };
 }
 
 export interface PreparedUp extends PreparedEngineRun {
@@ -152,9 +163,11 @@ export async function prepareRun(input: LoadOptions, o: PrepareOptions): Promise
 
 async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefined, o: PrepareUp | PreparePreview): Promise<PreparedUp> {
   const warn = o.onWarning ?? (() => undefined);
-  const { chosen, next } = await offersFor(given);
+  // volumes by name: the offers narrowed to where the run's existing volumes live (./volumes.ts)
+  const placed = await runSpecForVolumes(given, { env });
+  const { chosen, next } = await offersFor(placed.spec);
   mark("offers");
-  const spec = await resolveLocalPython(given, chosen.backend, warn);
+  const spec = await resolveLocalPython(placed.spec, chosen.backend, warn);
   const diskWarning = localDiskWarning(chosen, spec.resources.disk?.size.min ?? null);
   if (diskWarning) warn(diskWarning);
   const unsupported = unsupportedDiagnostics(spec, chosen.backend);
@@ -165,15 +178,18 @@ async function prepareEngineRun(given: RunSpec, env: NodeJS.ProcessEnv | undefin
   if (o.purpose === "up") await o.beforePlan?.(spec.name);
   // a cloud program also gets its backend's settings from config.yml (ssh_ingress_cidrs, volumes, …);
   // clouds: `force_build` pushes the prebuilt image again even when the registry has its tag
+  // and the ids of its volumes (their stacks' outputs); `preview` reads those `up` would create with an unknown id
+  const settings = withVolumeRefs(programSettings(chosen.backend, { env, forceBuild: spec.force_build }), placed.volumes);
+  const create = pendingVolumes(spec, placed.volumes, chosen, settings);
   const planned = await planRun(spec, chosen, {
     baseImage: baseImageFor(chosen.backend, spec),
     env,
-    settings: programSettings(chosen.backend, { env, forceBuild: spec.force_build }),
+    settings: o.purpose === "preview" ? withVolumeRefs(settings, [], create.map((v) => v.name)) : settings,
     buildContextHash: buildContextHash(spec),
   });
   if (planned.key.replaced) warn(planned.key.replaced);
   mark("plan");
-  const prepared = { spec, offer: chosen, plan: planned.plan, next, planned };
+  const prepared = { spec, offer: chosen, plan: planned.plan, next, planned, volumes: { existing: placed.volumes, create } };
   const rebuild = spec.force_build && planned.plan.image.kind === "prebuilt";
   if (o.purpose === "up" && !rebuild && (await isUnchanged(planned))) return { ...prepared, drifted: false, unchanged: true, pendingBuild: null };
   // `up` will need the stack: open it (a new run's `pulumi stack init`, the Automation API's load) while Docker is asked
@@ -226,6 +242,12 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
     // (without, it reuses the registry's image or builds a missing one: build-or-reuse)
     if (spec.force_build) settings = { ...settings, force_build: true };
   }
+  // the run's volumes: their stacks' ids when the state has them, else a placeholder (`up` creates them first)
+  // (read only from the file backend's state: compile needs no engine)
+  const existing = diyStacksDir(env) !== null ? await existingRunVolumes(spec, { env }).catch(() => []) : [];
+  settings = withVolumeRefs(settings, existing);
+  const placeholders = pendingVolumes(spec, existing, offer, settings).map((v) => ({ ...v, backend: offer.backend, region: offer.region, zone: v.availability_zone, volume_id: `pending-${v.name}`, size: v.size, kind: "volume" as const, external: false, created_at: plan.created_at }));
+  settings = withVolumeRefs(settings, placeholders);
   return { spec, offer, plan, offers, index, settings };
 }
 

@@ -29,6 +29,7 @@ import { engineError, runNotFound } from "./errors";
 import { withEngineLock } from "./locks";
 import { diyStacksDir, engineEnv, ensureWorkspaceProject } from "./state";
 import { ensurePulumi } from "./toolchain";
+import { isVolumeStack } from "./volume-stacks";
 import { mark } from "../trace";
 
 export type { Stack, UpResult, PreviewResult, DestroyResult, PulumiFn, StackSummary };
@@ -127,11 +128,21 @@ export async function listStacks(env: NodeJS.ProcessEnv = process.env): Promise<
   }
 }
 
-/** Run names (stack names) in the state backend. */
-export async function listRunNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+/** Every stack's name in the state backend: runs' and volumes' (./volume-stacks.ts). */
+export async function listStackNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const fast = await listStacksDirect(env);
   if (fast !== undefined) return fast;
   return (await listStacks(env)).map((s) => s.name.split("/").pop() as string).sort();
+}
+
+/** Run names (stack names but volumes') in the state backend. */
+export async function listRunNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  return (await listStackNames(env)).filter((n) => !isVolumeStack(n));
+}
+
+/** Volume stacks' names (`volume.<name>`) in the state backend. */
+export async function listVolumeStackNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  return (await listStackNames(env)).filter(isVolumeStack);
 }
 
 /** Whether the run's stack exists. */

@@ -6,6 +6,7 @@
  * - stack.ts       stacks through the Automation API: open, list, read outputs, up, destroy;
  * - tags.ts        stack tags, `stack rm`, one secret output (the CLI or the file backend directly);
  * - errors.ts      engine failures as DstackErrors (E4501–E4503);
+ * - volume-stacks.ts  volume stacks' names (`volume.<name>`), apart from runs';
  * - toolchain.ts   finding (or building) the CLI and the nodejs dynamic-provider plugin.
  *
  * This module is the layer's front door for src/runs and src/cli; it only re-exports. Loading
@@ -15,12 +16,15 @@ export { stateBackendUrl, secretsPassphrase, workspaceDir, diyStacksDir, engineE
 export { outputsOfCheckpoint, readOutputsFromFile, readCheckpointFile, listStacksFromFiles, readCheckpoint, resourcesOfCheckpoint, type StateResource } from "./checkpoint";
 export { prefetchEngine, cliStepLine, destroyWithCli, breakEngineLocks, cancelStackLocks } from "./cli-run";
 export { engineError, runNotFound } from "./errors";
+export { volumeStackName, isVolumeStack, volumeNameOfStack } from "./volume-stacks";
 export { readStackTags, readTagsFromFile, setStackTags, removeStack, readSecretOutput } from "./tags";
 export {
   openStack,
   openWorkspace,
   listStacks,
   listRunNames,
+  listStackNames,
+  listVolumeStackNames,
   stackExists,
   plainOutputs,
   readOutputs,

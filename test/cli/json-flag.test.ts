@@ -21,6 +21,14 @@ test.each(buildProgram().commands.filter((c) => !STREAMING.includes(c.name())).m
   expect(cmd.options.map((o) => o.long)).toContain("--json");
 });
 
+test("dstack volume ls and volume delete accept --json", () => {
+  const volume = buildProgram().commands.find((c) => c.name() === "volume");
+  expect(volume?.commands.map((c) => [c.name(), c.options.map((o) => o.long).includes("--json")])).toEqual([
+    ["ls", true],
+    ["delete", true],
+  ]);
+});
+
 test("config and schema print one JSON document with it", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dstack-json-"));
   fs.writeFileSync(path.join(dir, ".dstack.yml"), "type: dev-environment\nide: vscode\n");

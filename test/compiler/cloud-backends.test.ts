@@ -13,6 +13,7 @@ import { gcpProgram } from "../../src/compiler/backends/gcp";
 import type { BackendProgram } from "../../src/compiler/backends/index";
 import { cloudInitFiles } from "../../src/compiler/backends/cloud/cloud-init";
 import { GraphResource, ResourceGraph, runUnderMocks, SECRET } from "../../src/compiler/mock-engine";
+import { volumeRefs } from "./fixtures";
 import { CloudName, REGISTRY_PASSWORD, SCENARIOS, ScenarioName, SECRET_TOKEN, scenarioPlan } from "./scenarios";
 
 const PROGRAMS: Record<CloudName, BackendProgram> = { aws: awsProgram, gcp: gcpProgram, azure: azureProgram };
@@ -34,7 +35,9 @@ async function graph(cloud: CloudName, name: ScenarioName, settings?: Record<str
   const key = `${cloud}/${name}/${JSON.stringify(settings ?? {})}`;
   let g = graphs.get(key);
   if (!g) {
-    g = await runUnderMocks(PROGRAMS[cloud], scenarioPlan(cloud, name), { settings });
+    const plan = scenarioPlan(cloud, name);
+    // a run's volumes are read by the ids of their volume stacks (runs never create volumes)
+    g = await runUnderMocks(PROGRAMS[cloud], plan, { settings: volumeRefs(plan, settings) });
     graphs.set(key, g);
   }
   return g;
@@ -207,47 +210,34 @@ describe.each(["aws", "gcp", "azure"] as CloudName[])("%s program under the mock
     }
   });
 
-  test("volume: created in the instance's zone, attached, mounted by cloud-init, retained", async () => {
+  test("volume: its volume stack's, read by id (never created by the run), attached in its zone, mounted by cloud-init", async () => {
     const g = await graph(cloud, "volume");
     const inst = instanceOf(g, cloud);
     const files = bootFilesOf(g, cloud);
+    const plan = scenarioPlan(cloud, "volume");
+    const id = (volumeRefs(plan).volumes as Record<string, { id: string }>)["my-data"].id;
+    const type = cloud === "aws" ? "aws:ebs/volume:Volume" : cloud === "gcp" ? "gcp:compute/disk:Disk" : "azure-native:compute:Disk";
+    const vol = one(g, type);
+    expect(vol.options).toEqual({ read_id: id });
+    expect(g.resources.filter((r) => r.options?.retain_on_delete && r.type === type)).toEqual([]);
     if (cloud === "aws") {
-      const vol = one(g, "aws:ebs/volume:Volume");
-      expect(vol.inputs.availabilityZone).toBe(inst.inputs.availabilityZone);
-      expect(vol.options).toEqual({ retain_on_delete: true });
+      // the zone is the volume's (the mock answers the read with the region's first zone)
+      expect(inst.inputs.availabilityZone).toBe(`${plan.offer.region}a`);
       const att = one(g, "aws:ec2/volumeAttachment:VolumeAttachment");
-      expect(att.inputs).toEqual(expect.objectContaining({ deviceName: "/dev/sdf", volumeId: expect.stringMatching(/^vol-/), instanceId: expect.stringMatching(/^i-/) }));
-      expect(files["/opt/dstack/volumes"]).toMatch(/^\/dev\/disk\/by-id\/nvme-Amazon_Elastic_Block_Store_vol0[0-9a-f]+,\/dev\/sdf,\/dev\/xvdf\|\/data\n$/);
+      expect(att.inputs).toEqual(expect.objectContaining({ deviceName: "/dev/sdf", volumeId: id, instanceId: expect.stringMatching(/^i-/) }));
+      expect(files["/opt/dstack/volumes"]).toBe(`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id.replace("-", "")},/dev/sdf,/dev/xvdf|/data\n`);
     } else if (cloud === "gcp") {
-      const disk = one(g, "gcp:compute/disk:Disk");
-      expect(disk.inputs.zone).toBe(inst.inputs.zone);
-      expect(disk.options).toEqual({ retain_on_delete: true });
-      expect(inst.inputs.attachedDisks).toEqual([expect.objectContaining({ deviceName: "dstack-vol-0", source: expect.stringContaining("/disks/dstack-main-my-data") })]);
+      expect(inst.inputs.attachedDisks).toEqual([expect.objectContaining({ deviceName: "dstack-vol-0", mode: "READ_WRITE" })]);
       expect(files["/opt/dstack/volumes"]).toBe("/dev/disk/by-id/google-dstack-vol-0|/data\n");
     } else {
-      const disk = one(g, "azure-native:compute:Disk");
-      expect(disk.inputs.location).toBe(inst.inputs.location);
-      expect(disk.inputs.zones).toBeUndefined();
-      expect(inst.inputs.zones).toBeUndefined();
-      expect(disk.inputs.resourceGroupName).toBe("dstack-main-eastus");
-      expect(disk.options).toEqual({ retain_on_delete: true });
-      expect(get(inst.inputs, "storageProfile.dataDisks")).toEqual([expect.objectContaining({ lun: 0, createOption: "Attach", deleteOption: "Detach" })]);
+      expect(get(inst.inputs, "storageProfile.dataDisks")).toEqual([expect.objectContaining({ lun: 0, createOption: "Attach", deleteOption: "Detach", managedDisk: { id } })]);
       expect(files["/opt/dstack/volumes"]).toBe("/dev/disk/azure/scsi1/lun0|/data\n");
     }
     expect(files["/opt/dstack/instance-mounts"]).toBe("/mnt/cache|/cache|true\n");
   });
 
-  test("volume: delete_volumes drops the retention; an existing volume id is read, not created", async () => {
-    const del = await graph(cloud, "volume", { delete_volumes: true });
-    expect(del.resources.filter((r) => r.options?.retain_on_delete)).toEqual([]);
-    const ids: Record<CloudName, string> = {
-      aws: "vol-0123456789abcdef0",
-      gcp: "projects/p/zones/us-central1-a/disks/dstack-main-my-data",
-      azure: "/subscriptions/0/resourceGroups/dstack-main-eastus/providers/Microsoft.Compute/disks/dstack-main-my-data",
-    };
-    const ex = await graph(cloud, "volume", { volumes: { "my-data": { id: ids[cloud] } } });
-    const reads = ex.resources.filter((r) => r.options?.read_id);
-    expect(reads.map((r) => r.options?.read_id)).toEqual([ids[cloud]]);
+  test("volume: a run's program without the volume's id is E6403 (it never creates one)", async () => {
+    await expect(runUnderMocks(PROGRAMS[cloud], scenarioPlan(cloud, "volume"), { settings: {} })).rejects.toMatchObject({ diagnostics: [expect.objectContaining({ code: "E6403" })] });
   });
 
   test("boot: cloud-init starts the image with host networking and the run's env", async () => {

@@ -15,7 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_CLOUD_SETTINGS } from "../../src/compiler/backends/cloud/settings";
 import { GraphResource, ResourceGraph, runUnderMocks } from "../../src/compiler/mock-engine";
 import type { Plan } from "../../src/compiler/plan";
-import { CONTEXT, OFFERS, planFor, runSpec, SSH_HOST_KEY } from "./fixtures";
+import { CONTEXT, OFFERS, planFor, runSpec, SSH_HOST_KEY, volumeRefs } from "./fixtures";
 import { CloudName, scenarioPlan } from "./scenarios";
 
 const PROGRAMS: Record<CloudName, BackendProgram> = { aws: awsProgram, gcp: gcpProgram, azure: azureProgram };
@@ -42,18 +42,21 @@ describe("root disk: at least the image's size (examples/task asks disk: 1GB..)"
 
 test("aws spot with a volume: no stop before detaching (EC2 refuses to stop a one-time spot instance); termination detaches", async () => {
   const spec = runSpec({ spot_policy: "spot", volumes: [{ kind: "volume", name: ["my-data"], path: "/data" }] });
-  const g = await runUnderMocks(awsProgram, planFor(spec, OFFERS.awsSpot));
+  const plan = planFor(spec, OFFERS.awsSpot);
+  const g = await runUnderMocks(awsProgram, plan, { settings: volumeRefs(plan) });
   const att = of(g, "aws:ec2/volumeAttachment:VolumeAttachment")[0];
   expect(att.inputs.stopInstanceBeforeDetaching).toBeUndefined();
   expect(att.inputs.skipDestroy).toBe(true);
 });
 
 test("aws tags: the root volume through rootBlockDevice.tags, never volumeTags (which cycles with the ebs.Volume's tags)", async () => {
-  const g = await runUnderMocks(awsProgram, scenarioPlan("aws", "volume"));
+  const plan = scenarioPlan("aws", "volume");
+  const g = await runUnderMocks(awsProgram, plan, { settings: volumeRefs(plan) });
   const inst = of(g, "aws:ec2/instance:Instance")[0];
   expect(inst.inputs.volumeTags).toBeUndefined();
   expect(((inst.inputs.rootBlockDevice as Obj).tags as Obj)["dstack:run"]).toBe("train-llm");
-  expect((of(g, "aws:ebs/volume:Volume")[0].inputs.tags as Obj)["dstack:run"]).toBe("train-llm");
+  // the EBS volume is its volume stack's (tagged there): the run reads it by id
+  expect(of(g, "aws:ebs/volume:Volume")[0].options?.read_id).toMatch(/^vol-/);
 });
 
 describe("IPv4 and IPv6 ingress: one rule per family", () => {
@@ -99,16 +102,18 @@ test("aws: a region without a default VPC is a clear error, not a raw provider e
 test("gcp Hyperdisk-only series (c4, n4, a3-ultragpu, a4): hyperdisk-balanced disks and gVNIC", async () => {
   expect(["c4-standard-8", "n4-standard-4", "a3-ultragpu-8g", "a4-highgpu-8g", "g2-standard-4", "a3-highgpu-8g"].map(gcpNeedsHyperdisk)).toEqual([true, true, true, true, false, false]);
   const spec = runSpec({ volumes: [{ kind: "volume", name: ["my-data"], path: "/data" }] });
-  const g = await runUnderMocks(gcpProgram, planFor(spec, { ...OFFERS.gcp, instance_type: "c4-standard-8", gpu_count: 0, gpu_name: null, gpu_vendor: null }));
+  const plan = planFor(spec, { ...OFFERS.gcp, instance_type: "c4-standard-8", gpu_count: 0, gpu_name: null, gpu_vendor: null });
+  const g = await runUnderMocks(gcpProgram, plan, { settings: volumeRefs(plan) });
   const inst = of(g, "gcp:compute/instance:Instance")[0].inputs;
   expect(((inst.bootDisk as Obj).initializeParams as Obj).type).toBe("hyperdisk-balanced");
   expect((inst.networkInterfaces as Obj[])[0].nicType).toBe("GVNIC");
-  expect(of(g, "gcp:compute/disk:Disk")[0].inputs.type).toBe("hyperdisk-balanced");
+  // a volume made for such a run is hyperdisk-balanced too (its volume stack: test/compiler/volume-programs.test.ts)
 });
 
 test("gcp TPU data disks: the boot script waits for google-persistent-disk-N (they get no device name)", async () => {
   const spec = runSpec({ spot_policy: "spot", image: "us-docker.pkg.dev/cloud-tpu-images/jax:latest", volumes: [{ kind: "volume", name: ["my-data"], path: "/data" }] });
-  const g = await runUnderMocks(gcpProgram, planFor(spec, OFFERS.gcpTpu));
+  const plan = planFor(spec, OFFERS.gcpTpu);
+  const g = await runUnderMocks(gcpProgram, plan, { settings: volumeRefs(plan) });
   const script = ((of(g, "gcp:tpu/v2Vm:V2Vm")[0].inputs.metadata as Obj)["startup-script"] as string).split("\n");
   const i = script.findIndex((l) => l.includes("> '/opt/dstack/volumes'"));
   const volumes = Buffer.from(/^echo (\S+) \| base64 -d/.exec(script[i])?.[1] ?? "", "base64").toString();

@@ -79,3 +79,18 @@ export const CONTEXT: PlanContext = {
 export function planFor(spec: RunSpec, offer: Offer, ctx: PlanContext = CONTEXT): Plan {
   return plan(spec, offer, ctx);
 }
+
+/**
+ * The settings a run's program gets for its volumes by name: each volume's id from its volume
+ * stack (src/runs/volumes.ts), here a plausible id per cloud (runs never create volumes).
+ */
+export function volumeRefs(plan: Plan, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const id = (name: string): string => {
+    if (plan.backend === "aws") return `vol-0${Buffer.from(name).toString("hex").padEnd(16, "0").slice(0, 16)}`;
+    if (plan.backend === "gcp") return `projects/mock-project/zones/${plan.offer.zone ?? `${plan.offer.region}-a`}/disks/dstack-main-${name}`;
+    return `/subscriptions/0/resourceGroups/dstack-main-${plan.offer.region}/providers/Microsoft.Compute/disks/dstack-main-${name}`;
+  };
+  const volumes: Record<string, { id: string; size: number }> = {};
+  for (const v of plan.volumes) volumes[v.name] = { id: id(v.name), size: 100 };
+  return { ...extra, volumes: { ...volumes, ...((extra.volumes as object) ?? {}) } };
+}

@@ -12,6 +12,7 @@ import { azureProgram } from "../../src/compiler/backends/azure";
 import { gcpProgram } from "../../src/compiler/backends/gcp";
 import type { BackendProgram } from "../../src/compiler/backends/index";
 import { runUnderMocks } from "../../src/compiler/mock-engine";
+import { volumeRefs } from "./fixtures";
 import { CloudName, SCENARIOS, scenarioPlan } from "./scenarios";
 
 const PROGRAMS: Record<CloudName, BackendProgram> = { aws: awsProgram, gcp: gcpProgram, azure: azureProgram };
@@ -33,7 +34,8 @@ afterAll(() => {
 const cases = (Object.keys(SCENARIOS) as CloudName[]).flatMap((cloud) => SCENARIOS[cloud].map((s) => [cloud, s] as const));
 
 test.each(cases)("%s %s", async (cloud, scenario) => {
-  const graph = await runUnderMocks(PROGRAMS[cloud], scenarioPlan(cloud, scenario));
+  const plan = scenarioPlan(cloud, scenario);
+  const graph = await runUnderMocks(PROGRAMS[cloud], plan, { settings: volumeRefs(plan) });
   const text = JSON.stringify(graph, null, 2).split(home).join("$DSTACK_HOME") + "\n";
   const file = path.join(DIR, `${cloud}-${scenario}.json`);
   if (update) {

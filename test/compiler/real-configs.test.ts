@@ -17,7 +17,7 @@ import type { BackendProgram } from "../../src/compiler/backends/index";
 import { cloudInitFiles } from "../../src/compiler/backends/cloud/cloud-init";
 import { runUnderMocks, SECRET } from "../../src/compiler/mock-engine";
 import { describeWhen, sharedConfigs, sharedConfigsDir } from "../support/requirements";
-import { OFFERS, planFor } from "./fixtures";
+import { OFFERS, planFor, volumeRefs } from "./fixtures";
 
 const configs = sharedConfigsDir;
 const present = sharedConfigs.missing() === null;
@@ -60,7 +60,7 @@ describeWhen(sharedConfigs, "real configurations on the clouds, under the mock e
       expect(specs.length).toBeGreaterThan(50);
       for (const spec of specs.filter((_, i) => i % stride === 0)) {
         const plan = planFor(spec, offer);
-        const g = await runUnderMocks(program, plan);
+        const g = await runUnderMocks(program, plan, { settings: volumeRefs(plan) });
         const inst = g.resources.filter((r) => r.type === instanceType);
         expect(inst).toHaveLength(1);
         const text = JSON.stringify(g);

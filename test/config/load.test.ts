@@ -425,13 +425,17 @@ describe("volume configurations", () => {
     expect(v).toMatchObject({ type: "volume", name: "my-vol", backend: "aws", region: "eu-west-1", size: 100, availability_zone: null, volume_id: null });
   });
 
+  it("a local Docker volume needs no size", () => {
+    expect(loadAny("type: volume\nname: v1\nbackend: local\n")).toMatchObject({ size: null, backend: "local" });
+  });
+
   it("an existing volume by id needs no size", () => {
     expect(loadAny("type: volume\nname: v1\nbackend: aws\nvolume_id: vol-123\n")).toMatchObject({ size: null, volume_id: "vol-123" });
   });
 
   it.each([
     ["type: volume\nname: v1\nsize: 10GB\n", "E1013"],
-    ["type: volume\nname: v1\nbackend: local\n", "E1095"],
+    ["type: volume\nname: v1\nbackend: aws\n", "E1095"],
     ["type: volume\nname: V!\nbackend: local\nsize: 1GB\n", "E1052"],
     ["type: volume\nbackend: local\nsize: 1XB\n", "E1021"],
     ["type: volume\nbackend: local\nsize: 0\n", "E1021"],

@@ -9,54 +9,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { installEmulatedAws } from "../emulator/aws/install";
-import { docker, dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, ssh, writeConfig, type Sandbox } from "./helpers";
+import { account, awsSandbox, docker, dstack, e2ePrerequisites, emulatedContainers, ok, ssh, stackFiles, stackResourceTypes, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
 const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
-
-function baseImage(): string {
-  const { baseImageRef } = require(path.join(repoRoot, "dist", "src", "stacks", "base-image.js")) as { baseImageRef: () => string };
-  return baseImageRef();
-}
-
-/** A sandbox configured for aws (config.yml), with the emulated account, and (unless `plugin: false`) the plugin. */
-function awsSandbox(prefix: string, o: { plugin?: boolean; credentials?: boolean } = {}): Sandbox & { account: string } {
-  const sb = makeSandbox(prefix);
-  const account = path.join(sb.root, "aws-account");
-  fs.mkdirSync(account, { recursive: true });
-  if (o.plugin !== false) installEmulatedAws(path.join(sb.dstackHome, "pulumi", "home"));
-  fs.writeFileSync(path.join(sb.dstackHome, "config.yml"), "backends:\n  - type: aws\n    regions: [us-east-1]\n");
-  Object.assign(sb.env, { DSTACK_AWS_EMULATOR_DIR: account, DSTACK_AWS_EMULATOR_IMAGE: baseImage(), DSTACK_AWS_EMULATOR_REGION: "us-east-1" });
-  for (const k of Object.keys(sb.env)) if (/^(AWS_|ARM_|GOOGLE_)/.test(k)) delete sb.env[k];
-  if (o.credentials !== false) Object.assign(sb.env, { AWS_ACCESS_KEY_ID: "AKIAEMULATED", AWS_SECRET_ACCESS_KEY: "emulated" });
-  return Object.assign(sb, { account });
-}
-
-function account(sb: { account: string }): { instances: Record<string, unknown>; securityGroups: Record<string, unknown>; keyPairs: Record<string, unknown> } {
-  const f = path.join(sb.account, "account.json");
-  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : { instances: {}, securityGroups: {}, keyPairs: {} };
-}
-
-function emulatedContainers(sb: { account: string }): string[] {
-  return ok(docker(["ps", "-a", "--filter", `label=ai.dstack.emulator.account=${sb.account}`, "--format", "{{.Names}}"]), "docker ps").split("\n").filter(Boolean);
-}
-
-/** Every stack file of the sandbox's state (the file backend). */
-function stackFiles(sb: Sandbox): string[] {
-  const dir = path.join(sb.dstackHome, "state", ".pulumi", "stacks");
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
-}
-
-/** The resource types in the run's stack checkpoint (file backend), [] when it has no stack. */
-function stackResourceTypes(sb: Sandbox, run: string): string[] {
-  const f = stackFiles(sb).find((x) => path.basename(x) === `${run}.json`);
-  if (!f) return [];
-  const cp = JSON.parse(fs.readFileSync(path.join(sb.dstackHome, "state", ".pulumi", "stacks", f), "utf8")) as { checkpoint?: { latest?: { resources?: { type: string }[] } } };
-  return (cp.checkpoint?.latest?.resources ?? []).map((r) => r.type);
-}
 
 const devConfig = (name: string) => `type: dev-environment
 name: ${name}

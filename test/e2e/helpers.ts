@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { requirement } from "../support/requirements";
+import { installEmulatedAws } from "../emulator/aws/install";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 export const cliEntry = path.join(repoRoot, "bin", "dstack");
@@ -130,4 +131,50 @@ export async function eventually(check: () => boolean, limitMs: number): Promise
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulated AWS (test/emulator/aws): sandboxes configured for it, and what its account holds.
+
+export function baseImage(): string {
+  const { baseImageRef } = require(path.join(repoRoot, "dist", "src", "stacks", "base-image.js")) as { baseImageRef: () => string };
+  return baseImageRef();
+}
+
+/** A sandbox configured for aws (config.yml), with the emulated account, and (unless `plugin: false`) the plugin. */
+export function awsSandbox(prefix: string, o: { plugin?: boolean; credentials?: boolean } = {}): Sandbox & { account: string } {
+  const sb = makeSandbox(prefix);
+  const account = path.join(sb.root, "aws-account");
+  fs.mkdirSync(account, { recursive: true });
+  if (o.plugin !== false) installEmulatedAws(path.join(sb.dstackHome, "pulumi", "home"));
+  fs.writeFileSync(path.join(sb.dstackHome, "config.yml"), "backends:\n  - type: aws\n    regions: [us-east-1]\n");
+  Object.assign(sb.env, { DSTACK_AWS_EMULATOR_DIR: account, DSTACK_AWS_EMULATOR_IMAGE: baseImage(), DSTACK_AWS_EMULATOR_REGION: "us-east-1" });
+  for (const k of Object.keys(sb.env)) if (/^(AWS_|ARM_|GOOGLE_)/.test(k)) delete sb.env[k];
+  if (o.credentials !== false) Object.assign(sb.env, { AWS_ACCESS_KEY_ID: "AKIAEMULATED", AWS_SECRET_ACCESS_KEY: "emulated" });
+  return Object.assign(sb, { account });
+}
+
+export function account(sb: { account: string }): { instances: Record<string, unknown>; securityGroups: Record<string, unknown>; keyPairs: Record<string, unknown>; volumes: Record<string, { zone: string; dockerVolume: string; attachedTo: string | null; size: number }> } {
+  const f = path.join(sb.account, "account.json");
+  const empty = { instances: {}, securityGroups: {}, keyPairs: {}, volumes: {} };
+  return fs.existsSync(f) ? { ...empty, ...JSON.parse(fs.readFileSync(f, "utf8")) } : empty;
+}
+
+export function emulatedContainers(sb: { account: string }): string[] {
+  return ok(docker(["ps", "-a", "--filter", `label=ai.dstack.emulator.account=${sb.account}`, "--format", "{{.Names}}"]), "docker ps").split("\n").filter(Boolean);
+}
+
+/** Every stack file of the sandbox's state (the file backend). */
+export function stackFiles(sb: Sandbox): string[] {
+  const dir = path.join(sb.dstackHome, "state", ".pulumi", "stacks");
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
+}
+
+/** The resource types in the run's stack checkpoint (file backend), [] when it has no stack. */
+export function stackResourceTypes(sb: Sandbox, run: string): string[] {
+  const f = stackFiles(sb).find((x) => path.basename(x) === `${run}.json`);
+  if (!f) return [];
+  const cp = JSON.parse(fs.readFileSync(path.join(sb.dstackHome, "state", ".pulumi", "stacks", f), "utf8")) as { checkpoint?: { latest?: { resources?: { type: string }[] } } };
+  return (cp.checkpoint?.latest?.resources ?? []).map((r) => r.type);
 }

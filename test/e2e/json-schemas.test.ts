@@ -75,6 +75,18 @@ describeWhen(e2ePrerequisites, "--json outputs against schemas/", () => {
     docker(["rmi", built.image]);
   });
 
+  test("volumes: up of a type: volume configuration, volume ls, volume delete", () => {
+    writeConfig(sb, `type: volume\nname: ${run}-vol\nbackend: local\n`, "vol.dstack.yml");
+    try {
+      valid("volume", json(sb, ["preview", "-f", "vol.dstack.yml", "--json"]));
+      valid("volume", json(sb, ["up", "-f", "vol.dstack.yml", "-y", "--json"]));
+      valid("volume", json(sb, ["volume", "ls", "--json"]));
+      valid("volume", json(sb, ["volume", "delete", `${run}-vol`, "-y", "--json"]));
+    } finally {
+      docker(["volume", "rm", "-f", `${run}-vol`]);
+    }
+  });
+
   test("every schema in schemas/ is exercised", () => {
     const generated = ["dstack-configuration.schema.json", "profiles.schema.json"]; // configuration files, not outputs (test/config/schema.test.ts)
     const all = fs.readdirSync(schemaDir).filter((f) => f.endsWith(".schema.json") && !generated.includes(f));

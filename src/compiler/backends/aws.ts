@@ -2,8 +2,8 @@
  * The AWS program: one EC2 instance (spot or on-demand) in the offer's region, in an
  * availability zone that offers the instance type (or the zone of an existing volume), in the
  * default VPC; a security group opening only SSH (and the run's ports when exposed) from
- * `ssh_ingress_cidrs`; a key pair from the run's public key; the newest Deep Learning AMI; EBS
- * volumes in the same zone (retained on `dstack down`); boot by cloud-init; `max_duration`
+ * `ssh_ingress_cidrs`; a key pair from the run's public key; the newest Deep Learning AMI; the
+ * run's EBS volumes (their own volume stacks', read by id) attached; boot by cloud-init; `max_duration`
  * enforced by a timed `shutdown` with shutdown behaviour `terminate`. Prebuilt images go to the
  * project's ECR repository (created by `registryProgram`).
  */
@@ -22,7 +22,8 @@ import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cl
 import { BootVolume, RegistryLogin, renderCloudInit } from "./cloud/cloud-init";
 import { awsArchitecture, awsDlamiNamePattern, AWS_DLAMI_OWNER } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings } from "./cloud/settings";
+import { distinctVolumeNames, volumeRef } from "./cloud/volume-refs";
 
 /** Name of the project's ECR repository (shared per project, per region). */
 export function awsRepositoryName(project: string): string {
@@ -143,11 +144,9 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   const invoke = { provider };
   const res = { provider };
 
-  // Existing volumes pin the zone; otherwise the first zone (sorted) that offers the instance type.
-  const existing = plan.volumes
-    .map((v) => ({ v, id: volumeSettings(settings, v.name).id }))
-    .filter((x): x is { v: (typeof plan.volumes)[number]; id: string } => x.id !== null)
-    .map(({ v, id }) => ({ name: v.name, volume: ebs.Volume.get(cloudName([base, "vol", v.name]), id, undefined, res) }));
+  // Volumes (dstack:volumes): each is its volume stack's, read by id (never created here); they pin the zone.
+  const existing = distinctVolumeNames(plan.volumes).map((name) => ({ name, volume: ebs.Volume.get(cloudName([base, "vol", name]), volumeRef(settings, name), undefined, res) }));
+  // Otherwise the first zone (sorted) that offers the instance type.
   let zone: pulumi.Output<string>;
   if (existing.length > 0) zone = existing[0].volume.availabilityZone;
   else {
@@ -221,18 +220,7 @@ export const awsProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   const ami = amiLookup.id;
   const rootSize = amiLookup.apply((a) => Math.max(plan.disk_size, awsAmiRootSize(a.rootDeviceName, a.blockDeviceMappings)));
 
-  // Volumes: created in the instance's zone and retained on destroy, unless asked otherwise.
-  const created = plan.volumes
-    .filter((v) => volumeSettings(settings, v.name).id === null)
-    .map((v) => ({
-      name: v.name,
-      volume: new ebs.Volume(
-        cloudName([base, "vol", v.name]),
-        { availabilityZone: zone, size: volumeSettings(settings, v.name).size, type: "gp3", tags: { Name: cloudName(["dstack", plan.project, v.name]) } },
-        { ...res, retainOnDelete: !settings.delete_volumes },
-      ),
-    }));
-  const byName = new Map([...existing, ...created].map((x) => [x.name, x.volume]));
+  const byName = new Map(existing.map((x) => [x.name, x.volume]));
   const volumes = plan.volumes.map((v, i) => ({ plan: v, volume: byName.get(v.name) as ebs.Volume, device: deviceName(i) }));
   const bootVolumes: pulumi.Output<BootVolume[]> = pulumi.all(volumes.map((v) => v.volume.id)).apply((ids) =>
     ids.map((id, i) => ({

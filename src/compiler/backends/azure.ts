@@ -3,9 +3,9 @@
  * offer's size in the offer's region, in the run's own resource group with its own virtual
  * network; a network security group opening only SSH (and the run's ports when exposed) from
  * `ssh_ingress_cidrs`; a static public IP; the run's key as the only login (passwords off);
- * NVIDIA's GPU-optimized marketplace image; managed disks in the shared per-project resource
- * group (so deleting the run's group cannot take them along; retained on `dstack down`);
- * boot by cloud-init (`customData`); `max_duration` as a timed `shutdown` in the boot script
+ * NVIDIA's GPU-optimized marketplace image; the run's managed disks (their own volume stacks',
+ * in the shared per-project resource group, read by id: deleting the run's group cannot take
+ * them along); boot by cloud-init (`customData`); `max_duration` as a timed `shutdown` in the boot script
  * plus an auto-shutdown schedule that deallocates the VM. Prebuilt images go to the project's
  * ACR (created by `registryProgram`).
  */
@@ -24,7 +24,8 @@ import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cl
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { AZURE_MIN_OS_DISK_GB, AZURE_NVIDIA_IMAGE, AZURE_ROCM_IMAGE, AZURE_UBUNTU_IMAGE, AzureImageReference, azureImageNeedsPlan, azureNeedsGridDriver, parseAzureImageUrn } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings } from "./cloud/settings";
+import { distinctVolumeNames, volumeRef } from "./cloud/volume-refs";
 import { ConfigError } from "../../diagnostics";
 
 /** The shared per-project resource group (registry, volumes) of a region. */
@@ -164,27 +165,9 @@ export const azureProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
     res,
   );
 
-  // Volumes: managed disks in the project's group and the VM's region (VM and disks regional: no zone pinning).
-  const projectGroup = resources.getResourceGroupOutput({ resourceGroupName: projectRg }, res);
-  const disks = plan.volumes.map((v, i) => {
-    const vs = volumeSettings(settings, v.name);
-    const rname = cloudName([base, "vol", v.name], 80);
-    const disk = vs.id
-      ? compute.Disk.get(rname, vs.id, res)
-      : new compute.Disk(
-          rname,
-          {
-            resourceGroupName: projectGroup.name,
-            location,
-            diskName: cloudName(["dstack", plan.project, v.name], 80),
-            diskSizeGB: vs.size,
-            sku: { name: "Premium_LRS" },
-            creationData: { createOption: "Empty" },
-          },
-          { ...res, retainOnDelete: !settings.delete_volumes },
-        );
-    return { plan: v, disk, lun: i };
-  });
+  // Volumes (dstack:volumes): each is its volume stack's managed disk in the region, read by id (never created here; regional: no zone pinning).
+  const read = new Map(distinctVolumeNames(plan.volumes).map((name) => [name, compute.Disk.get(cloudName([base, "vol", name], 80), volumeRef(settings, name), res)]));
+  const disks = plan.volumes.map((v, i) => ({ plan: v, disk: read.get(v.name) as compute.Disk, lun: i }));
   const bootVolumes: BootVolume[] = disks.map((d) => ({ devices: [`/dev/disk/azure/scsi1/lun${d.lun}`], path: d.plan.path }));
 
   const image = plan.image.kind === "prebuilt" ? prebuiltImage(plan, provider, projectRg) : userImage(plan);

@@ -2,8 +2,8 @@
  * The GCP program: a Compute Engine instance (or, for TPU offers, a TPU VM) in the offer's zone,
  * on the default network; a firewall rule opening only SSH (and the run's ports when exposed)
  * from `ssh_ingress_cidrs` to the run's network tag; the run's key in `ssh-keys` metadata; the
- * newest Deep Learning VM image of its family; persistent disks in the same zone (retained on
- * `dstack down`); boot by cloud-init (`user-data` metadata; TPU VMs a `startup-script`); spot
+ * newest Deep Learning VM image of its family; the run's persistent disks (their own volume
+ * stacks', read by id) attached; boot by cloud-init (`user-data` metadata; TPU VMs a `startup-script`); spot
  * via `provisioningModel: SPOT`; `max_duration` via `scheduling.maxRunDuration` with
  * `instanceTerminationAction: DELETE`. Prebuilt images go to the project's Artifact Registry.
  */
@@ -22,7 +22,8 @@ import { acceleratorOf, cloudOutputs, RunImage, userData, userImage } from "./cl
 import type { BootVolume, RegistryLogin } from "./cloud/cloud-init";
 import { GCP_DLVM_FAMILY, GCP_DLVM_PROJECT, GCP_MIN_BOOT_DISK_GB, gcpN1AcceleratorType, gcpTpuRuntimeVersion, gcpTpuZone } from "./cloud/images";
 import { PrebuiltImage } from "./cloud/prebuilt";
-import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings, volumeSettings } from "./cloud/settings";
+import { assertBackend, CloudSettings, cloudName, ingressPorts, parseCloudSettings } from "./cloud/settings";
+import { distinctVolumeNames, volumeRef } from "./cloud/volume-refs";
 
 /** Name of the project's Artifact Registry repository (shared per project, per region). */
 export function gcpRepositoryName(project: string): string {
@@ -163,19 +164,9 @@ export const gcpProgram: BackendProgram = async (plan: Plan, opts: EmitOptions):
   const hyperdisk = gcpNeedsHyperdisk(offer.instance_type);
   const diskType = hyperdisk ? "hyperdisk-balanced" : "pd-balanced";
 
-  // Volumes: persistent disks in the instance's zone, retained on destroy unless asked otherwise.
-  const disks = plan.volumes.map((v, i) => {
-    const vs = volumeSettings(settings, v.name);
-    const rname = cloudName([base, "vol", v.name], 63);
-    const disk = vs.id
-      ? compute.Disk.get(rname, vs.id, undefined, res)
-      : new compute.Disk(
-          rname,
-          { name: cloudName(["dstack", plan.project, v.name], 63), zone, size: vs.size, type: diskType, labels: {} },
-          { ...res, retainOnDelete: !settings.delete_volumes },
-        );
-    return { plan: v, disk, deviceName: `dstack-vol-${i}` };
-  });
+  // Volumes (dstack:volumes): each is its volume stack's persistent disk in the offer's zone, read by id (never created here).
+  const read = new Map(distinctVolumeNames(plan.volumes).map((name) => [name, compute.Disk.get(cloudName([base, "vol", name], 63), volumeRef(settings, name), undefined, res)]));
+  const disks = plan.volumes.map((v, i) => ({ plan: v, disk: read.get(v.name) as compute.Disk, deviceName: `dstack-vol-${i}` }));
   // A TPU VM's data disks get no device name: they appear as google-persistent-disk-1, -2, … in order.
   const tpuVm = acceleratorOf(offer) === "tpu";
   const bootVolumes: BootVolume[] = disks.map((d, i) => ({

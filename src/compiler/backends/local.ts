@@ -11,7 +11,9 @@
  * - `EmitOptions.settings` (all optional):
  *     `delete_volumes: boolean`  volumes are deleted with the stack (default false: kept);
  *     `start_script: string`     override of templates/local/start.sh (tests);
- *     `repo_dir: string`         the folder mounted at /workflow (default: plan.repo_dir).
+ *     `repo_dir: string`         the folder mounted at /workflow (default: plan.repo_dir);
+ *     `volumes: {name: {id}}`    volumes that are volume stacks' (src/runs/volumes.ts): mounted
+ *                                by their Docker name, left to their stacks.
  * - Stack outputs (RunOutputs plus): `host_key` (the container's public ed25519 host key, for
  *   known_hosts), `container_name`, `image`, `volumes` (Docker volume names, for
  *   `down --volumes` → `removeVolumes()` in src/stacks/docker.ts), `created_at`, `expires_at`
@@ -34,13 +36,22 @@ import { packageRoot } from "../../paths";
 export interface LocalSettings {
   delete_volumes: boolean;
   start_script: string | null;
+  /**
+   * Volumes that are volume stacks' (`dstack volume`): name → Docker volume name. The run
+   * mounts them and leaves them to their stacks (no LocalVolume of its own, not in `volumes`).
+   */
+  volume_stacks: Record<string, string>;
 }
 
 export function localSettings(opts: EmitOptions): LocalSettings {
   const s = opts.settings ?? {};
+  const stacks: Record<string, string> = {};
+  const vols = (s.volumes ?? {}) as Record<string, { id?: unknown } | undefined>;
+  for (const [name, v] of Object.entries(vols)) if (typeof v?.id === "string") stacks[name] = v.id;
   return {
     delete_volumes: s.delete_volumes === true,
     start_script: typeof s.start_script === "string" ? s.start_script : null,
+    volume_stacks: stacks,
   };
 }
 
@@ -83,7 +94,7 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   // One resource per distinct Docker volume name (a name mounted twice is one volume).
   const volumes = new Map<string, LocalVolume>();
   for (const v of plan.volumes) {
-    if (volumes.has(v.name)) continue;
+    if (volumes.has(v.name) || Object.hasOwn(settings.volume_stacks, v.name)) continue;
     volumes.set(
       v.name,
       new LocalVolume(volumeResourceName(v.name), { name: v.name, labels, retain: !settings.delete_volumes }, { retainOnDelete: !settings.delete_volumes }),
@@ -96,7 +107,7 @@ export const localProgram: BackendProgram = async (plan: Plan, opts: EmitOptions
   for (const [k, v] of Object.entries(c.env)) (secretKeys.has(k) ? secretEnv : env)[k] = v;
 
   const mounts = [
-    ...plan.volumes.map((v) => ({ type: "volume" as const, source: v.name, target: v.path })),
+    ...plan.volumes.map((v) => ({ type: "volume" as const, source: settings.volume_stacks[v.name] ?? v.name, target: v.path })),
     ...plan.instance_mounts
       .filter((m) => !m.optional || fs.existsSync(m.instance_path))
       .map((m) => ({ type: "bind" as const, source: path.resolve(m.instance_path), target: m.path })),

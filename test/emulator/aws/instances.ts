@@ -117,9 +117,36 @@ function initScript(ip: string, emu: string, runcmd: string, reclaimAfter: numbe
   ].join("\n");
 }
 
+/**
+ * An attached EBS volume's device on the VM: `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<id>`
+ * under the VM's root, a file naming the Docker volume that holds the data (the stubs below
+ * format and mount it).
+ */
+export function attachDevice(root: string, volumeId: string, dockerVolume: string): void {
+  const dev = path.join(root, "dev", "disk", "by-id", `nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`);
+  fs.mkdirSync(path.dirname(dev), { recursive: true });
+  // (the stubs' mkfs never erases the Docker volume: data written on one instance is there on the next)
+  fs.writeFileSync(dev, `${dockerVolume}\n`);
+}
+
 function stubScripts(emu: string): Record<string, string> {
   const by = shellQuote(path.join(emu, "terminated-by"));
   return {
+    // An EBS device (attachDevice): blkid sees its filesystem once mkfs made one; mount makes the
+    // mount point a link to the Docker volume's folder on the host (the run container's
+    // `-v` bind mount, made by the host's Docker, follows it).
+    blkid: ["#!/bin/bash", "# TEST ONLY: blkid of an emulated EBS device.", 'grep -qx ext4 "$1"', ""].join("\n"),
+    "mkfs.ext4": ["#!/bin/bash", "# TEST ONLY: mkfs.ext4 of an emulated EBS device (its last argument).", 'dev="${@: -1}"', 'echo ext4 >> "$dev"', ""].join("\n"),
+    mountpoint: ["#!/bin/bash", "# TEST ONLY: mountpoint -q DIR of an emulated EBS mount.", '[ -L "${@: -1}" ]', ""].join("\n"),
+    mount: [
+      "#!/bin/bash",
+      "# TEST ONLY: mount DEV DIR of an emulated EBS device: DIR becomes a link to the Docker volume's folder.",
+      'dev="$1"; dir="$2"',
+      'name=$(head -n 1 "$dev")',
+      'mp=$(docker volume inspect --format "{{.Mountpoint}}" "$name") || exit 32',
+      'rmdir "$dir" 2>/dev/null; ln -sfn "$mp" "$dir"',
+      "",
+    ].join("\n"),
     poweroff: [
       "#!/bin/bash",
       "# TEST ONLY: poweroff of an emulated EC2 instance: everything on the VM stops with it.",

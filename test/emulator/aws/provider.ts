@@ -4,7 +4,8 @@
  * `main` over the engine's gRPC protocol. The dstack CLI never ships it; tests install it into
  * a test PULUMI_HOME (./install.ts). It implements what src/compiler/backends/aws.ts creates
  * and looks up: instances (containers on the local Docker, ./instances.ts), security groups,
- * key pairs, EBS volumes (Docker volumes) and their attachments; the AMI, availability-zone,
+ * key pairs, EBS volumes (Docker volumes) and their attachments (the device appears on the VM and
+ * mounts the Docker volume: ./instances.ts); the AMI, availability-zone,
  * VPC, subnet and instance-type-offering lookups. Faults come from `faults.json` (./state.ts).
  * Anything else fails loudly, with the token, so that a new resource cannot slip past it.
  */
@@ -13,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { main, type Provider } from "@pulumi/pulumi/provider";
 import { awsId, readFaults, readState, updateState } from "./state";
-import { createInstance, deleteInstance, instanceState } from "./instances";
+import { attachDevice, createInstance, deleteInstance, instanceState } from "./instances";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -135,6 +136,8 @@ const provider: Provider = {
           if (v.attachedTo && v.attachedTo !== instanceId) throw new Error(`attaching EBS Volume (${volumeId}): api error VolumeInUse: vol ${volumeId} is already attached to an instance`);
           v.attachedTo = instanceId;
           s.attachments[`${volumeId}:${instanceId}`] = { volumeId, instanceId, deviceName: String(inputs.deviceName) };
+          // the device appears on the VM (what boot.sh waits for), standing for the Docker volume
+          if (i) attachDevice(i.root, volumeId, v.dockerVolume);
         });
         return { id: `vai-${volumeId}-${instanceId}`, outs: { ...raw } };
       }

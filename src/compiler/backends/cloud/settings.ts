@@ -10,9 +10,9 @@ import { ConfigError, Diagnostic } from "../../../diagnostics";
 export type CloudBackend = "aws" | "gcp" | "azure";
 
 export interface CloudVolumeSettings {
-  /** Size of a volume created by the run, GB (default 100). */
+  /** Size of a volume `dstack up` creates for a run by name (its own volume stack: src/runs/volumes.ts), GB (default 100). */
   size: number;
-  /** An existing cloud volume (EBS `vol-…`, GCP disk self-link/name, Azure disk resource id) to attach instead of creating one. */
+  /** The cloud volume (EBS `vol-…`, GCP disk id, Azure disk resource id) the run attaches: its volume stack's (set by src/runs), or one config.yml registers. */
   id: string | null;
 }
 
@@ -25,7 +25,7 @@ export interface CloudSettings {
   network: "default" | "project";
   /** Per-volume settings by volume name. */
   volumes: Record<string, CloudVolumeSettings>;
-  /** Delete volumes the run created on `dstack down` (default false: they are retained). */
+  /** Accepted and ignored on clouds: a run creates no volume (volumes are their own stacks, deleted by `dstack volume delete`). */
   delete_volumes: boolean;
   /** Override of the OS image lookup (AMI id, GCP image self-link / `project/family`, Azure `publisher:offer:sku:version`). */
   os_image: string | null;
