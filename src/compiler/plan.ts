@@ -88,6 +88,11 @@ export interface PlanContainer {
   /** Memory limit GB, or `null`. */
   memory: number | null;
   gpus: number;
+  /**
+   * What a scheduler reserves (the resources' lower bounds: CPU cores, memory GB): set only for
+   * backends that schedule by requests (kubernetes), so the other backends' plans stay as they were.
+   */
+  requests?: { cpu: number | null; memory: number | null };
 }
 
 export interface Plan {
@@ -203,6 +208,7 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
       cpus: r.cpu.count.max != null ? Math.min(r.cpu.count.max, offer.cpu) : null,
       memory: r.memory.max != null ? Math.min(r.memory.max, offer.memory) : null,
       gpus,
+      ...(offer.backend === "kubernetes" ? { requests: { cpu: r.cpu.count.min, memory: r.memory.min } } : {}),
     },
     volumes,
     instance_mounts: instance,

@@ -13,6 +13,7 @@ import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { configuredBackends } from "../offers/backends-config";
 import { findOffers, noOffersError, offerViolations } from "../offers/find";
 import { localOffer } from "../offers/local";
+import { kubernetesOffers } from "../offers/kubernetes";
 import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
 import { baseImageInfo, baseImageRef, defaultSuite, suiteForPython } from "../stacks/base-image";
@@ -62,9 +63,10 @@ export interface OfferChoice {
 
 /** The cheapest offer on a backend this machine can provision, and the next few offers. */
 export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
-  const local = await machineOffer();
+  const [local, cluster] = await Promise.all([machineOffer(), kubernetesOffers()]);
   // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
-  const result = findOffers(spec, { local, limit: 50, ...configuredBackends() });
+  const result = findOffers(spec, { local, extra: cluster.offers, limit: 50, ...configuredBackends() });
+  result.warnings.push(...cluster.warnings);
   if (result.total === 0) throw noOffersError(result);
   const { chosen, next } = chooseOffer(result.offers);
   if (!chosen) {
