@@ -42,6 +42,7 @@ export const DIAGNOSTIC_SECTIONS: DiagnosticCodeSection[] = [
   { prefixes: ["E45"], title: "E45xx — the engine and the state backend (`src/stacks`)" },
   { prefixes: ["E5"], title: "E5xxx — ssh: run keys, ssh config, waiting for sshd" },
   { prefixes: ["E6"], title: "E6xxx — runs and the CLI: backend limits, interrupts, confirmations" },
+  { prefixes: ["E70"], title: "E70xx — the kubernetes backend: config.yml entry, cluster, provider plugin, pods" },
 ];
 
 export const DIAGNOSTIC_CODES = {
@@ -172,6 +173,13 @@ export const DIAGNOSTIC_CODES = {
   E6300: { exit: ExitCode.OverBudget, meaning: "The cost guard: the run's projected cost (price per hour × max_duration) is above `max_cost` (`--max-cost`, a profile's or the configuration's `max_cost`); nothing was created", fix: "shorten the run (`--ttl`), choose a cheaper offer (`--max-price`, fewer resources), or raise `--max-cost`" },
   E6301: { exit: ExitCode.OverBudget, meaning: "`max_cost` is set but the run costs money per hour and has no `max_duration`: its cost has no bound, so it is refused", fix: "give it a lifetime: `--ttl 2h` (or `max_duration`)" },
   E6302: { exit: ExitCode.Prerequisite, meaning: "`dstack audit --prune`: the Docker engine does not answer, so orphans cannot be looked for (nothing was removed)", fix: "start the Docker engine (or set DOCKER_HOST), then run it again" },
+  // the kubernetes backend (docs/kubernetes-backend.md)
+  E7001: { exit: ExitCode.Usage, meaning: "The `kubernetes` entry of config.yml is invalid: no `kubeconfig: {filename: ...}`, or a bad `context`, `namespace`, `ssh_port`, `price`, `image`, `storage_class` or `volume_size`", fix: "the message names the key; docs/kubernetes-backend.md lists them" },
+  E7002: { exit: "warning", meaning: "The configured cluster did not list its nodes (API server unreachable, bad credentials, no permission to list nodes): it offers nothing", fix: "check the kubeconfig and that `kubectl --kubeconfig FILE get nodes` answers" },
+  E7003: { exit: ExitCode.Prerequisite, meaning: "The kubeconfig file config.yml names does not exist", fix: "point `kubeconfig: {filename: ...}` at your cluster's kubeconfig" },
+  E7004: { exit: ExitCode.Prerequisite, meaning: "Pulumi's Kubernetes provider plugin (at the version `@pulumi/kubernetes` requests) is neither installed in the engine's PULUMI_HOME nor built on this machine", fix: "`scripts/build-kubernetes.sh plugin` builds it from the Go module proxy (dstack links it in); with internet access, `pulumi plugin install resource kubernetes vX`" },
+  E7010: { exit: ExitCode.Provisioning, meaning: "`up` of a kubernetes run: the pod could not be scheduled (no capacity), could not start (image pull, configuration), was deleted or ended before its sshd answered (the run is kept)", fix: "fix the cause the message shows (`kubectl describe pod`), then `dstack up` again or `dstack down NAME`" },
+  E7011: { exit: ExitCode.Provisioning, meaning: "A kubernetes run's stack outputs do not name its pod", fix: "a backend bug: `dstack down` and `dstack up` again" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

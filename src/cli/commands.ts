@@ -19,6 +19,7 @@ import { register as logsCommand } from "./logs";
 import { register as attachCommand } from "./attach";
 import { register as agentCommand } from "./agent";
 import { register as reapCommand } from "./reap";
+import { register as kubeProxyCommand } from "./kube-proxy";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -43,4 +44,5 @@ export const commands: RegisterCommand[] = [
   attachCommand,
   agentCommand,
   reapCommand,
+  kubeProxyCommand,
 ];

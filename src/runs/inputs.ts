@@ -22,6 +22,8 @@ import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { chooseOffer } from "./choose";
 import { cloudPreflight } from "./cloud-preflight";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { kubePreflight } from "./kube-preflight";
+import { configuredKube } from "../offers/kubernetes";
 
 /** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
@@ -93,12 +95,13 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
  * versions there are, E4112); for a cloud, dstack's base image for the run's python and nvcc.
  */
 export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc">): string {
+  if (backend === "kubernetes") return kubeDefaultImage(spec);
   return backend === "local" ? baseImageRef(suiteForPython(spec?.python ?? null) ?? defaultSuite()) : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
 }
 
 /** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */
 export function programSettings(backend: string, o: { env?: NodeJS.ProcessEnv; forceBuild?: boolean } = {}): Record<string, unknown> {
-  const own = backend === "local" ? {} : backendSettings(backend, { env: o.env });
+  const own = backend === "local" ? {} : backend === "kubernetes" ? kubeProgramSettings(o.env) : backendSettings(backend, { env: o.env });
   return { delete_volumes: false, ...own, force_build: o.forceBuild ?? false };
 }
 
@@ -126,6 +129,20 @@ export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<P
     await cloudPreflight(p, { env: o.env, onNotice: o.onNotice });
     return null;
   }
+  if (p.backend === "kubernetes") {
+    await kubePreflight(programSettings(p.backend, { env: o.env }), { env: o.env });
+    return null;
+  }
   if (p.backend !== "local") return null;
   return localPreflight(p, { python: o.python ?? null, buildMissing: o.buildMissing, rebuild: o.rebuild, defer: o.defer, onBuildOutput: o.onBuildOutput });
+}
+
+/** The kubernetes program's settings: config.yml's entry, checked, its kubeconfig's path made absolute. */
+function kubeProgramSettings(env?: NodeJS.ProcessEnv): Record<string, unknown> {
+  return { ...(configuredKube({ env }) ?? {}) };
+}
+
+/** The image of a kubernetes run without `image:`: config.yml's `image`, else dstack's default image. */
+function kubeDefaultImage(spec?: Pick<RunSpec, "python" | "nvcc">): string {
+  return configuredKube()?.image ?? cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
 }
