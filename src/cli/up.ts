@@ -235,7 +235,7 @@ async function upPrepared(
             display.handle({ kind: "log", severity: "warning", message: `resolved ${fixed.pending.length} operation(s) an interrupted command left pending${removed}` });
           }
           // a cloud run's container waits for the repo: sshd, then the upload, tasks included
-          const cloud = ["aws", "gcp", "azure"].includes(chosen.backend);
+          const cloud = ["aws", "gcp", "azure", "kubernetes"].includes(chosen.backend);
           const waitSsh = !opts.detach && (!followTask || cloud);
           if (waitSsh) display.phase("waiting for sshd");
           // the attempt's own plan: a capacity error may have moved the run to a later offer
