@@ -7,6 +7,7 @@
 #
 #   scripts/kube-cluster.sh start [--node]   start what is not running yet; prints the kubeconfig's path
 #   scripts/kube-cluster.sh stop             stop what this script started (by its pid files)
+#   scripts/kube-cluster.sh stop-node        stop only the scheduler, the kubelet and containerd
 #   scripts/kube-cluster.sh status
 #
 # State (certificates, etcd's data, logs, pid files) lives in DSTACK_KUBE_STATE (default
@@ -198,7 +199,7 @@ import_images() {
 
 stop() {
   local name
-  for name in kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for name in "$@"; do
     if running "$name"; then
       kill "$(cat "$S/run/$name.pid")" 2>/dev/null || true
       for _ in $(seq 1 20); do running "$name" || break; sleep 0.5; done
@@ -220,11 +221,12 @@ case "${1:-}" in
     if [[ "${2:-}" == --node ]]; then start_node; fi
     echo "$KC"
     ;;
-  stop) stop ;;
+  stop) stop kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd ;;
+  stop-node) stop kubelet containerd kube-scheduler ;;
   status)
     for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet; do
       if running "$name"; then echo "$name: running (pid $(cat "$S/run/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;
-  *) echo "usage: $0 start [--node] | stop | status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--node] | stop | stop-node | status" >&2; exit 2 ;;
 esac

@@ -185,12 +185,12 @@ describeWhen([e2ePrerequisites, controlPlane], "kubernetes backend: offers and o
     expect(pod!.spec.volumes).toEqual(expect.arrayContaining([{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } }]));
     for (const kind of ["secret", "pvc"]) {
       const items = json<{ items: { metadata: { name: string; labels?: Record<string, string> } }[] }>(ok(kubectl(["get", kind, "-n", ns, "-o", "json"]), kind)).items;
-      const mine = items.filter((i) => i.metadata.name.startsWith(`dstack-${run}`) || i.metadata.name === `dstack-main-data`);
+      const mine = items.filter((i) => i.metadata.name.startsWith(`dstack-${run}`) || i.metadata.name === `dstack-dstack-data`);
       expect(mine.length).toBeGreaterThan(0);
       for (const i of mine) expect(i.metadata.labels?.["dstack.ai/run"]).toBe(run);
     }
     expect(names(ns, "secret")).toEqual(expect.arrayContaining([`dstack-${run}-env`, `dstack-${run}-files`]));
-    expect(names(ns, "pvc")).toEqual(["dstack-main-data"]);
+    expect(names(ns, "pvc")).toEqual(["dstack-dstack-data"]);
 
     // an unchanged configuration: nothing to do
     const again = dstack(sb, ["up", "-y", "-d", "-b", "kubernetes", "--instance-type", target]);
@@ -208,7 +208,7 @@ describeWhen([e2ePrerequisites, controlPlane], "kubernetes backend: offers and o
     ok(dstack(sb, ["down", run, "-y"], { timeoutMs: 300_000 }), "down");
     expect(podOf(ns, run)).toBeNull();
     expect(names(ns, "secret").filter((n) => n.startsWith(`dstack-${run}`))).toEqual([]);
-    expect(names(ns, "pvc")).toEqual(["dstack-main-data"]);
+    expect(names(ns, "pvc")).toEqual(["dstack-dstack-data"]);
   });
 });
 
