@@ -66,7 +66,13 @@ function json<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-function podOf(ns: string, run: string): Record<string, any> | null {
+interface PodJson {
+  metadata: { uid: string; labels?: Record<string, string> };
+  spec: { activeDeadlineSeconds?: number; volumes: unknown[]; containers: { image: string; resources: unknown }[] };
+  status?: { phase?: string; reason?: string };
+}
+
+function podOf(ns: string, run: string): PodJson | null {
   const r = kubectl(["get", "pod", `dstack-${run}`, "-n", ns, "-o", "json"]);
   return r.status === 0 ? json(r.stdout) : null;
 }

@@ -51,11 +51,15 @@ describe("kubernetes settings", () => {
     expect(() => parseKubeSettings({}, "/c.yml")).toThrow(/kubeconfig: \{filename/);
     expect(() => parseKubeSettings({ kubeconfig: { filename: "k" }, namespace: "Bad_NS" }, "/c.yml")).toThrow(/namespace/);
     expect(() => parseKubeSettings({ kubeconfig: { filename: "k" }, price: -1 }, "/c.yml")).toThrow(/price/);
-    try {
-      parseKubeSettings({ kubeconfig: { data: "x" } }, "/c.yml");
-    } catch (e) {
-      expect((e as { diagnostics: { code: string }[] }).diagnostics[0].code).toBe("E7001");
-    }
+    const code = (() => {
+      try {
+        parseKubeSettings({ kubeconfig: { data: "x" } }, "/c.yml");
+        return null;
+      } catch (e) {
+        return (e as { diagnostics: { code: string; hint?: string }[] }).diagnostics[0];
+      }
+    })();
+    expect(code).toMatchObject({ code: "E7001", hint: expect.stringContaining("filename") });
   });
 });
 
@@ -81,7 +85,13 @@ describe("kubernetes objects", () => {
   test("the pod: deadline, node, shm, volume claim, the entry's Secret, sshd's port", () => {
     const names = kubeNames(p);
     expect(names.claims).toEqual({ data: "dstack-main-data" });
-    const spec = podSpec(p, names, 10022) as Record<string, any>;
+    const spec = podSpec(p, names, 10022) as {
+      activeDeadlineSeconds: number;
+      restartPolicy: string;
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: { matchFields: { values: string[] }[] }[] } } };
+      volumes: unknown[];
+      containers: { envFrom: unknown; ports: unknown; volumeMounts: unknown }[];
+    };
     expect(spec.activeDeadlineSeconds).toBe(3600);
     expect(spec.restartPolicy).toBe("Never");
     expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values).toEqual(["gpu-node-1"]);
