@@ -23,6 +23,7 @@ export function register(program: Command): void {
         process.stdin,
         process.stdout,
       );
+      process.stdin.destroy(); // the pod's side closed: nothing more to send
       if (error) {
         process.stderr.write(`dstack kube-proxy: ${error}\n`);
         process.exitCode = ExitCode.Provisioning;

@@ -50,7 +50,14 @@ export async function streamToPod(t: KubeTarget, input: Readable, output: Writab
   });
   const ws = (await new k8s.PortForward(kc).portForward(t.namespace, t.pod, [t.port], output, errors, input)) as unknown as { on(event: string, cb: (arg: Error) => void): void };
   return new Promise((resolve) => {
-    ws.on("close", () => resolve(error.trim() || null));
+    ws.on("close", () => {
+      try {
+        output.end();
+      } catch {
+        // a stream that cannot be ended (a terminal) ends with the process
+      }
+      resolve(error.trim() || null);
+    });
     ws.on("error", (e: Error) => {
       error ||= e.message;
     });

@@ -12,6 +12,7 @@
  *   the run (the program retains it).
  * Every object carries the run's labels (`kubeLabels`).
  */
+import { createHash } from "crypto";
 import type { Plan } from "../../plan";
 import { checkEnv, registryOfImage, shellQuote, template } from "../cloud/cloud-init";
 
@@ -101,6 +102,11 @@ export function entryFiles(plan: Plan, sshPort: number): Record<string, string> 
   return files;
 }
 
+/** A hash of what the pod reads from its Secrets at start (pure). */
+export function contentHash(plan: Plan, sshPort: number): string {
+  return createHash("sha256").update(JSON.stringify({ env: plan.container.env, files: entryFiles(plan, sshPort) })).digest("hex").slice(0, 16);
+}
+
 /** The container's command: the entry's files copied to /dstack (sshd's strict modes refuse the Secret's world-writable folder), then the entry. */
 export function entryCommand(): string[] {
   return [
@@ -176,6 +182,8 @@ export function podSpec(plan: Plan, names: KubeNames, sshPort: number): Record<s
         imagePullPolicy: "IfNotPresent",
         command: entryCommand(),
         envFrom: [{ secretRef: { name: names.env } }],
+        // the Secrets' content: a change of env, commands or keys replaces the pod (a running pod never rereads them)
+        env: [{ name: "DSTACK_RUN_CONTENT", value: contentHash(plan, sshPort) }],
         ports: [{ name: "ssh", containerPort: sshPort, protocol: "TCP" }],
         resources: podResources(plan),
         securityContext: c.privileged ? { privileged: true } : undefined,
