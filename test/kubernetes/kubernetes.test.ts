@@ -152,3 +152,28 @@ describe("ssh through the port-forward", () => {
     expect(entry).toContain("  HostKeyAlias x");
   });
 });
+
+describe("the kubernetes program under the mock engine", () => {
+  test("a pod, the Secrets and a retained claim, each labelled; secrets stay secret", async () => {
+    const { runUnderMocks } = await import("../../src/compiler/mock-engine");
+    const { kubernetesProgram } = await import("../../src/compiler/backends/kubernetes");
+    const spec = runSpec({ max_duration: 600, secret_env: ["HF_TOKEN"], env: { HF_TOKEN: "hf_secret", A: "1" }, volumes: [{ kind: "volume", name: ["data"], path: "/data" }] as never, registry_auth: { username: "u", password: "p" } } as never);
+    const p = planFor(spec, kubeOffer, { ...CONTEXT, sshHostKey: SSH_HOST_KEY });
+    const g = await runUnderMocks(kubernetesProgram, p, { settings: { kubeconfig: { filename: "/etc/kube/config" }, namespace: "ml", ssh_port: 2222 } });
+    const byType = (t: string) => g.resources.filter((r) => r.type === t);
+    const pod = byType("kubernetes:core/v1:Pod")[0];
+    const meta = pod.inputs.metadata as { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+    expect(meta).toMatchObject({ name: "dstack-train-llm", namespace: "ml", labels: { "dstack.ai/run": "train-llm", "dstack.ai/owner": "alice" }, annotations: { "pulumi.com/skipAwait": "true" } });
+    expect((pod.inputs.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds).toBe(600);
+    const secrets = byType("kubernetes:core/v1:Secret");
+    expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual(["dstack-train-llm-env", "dstack-train-llm-files", "dstack-train-llm-registry"]);
+    for (const s of secrets) {
+      expect((s.inputs.metadata as { labels: Record<string, string> }).labels["dstack.ai/run"]).toBe("train-llm");
+      expect(JSON.stringify(s.inputs)).not.toContain("hf_secret");
+    }
+    const claim = byType("kubernetes:core/v1:PersistentVolumeClaim")[0];
+    expect(claim.options?.retain_on_delete).toBe(true);
+    expect((claim.inputs.metadata as { labels: Record<string, string> }).labels["dstack.ai/expires-at"]).toBe("20261201T091000Z");
+    expect(g.outputs).toMatchObject({ backend: "kubernetes", ssh_port: 2222, kube: { kubeconfig: "/etc/kube/config", namespace: "ml", pod: "dstack-train-llm" } });
+  });
+});
