@@ -89,10 +89,11 @@ export interface PlanContainer {
   memory: number | null;
   gpus: number;
   /**
-   * What a scheduler reserves (the resources' lower bounds: CPU cores, memory GB): set only for
+   * What a scheduler reserves (the resources' lower bounds: CPU cores, memory GB, GPUs of a node
+   * that may have more than the run asks for): set only for
    * backends that schedule by requests (kubernetes), so the other backends' plans stay as they were.
    */
-  requests?: { cpu: number | null; memory: number | null };
+  requests?: { cpu: number | null; memory: number | null; gpus: number };
 }
 
 export interface Plan {
@@ -208,7 +209,7 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
       cpus: r.cpu.count.max != null ? Math.min(r.cpu.count.max, offer.cpu) : null,
       memory: r.memory.max != null ? Math.min(r.memory.max, offer.memory) : null,
       gpus,
-      ...(offer.backend === "kubernetes" ? { requests: { cpu: r.cpu.count.min, memory: r.memory.min } } : {}),
+      ...(offer.backend === "kubernetes" ? { requests: { cpu: r.cpu.count.min, memory: r.memory.min, gpus: Math.min(r.gpu.count.min ?? 0, gpus) } } : {}),
     },
     volumes,
     instance_mounts: instance,

@@ -139,9 +139,11 @@ export function podResources(plan: Plan): { requests: Record<string, string>; li
   if (memReq !== null) requests.memory = gb(c.memory !== null ? Math.min(memReq, c.memory) : memReq);
   if (c.cpus !== null) limits.cpu = String(c.cpus);
   if (c.memory !== null) limits.memory = gb(c.memory);
-  if (c.gpus > 0) {
+  // the GPUs the run asks for (a node's offer counts all of its GPUs)
+  const gpus = c.requests?.gpus ?? c.gpus;
+  if (gpus > 0) {
     const resource = plan.offer.gpu_vendor === "amd" ? "amd.com/gpu" : "nvidia.com/gpu";
-    requests[resource] = limits[resource] = String(c.gpus);
+    requests[resource] = limits[resource] = String(gpus);
   }
   return { requests, limits };
 }
