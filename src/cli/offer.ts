@@ -148,7 +148,7 @@ export function register(program: Command): void {
       const catalog = loadCatalogs();
       const local = await localPromise;
       // a configured cluster's nodes (src/offers/kubernetes.ts)
-      const cluster = await (await import("../offers/kubernetes")).kubernetesOffers();
+      const cluster = await (await import("../offers/kubernetes")).kubernetesOffers({ spec });
       const result = findOffers(spec, {
         catalog,
         local,

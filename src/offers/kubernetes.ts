@@ -4,6 +4,7 @@
  * CPU, memory and ephemeral storage, and its GPUs (the `nvidia.com/gpu` and `amd.com/gpu`
  * extended resources, named by the product labels of NVIDIA's and AMD's device plugins).
  * The price is config.yml's `price` per node-hour (default 0). Cordoned nodes offer nothing.
+ * For a run, an offer is the slice of its node the run asks for (`fitNodeOffer`).
  *
  * `nodeOffer` is pure; `kubernetesOffers` asks the cluster (the one I/O of this file).
  */
@@ -11,6 +12,7 @@ import type { CpuArch, GpuVendor } from "../config/runspec";
 import type { Diagnostic } from "../diagnostics";
 import { backendSettings, readBackendsConfig, type BackendsConfigOptions } from "./backends-config";
 import { vendorOfGpu } from "./gpus";
+import { requirementsOf, type OfferRequest } from "./requirements";
 import { parseKubeSettings, type KubeSettings } from "./kubernetes-settings";
 import type { Offer } from "./offer";
 
@@ -100,6 +102,32 @@ export function nodeOffer(node: KubeNode, s: Pick<KubeSettings, "price">, region
   };
 }
 
+/**
+ * A node's offer as a run would get it (pure): a pod takes a slice of its node, so the CPUs,
+ * memory, GPUs and disk are the run's upper bounds where it sets them and the node has that
+ * much, else the node's. A node with less than a bound's lower end keeps its own figure (and so
+ * fails the match, with the usual explanation).
+ */
+export function fitNodeOffer(o: Offer, spec: OfferRequest): Offer {
+  const req = requirementsOf(spec);
+  const fit = (have: number, r: { min: number | null; max: number | null } | null) => (r && r.max !== null && r.max <= have && (r.min === null || r.min <= have) ? r.max : have);
+  // GPUs are the node's to share: a run that asks for some gets that many (its upper bound, else
+  // its lower), not all of them; one that asks for none sees the node's (and its pod requests none)
+  const asked = req.gpu.count.max ?? ((req.gpu.count.min ?? 0) > 0 ? req.gpu.count.min! : o.gpu_count);
+  const gpuCount = o.gpu_count > 0 ? (asked <= o.gpu_count && (req.gpu.count.min ?? 0) <= o.gpu_count ? asked : o.gpu_count) : 0;
+  return {
+    ...o,
+    cpu: fit(o.cpu, req.cpu),
+    memory: fit(o.memory, req.memory),
+    disk: o.disk !== null ? fit(o.disk, req.disk) : null,
+    gpu_count: gpuCount,
+    gpu_name: gpuCount > 0 ? o.gpu_name : null,
+    gpu_memory: gpuCount > 0 ? o.gpu_memory : null,
+    gpu_vendor: gpuCount > 0 ? o.gpu_vendor : null,
+    provider_data: { ...o.provider_data, node_cpu: o.cpu, node_memory: o.memory, node_gpu_count: o.gpu_count },
+  };
+}
+
 /** The configured kubernetes backend's settings, or null when config.yml has none (throws E7001 on a bad entry). */
 export function configuredKube(opts: BackendsConfigOptions = {}): KubeSettings | null {
   const cfg = readBackendsConfig(opts);
@@ -125,7 +153,7 @@ export interface KubeOffers {
  * Offers of the configured cluster (none when kubernetes is not configured). A cluster that
  * does not answer gives no offers and one warning (E7002), so the other backends still offer.
  */
-export async function kubernetesOffers(opts: BackendsConfigOptions = {}): Promise<KubeOffers> {
+export async function kubernetesOffers(opts: BackendsConfigOptions & { spec?: OfferRequest } = {}): Promise<KubeOffers> {
   const s = configuredKube(opts);
   if (!s) return { offers: [], warnings: [] };
   try {
@@ -134,7 +162,11 @@ export async function kubernetesOffers(opts: BackendsConfigOptions = {}): Promis
     const api = kc.makeApiClient(k8s.CoreV1Api);
     const list = await api.listNode();
     const region = kc.getCurrentContext() || "kubernetes";
-    const offers = list.items.map((n) => nodeOffer(n as KubeNode, s, region)).filter((o): o is Offer => o !== null);
+    const spec = opts.spec;
+    const offers = list.items
+      .map((n) => nodeOffer(n as KubeNode, s, region))
+      .filter((o): o is Offer => o !== null)
+      .map((o) => (spec ? fitNodeOffer(o, spec) : o));
     return { offers, warnings: [] };
   } catch (e) {
     return {

@@ -65,7 +65,7 @@ export interface OfferChoice {
 
 /** The cheapest offer on a backend this machine can provision, and the next few offers. */
 export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
-  const [local, cluster] = await Promise.all([machineOffer(), kubernetesOffers()]);
+  const [local, cluster] = await Promise.all([machineOffer(), kubernetesOffers({ spec })]);
   // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
   const result = findOffers(spec, { local, extra: cluster.offers, limit: 50, ...configuredBackends() });
   result.warnings.push(...cluster.warnings);

@@ -201,7 +201,7 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const wantsLocal = !spec.backends || spec.backends.includes("local");
   // every catalog: a cloud need not be configured to be reviewed
   // a configured cluster's nodes too (src/offers/kubernetes.ts)
-  const cluster = await kubernetesOffers({ env });
+  const cluster = await kubernetesOffers({ env, spec });
   const result = findOffers(spec, { allBackends: true, local: wantsLocal ? await machineOffer() : undefined, extra: cluster.offers });
   if (result.total === 0) throw noOffersError(result);
   const offers = result.offers.filter((o) => programs.has(o.backend));

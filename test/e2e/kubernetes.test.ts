@@ -67,14 +67,15 @@ function json<T>(text: string): T {
 }
 
 interface PodJson {
-  metadata: { uid: string; labels?: Record<string, string> };
+  metadata: { name: string; uid: string; labels?: Record<string, string> };
   spec: { activeDeadlineSeconds?: number; volumes: unknown[]; containers: { image: string; resources: unknown }[] };
   status?: { phase?: string; reason?: string };
 }
 
+/** The run's pod (found by its label), or null. */
 function podOf(ns: string, run: string): PodJson | null {
-  const r = kubectl(["get", "pod", `dstack-${run}`, "-n", ns, "-o", "json"]);
-  return r.status === 0 ? json(r.stdout) : null;
+  const items = json<{ items: PodJson[] }>(ok(kubectl(["get", "pod", "-n", ns, "-l", `dstack.ai/run=${run}`, "-o", "json"]), "get pod")).items;
+  return items[0] ?? null;
 }
 
 function names(ns: string, kind: string): string[] {
@@ -239,7 +240,7 @@ describeWhen([e2ePrerequisites, controlPlane, readyNode], "kubernetes backend: p
     const r = ssh(sb, dev, "cat /workflow/marker.txt; echo pod=$(hostname)");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`uploaded-${id}`);
-    expect(r.stdout).toContain(`pod=dstack-${dev}`);
+    expect(r.stdout).toContain(`pod=${podOf(ns, dev)!.metadata.name}`);
     expect(podOf(ns, dev)!.spec.containers[0].image).toBe(baseImage());
     ok(dstack(sb, ["down", dev, "-y"], { timeoutMs: 300_000 }), "down");
     expect(podOf(ns, dev)).toBeNull();

@@ -3,7 +3,7 @@
  * decided from the Plan, and what a pod's status means to the reconciler.
  */
 import * as path from "path";
-import { gpuNameOfProduct, nodeOffer, parseQuantity, type KubeNode } from "../../src/offers/kubernetes";
+import { fitNodeOffer, gpuNameOfProduct, nodeOffer, parseQuantity, type KubeNode } from "../../src/offers/kubernetes";
 import { parseKubeSettings } from "../../src/offers/kubernetes-settings";
 import { entryFiles, kubeLabels, kubeNames, podResources, podSpec, timeLabel } from "../../src/compiler/backends/kubernetes/objects";
 import { podObservation } from "../../src/runs/kube-observe";
@@ -34,6 +34,15 @@ describe("kubernetes offers", () => {
   test("a GPU node's offer: allocatable resources, GPUs from the extended resource and labels, the configured price", () => {
     const o = nodeOffer(node, { price: 2.5 }, "prod");
     expect(o).toMatchObject({ backend: "kubernetes", region: "prod", instance_type: "gpu-node-1", price: 2.5, cpu: 31.5, memory: 251.35, disk: 500, gpu_count: 8, gpu_name: "A100", gpu_memory: 80, gpu_vendor: "nvidia", cpu_arch: "x86", spot: false });
+  });
+  test("for a run, an offer is the slice of its node the run asks for", () => {
+    const o = nodeOffer(node, { price: 0 }, "prod") as Offer;
+    const r = runSpec().resources;
+    const fitted = fitNodeOffer(o, { ...runSpec(), resources: { ...r, cpu: { arch: null, count: { min: 2, max: 4 } }, memory: { min: 8, max: 16 }, gpu: { ...r.gpu, count: { min: 1, max: 1 } } } });
+    expect(fitted).toMatchObject({ cpu: 4, memory: 16, gpu_count: 1, gpu_name: "A100", instance_type: "gpu-node-1" });
+    // no upper bound: the whole node; a node below the lower bound keeps its figure (and fails the match)
+    expect(fitNodeOffer(o, runSpec())).toMatchObject({ cpu: 31.5, gpu_count: 8 });
+    expect(fitNodeOffer(o, { ...runSpec(), resources: { ...r, cpu: { arch: null, count: { min: 64, max: 128 } } } }).cpu).toBe(31.5);
   });
   test("a cordoned node offers nothing; a CPU node has no GPU", () => {
     expect(nodeOffer({ ...node, spec: { unschedulable: true } }, { price: 0 }, "r")).toBeNull();
@@ -83,7 +92,8 @@ describe("kubernetes objects", () => {
     expect(podResources(p)).toEqual({ requests: { cpu: "4", memory: "32768Mi", "nvidia.com/gpu": "2" }, limits: { cpu: "8", memory: "65536Mi", "nvidia.com/gpu": "2" } });
   });
   test("the pod: deadline, node, shm, volume claim, the entry's Secret, sshd's port", () => {
-    const names = kubeNames(p);
+    const names = kubeNames(p, 10022);
+    expect(names.pod).toMatch(/^dstack-train-llm-[0-9a-f]{8}$/);
     expect(names.claims).toEqual({ data: "dstack-main-data" });
     const spec = podSpec(p, names, 10022) as {
       activeDeadlineSeconds: number;
@@ -163,7 +173,8 @@ describe("the kubernetes program under the mock engine", () => {
     const byType = (t: string) => g.resources.filter((r) => r.type === t);
     const pod = byType("kubernetes:core/v1:Pod")[0];
     const meta = pod.inputs.metadata as { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
-    expect(meta).toMatchObject({ name: "dstack-train-llm", namespace: "ml", labels: { "dstack.ai/run": "train-llm", "dstack.ai/owner": "alice" }, annotations: { "pulumi.com/skipAwait": "true" } });
+    expect(meta.name).toMatch(/^dstack-train-llm-[0-9a-f]{8}$/);
+    expect(meta).toMatchObject({ namespace: "ml", labels: { "dstack.ai/run": "train-llm", "dstack.ai/owner": "alice" }, annotations: { "pulumi.com/skipAwait": "true" } });
     expect((pod.inputs.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds).toBe(600);
     const secrets = byType("kubernetes:core/v1:Secret");
     expect(secrets.map((s) => (s.inputs.metadata as { name: string }).name).sort()).toEqual(["dstack-train-llm-env", "dstack-train-llm-files", "dstack-train-llm-registry"]);
@@ -174,6 +185,6 @@ describe("the kubernetes program under the mock engine", () => {
     const claim = byType("kubernetes:core/v1:PersistentVolumeClaim")[0];
     expect(claim.options?.retain_on_delete).toBe(true);
     expect((claim.inputs.metadata as { labels: Record<string, string> }).labels["dstack.ai/expires-at"]).toBe("20261201T091000Z");
-    expect(g.outputs).toMatchObject({ backend: "kubernetes", ssh_port: 2222, kube: { kubeconfig: "/etc/kube/config", namespace: "ml", pod: "dstack-train-llm" } });
+    expect(g.outputs).toMatchObject({ backend: "kubernetes", ssh_port: 2222, kube: { kubeconfig: "/etc/kube/config", namespace: "ml", pod: meta.name } });
   });
 });

@@ -35,7 +35,7 @@ export const kubernetesProgram: BackendProgram = async (plan: Plan, opts: EmitOp
   if (plan.offer.backend !== "kubernetes") throw new Error(`the kubernetes program got an offer of ${plan.offer.backend}`);
   const settings = parseKubeSettings(opts.settings ?? {});
   applyLabelsPolicy(kubeLabels(plan));
-  const names = kubeNames(plan);
+  const names = kubeNames(plan, settings.ssh_port);
   const namespace = settings.namespace;
   const provider = new Provider("kubernetes", {
     kubeconfig: settings.kubeconfig,
@@ -91,8 +91,8 @@ export const kubernetesProgram: BackendProgram = async (plan: Plan, opts: EmitOp
       metadata: { name: names.pod, namespace, annotations: { ...SKIP_AWAIT, ...created } },
       spec: podSpec(plan, names, settings.ssh_port) as never,
     },
-    // the Secrets and claims exist before the pod that mounts them
-    { ...res, dependsOn: [env, files, ...(registry ? [registry] : []), ...claims] },
+    // the Secrets and claims exist before the pod that mounts them; a replaced pod goes first (it may hold the node's GPUs)
+    { ...res, dependsOn: [env, files, ...(registry ? [registry] : []), ...claims], deleteBeforeReplace: true },
   );
 
   return {

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes objects of a run, as plain manifests decided from the Plan (pure: no Pulumi, no
  * I/O), which backends/kubernetes.ts declares as resources:
- * - the run's Pod (`dstack-<run>`): the run's image; the plan's resources as requests and limits
+ * - the run's Pod (`dstack-<run>-<content hash>`): the run's image; the plan's resources as requests and limits
  *   (GPUs as the `nvidia.com/gpu` / `amd.com/gpu` extended resources); `shm_size` as a
  *   memory-backed emptyDir on /dev/shm; `max_duration` as `activeDeadlineSeconds`, which the
  *   kubelet enforces with no dstack process running; pinned to the offer's node;
@@ -64,10 +64,16 @@ export interface KubeNames {
   claims: Record<string, string>;
 }
 
-export function kubeNames(plan: Plan): KubeNames {
+/**
+ * The objects' names. The pod's carries a hash of what it reads from its Secrets at start
+ * (`contentHash`): a change of env, commands or keys gives a new pod (a running pod never rereads
+ * them), and a new name lets the engine's server-side dry run of the replacement succeed (a
+ * pod's spec cannot be changed in place).
+ */
+export function kubeNames(plan: Plan, sshPort: number): KubeNames {
   const base = `dstack-${plan.run_name}`;
   return {
-    pod: base,
+    pod: `${base}-${contentHash(plan, sshPort).slice(0, 8)}`,
     env: `${base}-env`,
     files: `${base}-files`,
     registry: `${base}-registry`,
@@ -184,8 +190,6 @@ export function podSpec(plan: Plan, names: KubeNames, sshPort: number): Record<s
         imagePullPolicy: "IfNotPresent",
         command: entryCommand(),
         envFrom: [{ secretRef: { name: names.env } }],
-        // the Secrets' content: a change of env, commands or keys replaces the pod (a running pod never rereads them)
-        env: [{ name: "DSTACK_RUN_CONTENT", value: contentHash(plan, sshPort) }],
         ports: [{ name: "ssh", containerPort: sshPort, protocol: "TCP" }],
         resources: podResources(plan),
         securityContext: c.privileged ? { privileged: true } : undefined,
