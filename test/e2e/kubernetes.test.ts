@@ -209,7 +209,7 @@ describeWhen([e2ePrerequisites, controlPlane], "kubernetes backend: offers and o
     writeConfig(sb, conf("sleep 3001"));
     const preview = ok(dstack(sb, ["preview", "-b", "kubernetes", "--instance-type", target]), "preview");
     expect(preview).toMatch(new RegExp(`\\+-\\s+replace\\s+${run}-pod`));
-    expect(preview).toMatch(new RegExp(`~\\s+update\\s+${run}-files`));
+    expect(preview).toMatch(new RegExp(`(~|\\+-)\\s+(update|replace)\\s+${run}-files`));
     expect(podOf(ns, run)!.metadata.uid).toBe(pod!.metadata.uid);
 
     ok(dstack(sb, ["down", run, "-y"], { timeoutMs: 300_000 }), "down");
