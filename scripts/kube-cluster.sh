@@ -117,6 +117,22 @@ start_node() {
   {"type": "bridge", "bridge": "dstack-cni0", "isGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "routes": [{"dst": "10.244.0.0/16"}]}}]}
 CNI
+  # runc, with a negative oomScoreAdj (the kubelet asks -998 for the pause container) raised to 0
+  # when this machine's root lacks CAP_SYS_RESOURCE and so cannot lower a process's OOM score
+  # (runc then fails: "failed to update /proc/self/oom_score_adj: Permission denied")
+  cat >"$C/runc" <<'RUNC'
+#!/bin/bash
+args=("$@")
+if ! (echo -1 >/proc/self/oom_score_adj) 2>/dev/null; then
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    if [[ "${args[i]}" == --bundle && -f "${args[i+1]}/config.json" ]]; then
+      sed -i -E 's/"oomScoreAdj":-[0-9]+/"oomScoreAdj":0/' "${args[i+1]}/config.json"
+    fi
+  done
+fi
+exec "$(command -v runc || echo /usr/sbin/runc)" "$@"
+RUNC
+  chmod +x "$C/runc"
   cat >"$C/config.toml" <<TOML
 version = 2
 root = "$C/root"
@@ -131,6 +147,8 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshot
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "$C/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$BIN/cni"
     conf_dir = "$S/cni/net.d"
@@ -185,6 +203,7 @@ import_images() {
     printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"$d/Dockerfile"
     DOCKER_BUILDKIT=0 docker build -q -t "$PAUSE_IMAGE" "$d" >/dev/null
     docker save "$PAUSE_IMAGE" | "${ctr[@]}" images import - >/dev/null
+    docker rmi "$PAUSE_IMAGE" >/dev/null 2>&1 || true
     rm -rf "$d"
     log "imported $PAUSE_IMAGE"
   fi
