@@ -42,6 +42,7 @@ export const DIAGNOSTIC_SECTIONS: DiagnosticCodeSection[] = [
   { prefixes: ["E45"], title: "E45xx — the engine and the state backend (`src/stacks`)" },
   { prefixes: ["E5"], title: "E5xxx — ssh: run keys, ssh config, waiting for sshd" },
   { prefixes: ["E6"], title: "E6xxx — runs and the CLI: backend limits, interrupts, confirmations" },
+  { prefixes: ["E70"], title: "E70xx — the kubernetes backend: config.yml entry, cluster, provider plugin, pods" },
 ];
 
 export const DIAGNOSTIC_CODES = {
@@ -181,6 +182,13 @@ export const DIAGNOSTIC_CODES = {
   E6450: { exit: ExitCode.Prerequisite, meaning: "`up` on azure: the subscription is not registered for a resource provider the run needs (Microsoft.DevTestLab for the auto-shutdown schedule of a `max_duration` up to 24 h; the error names it); the run's partial resources are removed", fix: "`az provider register --namespace Microsoft.DevTestLab` (once per subscription; the namespace of the message), then `dstack up` again" },
   E6451: { exit: ExitCode.Prerequisite, meaning: "`up` on azure with `max_duration` over 24 h: the deployer may not assign roles, which the VM needs to deallocate itself at the deadline (a Virtual Machine Contributor assignment on the VM only)", fix: "run it as an Owner, User Access Administrator or Role Based Access Control Administrator of the subscription (or resource group), or keep `max_duration` at 24 h or less" },
   E6302: { exit: ExitCode.Prerequisite, meaning: "`dstack audit --prune`: the Docker engine does not answer, so orphans cannot be looked for (nothing was removed)", fix: "start the Docker engine (or set DOCKER_HOST), then run it again" },
+  // the kubernetes backend (docs/kubernetes-backend.md)
+  E7001: { exit: ExitCode.Usage, meaning: "The `kubernetes` entry of config.yml is invalid: no `kubeconfig: {filename: ...}`, or a bad `context`, `namespace`, `ssh_port`, `price`, `image`, `storage_class` or `volume_size`", fix: "the message names the key; docs/kubernetes-backend.md lists them" },
+  E7002: { exit: "warning", meaning: "The configured cluster did not list its nodes (API server unreachable, bad credentials, no permission to list nodes): it offers nothing", fix: "check the kubeconfig and that `kubectl --kubeconfig FILE get nodes` answers" },
+  E7003: { exit: ExitCode.Prerequisite, meaning: "The kubeconfig file config.yml names does not exist", fix: "point `kubeconfig: {filename: ...}` at your cluster's kubeconfig" },
+  E7004: { exit: ExitCode.Prerequisite, meaning: "Pulumi's Kubernetes provider plugin (at the version `@pulumi/kubernetes` requests) is neither installed in the engine's PULUMI_HOME nor built on this machine", fix: "`scripts/build-kubernetes.sh plugin` builds it from the Go module proxy (dstack links it in); with internet access, `pulumi plugin install resource kubernetes vX`" },
+  E7010: { exit: ExitCode.Provisioning, meaning: "`up` of a kubernetes run: the pod could not be scheduled (no capacity), could not start (image pull, configuration), was deleted or ended before its sshd answered (the run is kept)", fix: "fix the cause the message shows (`kubectl describe pod`), then `dstack up` again or `dstack down NAME`" },
+  E7011: { exit: ExitCode.Provisioning, meaning: "A kubernetes run's stack outputs do not name its pod", fix: "a backend bug: `dstack down` and `dstack up` again" },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -20,6 +20,7 @@ import { register as attachCommand } from "./attach";
 import { register as agentCommand } from "./agent";
 import { register as reapCommand } from "./reap";
 import { register as volumeCommand } from "./volume";
+import { register as kubeProxyCommand } from "./kube-proxy";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -45,4 +46,5 @@ export const commands: RegisterCommand[] = [
   agentCommand,
   reapCommand,
   volumeCommand,
+  kubeProxyCommand,
 ];

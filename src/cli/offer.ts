@@ -147,14 +147,18 @@ export function register(program: Command): void {
       const configured = all ? { backends: undefined, backendRegions: undefined } : configuredBackends();
       const catalog = loadCatalogs();
       const local = await localPromise;
+      // a configured cluster's nodes (src/offers/kubernetes.ts)
+      const cluster = await (await import("../offers/kubernetes")).kubernetesOffers({ spec });
       const result = findOffers(spec, {
         catalog,
         local,
+        extra: cluster.offers,
         allBackends: all,
         backends: configured.backends,
         backendRegions: configured.backendRegions,
         limit: groupBy ? Infinity : limit,
       });
+      result.warnings.push(...cluster.warnings);
       if (result.warnings.length) {
         // stderr in both modes: --json keeps stdout to its one document
         for (const w of result.warnings) process.stderr.write(formatDiagnostic(w) + "\n");

@@ -260,7 +260,8 @@ async function upPrepared(
           }
           // a cloud run's container waits for the repo: sshd, then the upload, tasks included
           // (with --detach, the agent uploads it once the VM answers: src/runs/cloud-reconcile.ts)
-          const waitSsh = !opts.detach && (!followTask || cloud);
+          // kubernetes pods wait for the repo too (uploaded through the port-forward)
+          const waitSsh = !opts.detach && (!followTask || cloud || chosen.backend === "kubernetes");
           if (waitSsh) display.phase("waiting for sshd");
           // the attempt's own plan: a capacity error may have moved the run to a later offer
           const c = await lc.connectRun(spec.name, result.outputs, p.planned.key, {

@@ -93,6 +93,12 @@ export interface PlanContainer {
   /** Memory limit GB, or `null`. */
   memory: number | null;
   gpus: number;
+  /**
+   * What a scheduler reserves (the resources' lower bounds: CPU cores, memory GB, GPUs of a node
+   * that may have more than the run asks for): set only for
+   * backends that schedule by requests (kubernetes), so the other backends' plans stay as they were.
+   */
+  requests?: { cpu: number | null; memory: number | null; gpus: number };
 }
 
 export interface Plan {
@@ -209,6 +215,7 @@ export function plan(spec: RunSpec, offer: Offer, ctx: PlanContext): Plan {
       cpus: r.cpu.count.max != null ? Math.min(r.cpu.count.max, offer.cpu) : null,
       memory: r.memory.max != null ? Math.min(r.memory.max, offer.memory) : null,
       gpus,
+      ...(offer.backend === "kubernetes" ? { requests: { cpu: r.cpu.count.min, memory: r.memory.min, gpus: Math.min(r.gpu.count.min ?? 0, gpus) } } : {}),
     },
     volumes,
     instance_mounts: instance,

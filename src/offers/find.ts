@@ -23,6 +23,8 @@ export interface FindOffersOptions {
   allBackends?: boolean;
   /** The local machine's offer (see `localOffer()`); omitted = no local offer. */
   local?: Offer;
+  /** Offers read from a configured cluster (src/offers/kubernetes.ts), ranked with the rest. */
+  extra?: Offer[];
   /** Default: `loadCatalogs()`. */
   catalog?: Catalog;
   /** How many ranked offers to return (default: all). `total` always counts every match. */
@@ -98,6 +100,7 @@ function buildSources(opts: FindOffersOptions, req: Requirements): Source[] {
     : undefined;
   const sources: Source[] = [{ query: new CatalogQuery(catalog, req, configured, regions) }];
   if (opts.local) sources.push({ query: new CatalogQuery(catalogFromOffers([opts.local], "<local>"), req, null) });
+  if (opts.extra?.length) sources.push({ query: new CatalogQuery(catalogFromOffers(opts.extra, "<cluster>"), req, null) });
   return sources;
 }
 
@@ -128,7 +131,9 @@ export function findOffers(spec: RunSpec | OfferRequest, opts: FindOffersOptions
 }
 
 function backendWarnings(req: Requirements, sources: Source[], opts: FindOffersOptions): Diagnostic[] {
-  const known = new Set<string>(["local", ...sources[0].query.catalog.cols.backends]);
+  const known = new Set<string>(["local", ...sources[0].query.catalog.cols.backends, ...(opts.extra ?? []).map((o) => o.backend)]);
+  // a cluster's backend offers its nodes (none when it has none or does not answer: its own warning)
+  if (opts.backends?.map(normalizeBackendName).includes("kubernetes")) known.add("kubernetes");
   const out: Diagnostic[] = [];
   for (const b of req.backends ?? []) {
     if (!known.has(b)) {

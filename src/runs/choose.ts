@@ -12,7 +12,7 @@ import type { Offer } from "../offers/offer";
  * through their Pulumi programs (offers come only from backends configured in config.yml; their
  * credentials and provider plugins are checked before the engine runs: src/runs/cloud-preflight.ts).
  */
-export const PROVISIONABLE_BACKENDS = ["local", "aws", "gcp", "azure"];
+export const PROVISIONABLE_BACKENDS = ["local", "aws", "gcp", "azure", "kubernetes"];
 
 /** Cheapest first; on a tie the local machine, then by backend / region / instance name (stable). */
 export function rankForUp(offers: Offer[]): Offer[] {

@@ -13,6 +13,7 @@ import { DstackError, ExitCode, type Diagnostic } from "../diagnostics";
 import { configuredBackends } from "../offers/backends-config";
 import { findOffers, noOffersError, offerViolations } from "../offers/find";
 import { localOffer } from "../offers/local";
+import { kubernetesOffers } from "../offers/kubernetes";
 import { offerResources } from "../offers/format";
 import type { Offer } from "../offers/offer";
 import { baseImageInfo, baseImageRef, defaultSuite, suiteForPython } from "../stacks/base-image";
@@ -21,6 +22,8 @@ import { isCloudBackend } from "../compiler/backends/cloud/prerequisites";
 import { chooseOffer } from "./choose";
 import { cloudPreflight } from "./cloud-preflight";
 import { localPreflight, type PreflightResult } from "./local-preflight";
+import { kubePreflight } from "./kube-preflight";
+import { configuredKube } from "../offers/kubernetes";
 
 /** This machine's offer (src/offers/local.ts). */
 export async function machineOffer(): Promise<Offer> {
@@ -62,9 +65,10 @@ export interface OfferChoice {
 
 /** The cheapest offer on a backend this machine can provision, and the next few offers. */
 export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
-  const local = await machineOffer();
+  const [local, cluster] = await Promise.all([machineOffer(), kubernetesOffers({ spec })]);
   // only the backends configured in DSTACK_HOME/config.yml (local always is), as `dstack offer`
-  const result = findOffers(spec, { local, limit: 50, ...configuredBackends() });
+  const result = findOffers(spec, { local, extra: cluster.offers, limit: 50, ...configuredBackends() });
+  result.warnings.push(...cluster.warnings);
   if (result.total === 0) throw noOffersError(result);
   const { chosen, next } = chooseOffer(result.offers);
   if (!chosen) {
@@ -92,12 +96,13 @@ export async function offersFor(spec: RunSpec): Promise<OfferChoice> {
  * (`dstackai/dind` with `docker: true`).
  */
 export function baseImageFor(backend: string, spec?: Pick<RunSpec, "python" | "nvcc"> & Partial<Pick<RunSpec, "docker">>): string {
+  if (backend === "kubernetes") return kubeDefaultImage(spec);
   return backend === "local" ? baseImageRef(suiteForPython(spec?.python ?? null) ?? defaultSuite()) : cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false, spec?.docker === true);
 }
 
 /** The settings a backend's program gets: a cloud's entry of config.yml (ssh_ingress_cidrs, volumes, …), then dstack's own. */
 export function programSettings(backend: string, o: { env?: NodeJS.ProcessEnv; forceBuild?: boolean } = {}): Record<string, unknown> {
-  const own = backend === "local" ? {} : backendSettings(backend, { env: o.env });
+  const own = backend === "local" ? {} : backend === "kubernetes" ? kubeProgramSettings(o.env) : backendSettings(backend, { env: o.env });
   return { delete_volumes: false, ...own, force_build: o.forceBuild ?? false };
 }
 
@@ -125,6 +130,20 @@ export async function preflight(p: Plan, o: RunPreflightOptions = {}): Promise<P
     await cloudPreflight(p, { env: o.env, onNotice: o.onNotice });
     return null;
   }
+  if (p.backend === "kubernetes") {
+    await kubePreflight(programSettings(p.backend, { env: o.env }), { env: o.env });
+    return null;
+  }
   if (p.backend !== "local") return null;
   return localPreflight(p, { python: o.python ?? null, buildMissing: o.buildMissing, rebuild: o.rebuild, defer: o.defer, onBuildOutput: o.onBuildOutput });
+}
+
+/** The kubernetes program's settings: config.yml's entry, checked, its kubeconfig's path made absolute. */
+function kubeProgramSettings(env?: NodeJS.ProcessEnv): Record<string, unknown> {
+  return { ...(configuredKube({ env }) ?? {}) };
+}
+
+/** The image of a kubernetes run without `image:`: config.yml's `image`, else dstack's default image. */
+function kubeDefaultImage(spec?: Pick<RunSpec, "python" | "nvcc">): string {
+  return configuredKube()?.image ?? cloudDefaultImage(spec?.python ?? null, spec?.nvcc ?? false);
 }

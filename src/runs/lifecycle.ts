@@ -41,6 +41,9 @@ import {
 } from "./record";
 import { listRecords, markStatus, readRecord, type StoredRun } from "./records";
 import { appendRunLog, engineEventLine } from "./run-log";
+import { connectKubeRun } from "./kube-connect";
+import { kubeInstanceState } from "./kube-observe";
+import { observeKubeInstance } from "./observe";
 
 export interface PlannedRun {
   plan: Plan;
@@ -101,7 +104,7 @@ export async function planRun(spec: RunSpec, offer: Offer, o: PlanRunOptions): P
   const previousMeta = o.previous ?? stored?.record ?? null;
   const now = previousMeta && isActive(previousMeta.status) ? Date.parse(previousMeta.created_at) : (o.now ?? Date.now());
   // a cloud instance's sshd gets a host key dstack made, pinned from the start (no TOFU)
-  const sshHostKey = isCloudBackend(offer.backend) ? ensureRunHostKey(spec.name, env) : null;
+  const sshHostKey = isCloudBackend(offer.backend) || offer.backend === "kubernetes" ? ensureRunHostKey(spec.name, env) : null;
   const p = makePlan(spec, offer, { sshPublicKey: key.publicKey, owner: ownerName(), now, baseImage: o.baseImage, sshHostKey, buildContextHash: o.buildContextHash });
   const record = recordForUp(p, spec.configuration_path, spec, previousMeta, new Date(o.now ?? Date.now()).toISOString());
   return { plan: p, key, hash: planHash(p), configurationPath: spec.configuration_path, previous, previousMeta, record, spec, settings: o.settings ?? {}, created: { key: !keyExisted, stack: false } };
@@ -151,6 +154,7 @@ export async function markRunning(name: string, env: NodeJS.ProcessEnv = process
 export async function probeInstance(outputs: Record<string, unknown> | null): Promise<InstanceState> {
   if (!outputs || typeof outputs.instance_id !== "string") return "missing";
   const backend = recordFromOutputs(outputs)?.backend ?? outputs.backend;
+  if (backend === "kubernetes") return kubeInstanceState(await observeKubeInstance(outputs));
   if (typeof backend === "string" && isCloudBackend(backend)) return cloudInstanceState(outputs, recordFromOutputs(outputs)?.status ?? null);
   if (backend !== "local") return "unknown";
   try {
@@ -305,6 +309,7 @@ export async function connectRun(
 ): Promise<Connection> {
   const f = connectionFacts(outputs);
   const backend = recordFromOutputs(outputs)?.backend ?? String(outputs.backend ?? "");
+  if (backend === "kubernetes") return { ...(await connectKubeRun(name, outputs, key, { ...o, timeoutMs: o.timeoutMs ?? provisioningTimeoutMs(backend, o.env) })), outputs };
   const cloud = isCloudBackend(backend);
   const sshConfig = writeRunSshConfig({ run: name, hostName: f.host, port: f.port, user: f.user, identityFile: key.privateKeyPath }, f.hostKey, { include: o.include, env: o.env });
   let ready: SshReady | null = null;

@@ -19,6 +19,8 @@ import { demuxLogs, dockerClient } from "../stacks/docker";
 import type { InstanceEnd, Observation } from "./reconcile-decision";
 import { sshExec } from "../ssh/upload";
 import { cloudTarget, isCloudOutputs } from "./cloud-target";
+import { podObservation, readKubePod } from "./kube-observe";
+import { kubeTargetOf } from "../ssh/kube-forward";
 
 /** The end marker in the start script's log (pure): what ended the container, or null. */
 export function parseEndMarker(logs: string): InstanceEnd | { by: "signal" } | null {
@@ -53,6 +55,7 @@ export async function observeInstance(outputs: Record<string, unknown> | null, o
   const backend = outputs?.backend ?? (outputs?.dstack_run as { backend?: string } | undefined)?.backend;
   // a cloud VM: over SSH to its own sshd (src/runs/cloud-observe.ts)
   if (outputs && isCloudOutputs(outputs)) return observeCloudInstance(outputs, { env: o.env });
+  if (backend === "kubernetes") return observeKubeInstance(outputs);
   if (backend !== "local") return { kind: "unknown", why: `instances of the ${String(backend)} backend are not observed here` };
   let docker: Docker;
   try {
@@ -134,4 +137,13 @@ export async function observeCloudInstance(outputs: Record<string, unknown>, o: 
   if (m[1] === "true") return { kind: "running", sessions: null, last_activity: null, code };
   const marker = parseEndMarker(rest.join("\n"));
   return { kind: "exited", ended: marker === null || marker.by === "signal" ? null : marker, exit_code: Number(m[2]) };
+}
+
+/** Observes a kubernetes run's pod through the API server (src/runs/kube-observe.ts). */
+export async function observeKubeInstance(outputs: Record<string, unknown> | null): Promise<Observation> {
+  const t = kubeTargetOf(outputs);
+  if (!t) return { kind: "unknown", why: "the run's outputs do not name its pod" };
+  const read = await readKubePod(t);
+  if ("unknown" in read) return { kind: "unknown", why: read.unknown };
+  return podObservation(read.pod, parseEndMarker(read.logs), read.logs.includes("[dstack] commands"));
 }

@@ -36,6 +36,7 @@ import { ConfigError, DstackError, ExitCode } from "../diagnostics";
 import { backendSettings } from "../offers/backends-config";
 import { findOffers, noOffersError } from "../offers/find";
 import { localDiskWarning } from "../offers/local";
+import { configuredKube, kubernetesOffers } from "../offers/kubernetes";
 import type { Offer } from "../offers/offer";
 import { readRunKey } from "../ssh/keys";
 import { diyStacksDir, prefetchEngine } from "../stacks/workspace";
@@ -215,7 +216,9 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const programs = new Set(knownBackends());
   const wantsLocal = !spec.backends || spec.backends.includes("local");
   // every catalog: a cloud need not be configured to be reviewed
-  const result = findOffers(spec, { allBackends: true, local: wantsLocal ? await machineOffer() : undefined });
+  // a configured cluster's nodes too (src/offers/kubernetes.ts)
+  const cluster = await kubernetesOffers({ env, spec });
+  const result = findOffers(spec, { allBackends: true, local: wantsLocal ? await machineOffer() : undefined, extra: cluster.offers });
   if (result.total === 0) throw noOffersError(result);
   const offers = result.offers.filter((o) => programs.has(o.backend));
   if (offers.length === 0) {
@@ -237,7 +240,7 @@ async function prepareCompile(spec: RunSpec, env: NodeJS.ProcessEnv, index: numb
   const plan = makePlan(spec, offer, { sshPublicKey: key, owner: ownerName(), now: Date.now(), baseImage: baseImageFor(offer.backend, spec), buildContextHash: buildContextHash(spec) });
   let settings: Record<string, unknown> = {};
   if (offer.backend !== "local") {
-    settings = backendSettings(offer.backend, { env });
+    settings = offer.backend === "kubernetes" ? { ...configuredKube({ env }) } : backendSettings(offer.backend, { env });
     // `--force-build`: the program builds the prebuilt image even when the registry has it
     // (without, it reuses the registry's image or builds a missing one: build-or-reuse)
     if (spec.force_build) settings = { ...settings, force_build: true };

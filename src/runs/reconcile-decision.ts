@@ -79,6 +79,8 @@ export type Observation =
   | { kind: "missing" }
   /** No instance, and none is expected (between attempts, or ended). */
   | { kind: "none" }
+  /** The instance cannot be placed (a pod the cluster cannot schedule): no capacity. */
+  | { kind: "no_capacity"; why: string }
   /** Could not tell (the Docker engine did not answer): do nothing. */
   | { kind: "unknown"; why: string };
 
@@ -193,7 +195,7 @@ export function decide(v: ReconcileView, obs: Observation, now: number, busy = f
   if (obs.kind === "unknown") return { kind: "wait", requeue_ms: POLL_MS };
 
   if (!ACTIVE.includes(v.status)) {
-    const present = obs.kind === "running" || obs.kind === "exited";
+    const present = obs.kind === "running" || obs.kind === "exited" || obs.kind === "no_capacity";
     return present ? { kind: "cleanup" } : { kind: "wait", requeue_ms: null };
   }
   if (busy) return { kind: "wait", requeue_ms: POLL_MS };
@@ -251,6 +253,8 @@ export function decide(v: ReconcileView, obs: Observation, now: number, busy = f
       }
       return onFailure(v, "interruption", now);
     }
+    case "no_capacity":
+      return onFailure(v, "no-capacity", now, undefined, { reason: "no_capacity", message: `no capacity: ${obs.why}` });
     case "missing":
     case "none":
       // an instance the record expects is gone: removed from outside (or a provisioning that died)

@@ -200,6 +200,7 @@ export async function followTask(
 ): Promise<TerminationReason | null> {
   const cloud = await import("./cloud-observe");
   if (outputs && cloud.isCloudOutputs(outputs)) return cloud.followCloudTask(outputs, o);
+  if (outputs?.backend === "kubernetes") return (await import("./kube-follow")).followKubeTask(outputs, o);
   const [, reason] = await Promise.all([followInstanceOutput(outputs, { ...o, follow: true }), waitInstanceExit(outputs, o)]);
   return o.signal?.aborted ? null : reason;
 }

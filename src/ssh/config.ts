@@ -23,6 +23,8 @@ export interface HostEntry {
   user: string;
   identityFile: string;
   knownHostsFile: string;
+  /** A command whose stdin/stdout carry the connection (kubernetes: dstack's port-forward), or none. */
+  proxyCommand?: string;
 }
 
 const begin = (run: string) => `# >>> dstack run ${run} >>>`;
@@ -40,6 +42,7 @@ export function renderHostEntry(e: HostEntry): string {
     `  HostName ${e.hostName}`,
     `  Port ${e.port}`,
     `  User ${e.user}`,
+    ...(e.proxyCommand ? [`  ProxyCommand ${e.proxyCommand}`] : []),
     `  IdentityFile ${quote(e.identityFile)}`,
     `  IdentitiesOnly yes`,
     `  UserKnownHostsFile ${quote(e.knownHostsFile)}`,

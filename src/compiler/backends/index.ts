@@ -11,6 +11,7 @@ const LOADERS: Readonly<Record<string, () => Promise<BackendProgram>>> = {
   aws: async () => (await import("./aws")).awsProgram,
   gcp: async () => (await import("./gcp")).gcpProgram,
   azure: async () => (await import("./azure")).azureProgram,
+  kubernetes: async () => (await import("./kubernetes")).kubernetesProgram,
 };
 
 /** Names of the backends with a program, sorted. */

@@ -1,0 +1,274 @@
+/**
+ * The kubernetes backend end to end, against the real control plane built on this machine from
+ * the Go module proxy (scripts/build-kubernetes.sh, started by scripts/kube-cluster.sh: etcd,
+ * kube-apiserver and kube-controller-manager on 127.0.0.1), with Pulumi's real Kubernetes
+ * provider plugin (built by the same script, linked into the sandbox's PULUMI_HOME by dstack's
+ * preflight), the real engine and the built CLI.
+ *
+ * 1. Offers: one per node, with its allocatable resources and GPUs (a node registered through
+ *    the API with NVIDIA's labels and extended resource, as a device plugin would report it).
+ * 2. Objects: `up -b kubernetes -y -d` creates the Pod, the Secrets and the claim, labelled and
+ *    with activeDeadlineSeconds; `preview` shows the diff; an unchanged `up` changes nothing;
+ *    `down` removes everything but the claim.
+ * 3. With a kubelet and containerd (`scripts/kube-cluster.sh start --node`): the pod runs the
+ *    base image, `ssh <run>` works through the port-forward (the repo is in /workflow), a task
+ *    returns its exit code, and a `max_duration: 30s` run is ended by the cluster (the pod's
+ *    deadline, with no dstack process running) and reaped.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describeWhen, requirement } from "../support/requirements";
+import { dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, ssh, writeConfig, type Sandbox } from "./helpers";
+
+jest.setTimeout(900_000);
+
+const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+const state = process.env.DSTACK_KUBE_STATE || "/tmp/dstack-kube";
+const kubeconfig = path.join(state, "admin.kubeconfig");
+const cache = process.env.DSTACK_KUBE_CACHE || path.join(os.homedir(), ".cache", "dstack", "kube-v1.34.4-plugin-4.25.0");
+const REAL_NODE = "dstack-node";
+
+function kubectl(args: string[], input?: string) {
+  return spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 60_000 });
+}
+
+const controlPlane = requirement("a Kubernetes control plane and the provider plugin (scripts/build-kubernetes.sh, scripts/kube-cluster.sh start)", () => {
+  if (!fs.existsSync(path.join(cache, "bin", "pulumi-resource-kubernetes"))) return `no provider plugin in ${cache}/bin (scripts/build-kubernetes.sh plugin)`;
+  if (!fs.existsSync(kubeconfig)) return `no ${kubeconfig} (scripts/kube-cluster.sh start)`;
+  const r = kubectl(["get", "--raw", "/readyz"]);
+  return r.status === 0 ? null : `the API server does not answer: ${(r.stderr || r.stdout).trim().split("\n")[0]}`;
+});
+
+const readyNode = requirement("a kubelet with containerd (scripts/kube-cluster.sh start --node)", () => {
+  const r = kubectl(["get", "node", REAL_NODE, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]);
+  return r.status === 0 && r.stdout.trim() === "True" ? null : `node ${REAL_NODE} is not Ready: ${(r.stderr || r.stdout).trim().split("\n")[0] || "no Ready condition"}`;
+});
+
+function baseImage(): string {
+  const { baseImageRef } = require(path.join(repoRoot, "dist", "src", "stacks", "base-image.js")) as { baseImageRef: () => string };
+  return baseImageRef();
+}
+
+/** A sandbox whose config.yml has the kubernetes backend in its own namespace. */
+function kubeSandbox(prefix: string, namespace: string): Sandbox {
+  const sb = makeSandbox(prefix);
+  fs.writeFileSync(
+    path.join(sb.dstackHome, "config.yml"),
+    `backends:\n  - type: kubernetes\n    kubeconfig: {filename: ${kubeconfig}}\n    namespace: ${namespace}\n    image: ${baseImage()}\n    storage_class: ${namespace}\n    volume_size: 1\n    price: 0.5\n`,
+  );
+  Object.assign(sb.env, { DSTACK_KUBE_CACHE: cache, DSTACK_OFFLINE: "1" });
+  return sb;
+}
+
+function json<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+interface PodJson {
+  metadata: { name: string; uid: string; labels?: Record<string, string> };
+  spec: { activeDeadlineSeconds?: number; volumes: unknown[]; containers: { image: string; resources: unknown }[] };
+  status?: { phase?: string; reason?: string };
+}
+
+/** The run's pod (found by its label), or null. */
+function podOf(ns: string, run: string): PodJson | null {
+  const items = json<{ items: PodJson[] }>(ok(kubectl(["get", "pod", "-n", ns, "-l", `dstack.ai/run=${run}`, "-o", "json"]), "get pod")).items;
+  return items[0] ?? null;
+}
+
+function names(ns: string, kind: string): string[] {
+  return ok(kubectl(["get", kind, "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]), `get ${kind}`).split(/\s+/).filter(Boolean);
+}
+
+async function eventually(check: () => boolean, limitMs: number): Promise<boolean> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function agentPid(sb: Sandbox): number | null {
+  const locks = path.join(sb.dstackHome, "locks");
+  if (!fs.existsSync(locks)) return null;
+  for (const d of fs.readdirSync(locks)) {
+    const f = path.join(locks, d, ".agent.json");
+    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid;
+  }
+  return null;
+}
+
+function stopAgent(sb: Sandbox): void {
+  const pid = agentPid(sb);
+  if (!pid) return;
+  try {
+    process.kill(pid, "SIGTERM"); // the agent this suite's `up` started
+  } catch {
+    /* gone already */
+  }
+}
+
+/** A hostPath PersistentVolume of the namespace's storage class, so the run's claim binds. */
+function makeVolume(ns: string, name: string): void {
+  const dir = path.join(state, "volumes", name);
+  fs.mkdirSync(dir, { recursive: true });
+  ok(
+    kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name, labels: { "dstack-e2e": ns } }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: ns, persistentVolumeReclaimPolicy: "Retain", hostPath: { path: dir } } })),
+    "create the PersistentVolume",
+  );
+}
+
+function cleanupNamespace(ns: string, sb: Sandbox | undefined, runs: string[]): void {
+  if (sb) {
+    stopAgent(sb);
+    for (const r of runs) dstack(sb, ["down", r, "-y"], { timeoutMs: 300_000 });
+  }
+  kubectl(["delete", "namespace", ns, "--wait=false"]);
+  kubectl(["delete", "pv", "-l", `dstack-e2e=${ns}`, "--wait=false"]);
+  if (sb) fs.rmSync(sb.root, { recursive: true, force: true });
+}
+
+describeWhen([e2ePrerequisites, controlPlane], "kubernetes backend: offers and objects (real control plane, real provider plugin)", () => {
+  const ns = `dstack-e2e-${id}`;
+  const gpuNode = `dstack-e2e-gpu-${id}`;
+  const run = `kube-objects-${id}`;
+  let sb: Sandbox;
+  let target: string;
+
+  beforeAll(() => {
+    ok(kubectl(["create", "namespace", ns]), "create namespace");
+    // a GPU node as NVIDIA's device plugin and feature discovery report one (no kubelet behind it)
+    ok(kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: gpuNode, labels: { "kubernetes.io/arch": "amd64", "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB", "nvidia.com/gpu.memory": "81920", "dstack-e2e": ns } } })), "create node");
+    const resources = { cpu: "16", memory: "64Gi", "ephemeral-storage": "200Gi", pods: "110", "nvidia.com/gpu": "2" };
+    ok(kubectl(["patch", "node", gpuNode, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { capacity: resources, allocatable: resources } })]), "node status");
+    // pods run on this machine's kubelet when there is one; else they stay pending (no scheduler needed)
+    target = readyNode.missing() === null ? REAL_NODE : gpuNode;
+    makeVolume(ns, `${ns}-data`);
+    sb = kubeSandbox("kube", ns);
+  });
+  afterAll(() => {
+    cleanupNamespace(ns, sb, [run]);
+    kubectl(["delete", "node", gpuNode, "--wait=false"]);
+  });
+
+  test("dstack offer -b kubernetes: an offer per node, with its allocatable resources and GPUs", () => {
+    const out = json<{ offers: Record<string, unknown>[]; total: number }>(ok(dstack(sb, ["offer", "-b", "kubernetes", "--json"]), "offer"));
+    const nodes = ok(kubectl(["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]), "get nodes").split(/\s+/).filter(Boolean);
+    expect(out.offers.map((o) => o.instance_type).sort()).toEqual(nodes.sort());
+    expect(out.offers.find((o) => o.instance_type === gpuNode)).toEqual({
+      backend: "kubernetes",
+      region: "dstack-kube",
+      instance_type: gpuNode,
+      price: 0.5,
+      spot: false,
+      cpu: 16,
+      cpu_arch: "x86",
+      memory: 64,
+      disk: 200,
+      gpu_count: 2,
+      gpu_name: "A100",
+      gpu_memory: 80,
+      gpu_vendor: "nvidia",
+    });
+    // the GPU request is met only by that node
+    const gpu = json<{ offers: Record<string, unknown>[] }>(ok(dstack(sb, ["offer", "-b", "kubernetes", "--gpu", "A100:2", "--json"]), "offer --gpu"));
+    expect(gpu.offers.map((o) => o.instance_type)).toEqual([gpuNode]);
+  });
+
+  test("up -y -d creates the run's objects, labelled, with the deadline; preview shows the diff; an unchanged up changes nothing; down keeps the claim", () => {
+    fs.writeFileSync(path.join(sb.project, "hello.txt"), "hello\n");
+    const conf = (cmd: string) => `type: task\nname: ${run}\ncommands:\n  - ${cmd}\nmax_duration: 1h\nvolumes:\n  - name: data\n    path: /data\nresources:\n  cpu: 1..\n  memory: 1GB..2GB\n  disk: 1GB..\n  shm_size: 1GB\n`;
+    writeConfig(sb, conf("sleep 3000"));
+    ok(dstack(sb, ["up", "-y", "-d", "-b", "kubernetes", "--instance-type", target]), "up");
+
+    const pod = podOf(ns, run);
+    expect(pod).not.toBeNull();
+    expect(pod!.spec.activeDeadlineSeconds).toBe(3600);
+    expect(pod!.metadata.labels).toMatchObject({ "dstack.ai/run": run, "dstack.ai/owner": expect.any(String), "dstack.ai/expires-at": expect.stringMatching(/^\d{8}T\d{6}Z$/) });
+    expect(pod!.spec.containers[0].resources).toEqual({ requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "2Gi" } });
+    expect(pod!.spec.volumes).toEqual(expect.arrayContaining([{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } }]));
+    for (const kind of ["secret", "pvc"]) {
+      const items = json<{ items: { metadata: { name: string; labels?: Record<string, string> } }[] }>(ok(kubectl(["get", kind, "-n", ns, "-o", "json"]), kind)).items;
+      const mine = items.filter((i) => i.metadata.name.startsWith(`dstack-${run}`) || i.metadata.name === `dstack-dstack-data`);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const i of mine) expect(i.metadata.labels?.["dstack.ai/run"]).toBe(run);
+    }
+    expect(names(ns, "secret")).toEqual(expect.arrayContaining([`dstack-${run}-env`, `dstack-${run}-files`]));
+    expect(names(ns, "pvc")).toEqual(["dstack-dstack-data"]);
+
+    // an unchanged configuration: nothing to do
+    const again = dstack(sb, ["up", "-y", "-d", "-b", "kubernetes", "--instance-type", target]);
+    ok(again, "second up");
+    expect(again.stdout + again.stderr).toMatch(/no changes|up to date/i);
+    expect(podOf(ns, run)!.metadata.uid).toBe(pod!.metadata.uid);
+
+    // a changed command: preview shows the pod's replacement, and changes nothing
+    writeConfig(sb, conf("sleep 3001"));
+    const preview = ok(dstack(sb, ["preview", "-b", "kubernetes", "--instance-type", target]), "preview");
+    expect(preview).toMatch(new RegExp(`\\+-\\s+replace\\s+${run}-pod`));
+    expect(preview).toMatch(new RegExp(`(~|\\+-)\\s+(update|replace)\\s+${run}-files`));
+    expect(podOf(ns, run)!.metadata.uid).toBe(pod!.metadata.uid);
+
+    ok(dstack(sb, ["down", run, "-y"], { timeoutMs: 300_000 }), "down");
+    expect(podOf(ns, run)).toBeNull();
+    expect(names(ns, "secret").filter((n) => n.startsWith(`dstack-${run}`))).toEqual([]);
+    expect(names(ns, "pvc")).toEqual(["dstack-dstack-data"]);
+  });
+});
+
+describeWhen([e2ePrerequisites, controlPlane, readyNode], "kubernetes backend: pods that run (kubelet + containerd on this machine)", () => {
+  const ns = `dstack-e2e-run-${id}`;
+  const dev = `kube-dev-${id}`;
+  const task = `kube-task-${id}`;
+  const timed = `kube-timed-${id}`;
+  let sb: Sandbox;
+  beforeAll(() => {
+    ok(kubectl(["create", "namespace", ns]), "create namespace");
+    sb = kubeSandbox("kuberun", ns);
+    fs.writeFileSync(path.join(sb.project, "marker.txt"), `uploaded-${id}\n`);
+  });
+  afterAll(() => cleanupNamespace(ns, sb, [dev, task, timed]));
+
+  test("the pod runs the base image; ssh <run> works through the port-forward, with the repo in /workflow", () => {
+    writeConfig(sb, `type: dev-environment\nname: ${dev}\nide: vscode\nresources:\n  cpu: 1..\n  memory: 1GB..\n  disk: 1GB..\n`);
+    ok(dstack(sb, ["up", "-y", "-b", "kubernetes", "--instance-type", REAL_NODE]), "up");
+    const conf = fs.readFileSync(sb.sshConfig, "utf8");
+    expect(conf).toMatch(new RegExp(`Host ${dev}[\\s\\S]*ProxyCommand .*kube-proxy`));
+    const r = ssh(sb, dev, "cat /workflow/marker.txt; echo pod=$(hostname)");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`uploaded-${id}`);
+    expect(r.stdout).toContain(`pod=${podOf(ns, dev)!.metadata.name}`);
+    expect(podOf(ns, dev)!.spec.containers[0].image).toBe(baseImage());
+    ok(dstack(sb, ["down", dev, "-y"], { timeoutMs: 300_000 }), "down");
+    expect(podOf(ns, dev)).toBeNull();
+  });
+
+  test("a task returns its exit code (from the container's status)", () => {
+    writeConfig(sb, `type: task\nname: ${task}\ncommands:\n  - echo hello-from-pod\n  - exit 7\nresources:\n  cpu: 1..\n  memory: 1GB..\n  disk: 1GB..\n`);
+    const r = dstack(sb, ["up", "-y", "-b", "kubernetes", "--instance-type", REAL_NODE]);
+    expect(r.status).toBe(7);
+    expect(r.stdout).toContain("hello-from-pod");
+    const ps = json<{ name: string; status: string }[]>(ok(dstack(sb, ["ps", "-a", "--json"]), "ps"));
+    expect(ps.find((v) => v.name === task)?.status).toBe("failed");
+  });
+
+  test("max_duration: 30s is ended by the cluster (activeDeadlineSeconds, no dstack process running) and reaped", async () => {
+    writeConfig(sb, `type: task\nname: ${timed}\ncommands:\n  - sleep 600\nmax_duration: 30s\nresources:\n  cpu: 1..\n  memory: 1GB..\n  disk: 1GB..\n`);
+    ok(dstack(sb, ["up", "-y", "-d", "-b", "kubernetes", "--instance-type", REAL_NODE]), "up -d");
+    // no dstack process: the agent `up` started is stopped, so only the kubelet can end the pod
+    await eventually(() => agentPid(sb) !== null, 20_000);
+    stopAgent(sb);
+    const ended = await eventually(() => {
+      const p = podOf(ns, timed);
+      return p?.status?.phase === "Failed" && p.status.reason === "DeadlineExceeded";
+    }, 180_000);
+    expect(ended).toBe(true);
+    ok(dstack(sb, ["reap", "--no-agent"]), "reap");
+    const view = json<{ name: string; status: string; termination_reason: string | null }[]>(ok(dstack(sb, ["ps", "-a", "--json"]), "ps")).find((v) => v.name === timed);
+    expect(view).toMatchObject({ status: "terminated", termination_reason: "max_duration_exceeded" });
+    expect(podOf(ns, timed)).toBeNull();
+  });
+});
