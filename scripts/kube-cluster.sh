@@ -242,7 +242,10 @@ case "${1:-}" in
     if [[ "${2:-}" == --node ]]; then start_node; fi
     echo "$KC"
     ;;
-  stop) stop kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd ;;
+  stop)
+    stop kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd
+    if ip link show dstack-cni0 >/dev/null 2>&1; then ip link del dstack-cni0; fi # the pods' bridge (CNI)
+    ;;
   stop-node) stop kubelet containerd kube-scheduler ;;
   status)
     for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet; do
