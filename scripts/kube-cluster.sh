@@ -3,7 +3,7 @@
 # scripts/build-kubernetes.sh built: etcd, kube-apiserver and kube-controller-manager (its
 # garbage collector finishes the provider's foreground deletes), and with `--node` also
 # kube-scheduler, containerd (Debian's, its own socket and root), the CNI bridge and a kubelet
-# named `dstack-node`, with the pause image and dstack's base image imported into containerd.
+# named `localhost`, with the pause image and dstack's base image imported into containerd.
 #
 #   scripts/kube-cluster.sh start [--node]   start what is not running yet; prints the kubeconfig's path
 #   scripts/kube-cluster.sh stop             stop what this script started (by its pid files)
@@ -19,7 +19,9 @@ CACHE="${DSTACK_KUBE_CACHE:-$HOME/.cache/dstack/kube-v1.34.4-plugin-4.25.0}"
 BIN="$CACHE/bin"
 API_PORT="${DSTACK_KUBE_API_PORT:-16443}"
 ETCD_PORT="${DSTACK_KUBE_ETCD_PORT:-23790}"
-NODE=dstack-node
+# the kubelet's node: named and reached as `localhost` (the API server dials the node's Hostname
+# address: a node IP cannot be a loopback address, and nothing may be sent to any other)
+NODE=localhost
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 mkdir -p "$S/logs" "$S/pki" "$S/run"
 log() { echo "[kube-cluster] $*" >&2; }
@@ -95,7 +97,7 @@ start_control_plane() {
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$P/sa.pub" \
     --service-account-signing-key-file "$P/sa.key" --service-cluster-ip-range 10.96.0.0/24 \
     --kubelet-client-certificate "$P/kubelet-client.crt" --kubelet-client-key "$P/kubelet-client.key" \
-    --kubelet-preferred-address-types InternalIP,Hostname --allow-privileged=true --profiling=false \
+    --kubelet-preferred-address-types Hostname --allow-privileged=true --profiling=false \
     --endpoint-reconciler-type none
   wait_api
   launch kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KC" \
@@ -181,7 +183,7 @@ serializeImagePulls: false
 resolvConf: /etc/resolv.conf
 YAML
   launch kubelet "$BIN/kubelet" --config "$S/kubelet.yaml" --kubeconfig "$KC" --root-dir "$S/kubelet" \
-    --hostname-override "$NODE" --node-ip 127.0.0.1 --cert-dir "$S/kubelet/pki"
+    --hostname-override "$NODE" --cert-dir "$S/kubelet/pki"
   for _ in $(seq 1 120); do
     if kubectl --kubeconfig "$KC" get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; then
       log "node $NODE is Ready"; return 0
@@ -240,7 +242,10 @@ case "${1:-}" in
     if [[ "${2:-}" == --node ]]; then start_node; fi
     echo "$KC"
     ;;
-  stop) stop kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd ;;
+  stop)
+    stop kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd
+    if ip link show dstack-cni0 >/dev/null 2>&1; then ip link del dstack-cni0; fi # the pods' bridge (CNI)
+    ;;
   stop-node) stop kubelet containerd kube-scheduler ;;
   status)
     for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet; do

@@ -48,7 +48,18 @@ export async function streamToPod(t: KubeTarget, input: Readable, output: Writab
       cb();
     },
   });
-  const ws = (await new k8s.PortForward(kc).portForward(t.namespace, t.pod, [t.port], output, errors, input)) as unknown as { on(event: string, cb: (arg: Error) => void): void };
+  const ws = (await new k8s.PortForward(kc).portForward(t.namespace, t.pod, [t.port], output, errors, input)) as unknown as { on(event: string, cb: (arg: Error) => void): void; close(): void; terminate?(): void };
+  // the local side gone (a socket destroyed emits no `end`): close the WebSocket too, or it keeps the process alive
+  const closeWs = () => {
+    try {
+      ws.close();
+      setTimeout(() => ws.terminate?.(), 2000).unref();
+    } catch {
+      // closed already
+    }
+  };
+  input.on("close", closeWs);
+  input.on("error", closeWs);
   return new Promise((resolve) => {
     ws.on("close", () => {
       try {

@@ -28,7 +28,7 @@ const id = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
 const state = process.env.DSTACK_KUBE_STATE || "/tmp/dstack-kube";
 const kubeconfig = path.join(state, "admin.kubeconfig");
 const cache = process.env.DSTACK_KUBE_CACHE || path.join(os.homedir(), ".cache", "dstack", "kube-v1.34.4-plugin-4.25.0");
-const REAL_NODE = "dstack-node";
+const REAL_NODE = "localhost";
 
 function kubectl(args: string[], input?: string) {
   return spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 60_000 });
