@@ -73,10 +73,11 @@ export function withVolumeRefs(settings: Record<string, unknown>, volumes: Volum
  * stack, each as a `type: volume` configuration in the chosen offer's region (and zone, when the
  * offer has one), sized and registered as the backend's config.yml says (`volumes: {name: {size,
  * id}}`, default 100 GB). Local runs create none (their Docker volumes are made by the run, as
- * before). Pure.
+ * before), nor do kubernetes runs (their PersistentVolumeClaims are the run program's, retained
+ * on delete: docs/kubernetes-backend.md). Pure.
  */
 export function pendingVolumes(spec: RunSpec, existing: VolumeOutputs[], offer: Offer, settings: Record<string, unknown>): VolumeSpec[] {
-  if (offer.backend === "local") return [];
+  if (offer.backend === "local" || offer.backend === "kubernetes") return [];
   const have = new Set(existing.map((v) => v.name));
   const cfg = (settings.volumes ?? {}) as Record<string, { size?: unknown; id?: unknown } | undefined>;
   return runVolumeNames(spec)

@@ -73,4 +73,6 @@ test("pendingVolumes: a cloud run's names without a stack, in the offer's region
   ]);
   // local runs make their Docker volumes themselves, as before
   expect(pendingVolumes(mounts, [], { ...OFFERS.aws, backend: "local", region: "local" }, {})).toEqual([]);
+  // and kubernetes runs their retained PersistentVolumeClaims
+  expect(pendingVolumes(mounts, [], { ...OFFERS.aws, backend: "kubernetes", region: "dstack-kube" }, {})).toEqual([]);
 });
