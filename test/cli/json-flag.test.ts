@@ -1,7 +1,8 @@
 /**
  * The README says every command takes `--json` but the three that stream a run's output or run
- * in the background (logs, attach, agent): each other command commander knows accepts it, and a
- * few that need no engine print one JSON document with it.
+ * in the background (logs, attach, agent): each other command commander knows accepts it (but
+ * hidden plumbing: kube-proxy, ssh's ProxyCommand), and a few that need no engine print one JSON
+ * document with it.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -16,8 +17,14 @@ test("the README says so", () => {
 });
 
 const STREAMING = ["logs", "attach", "agent"];
+// hidden commands are dstack's own plumbing, not the user's (kube-proxy: ssh's ProxyCommand, a byte stream)
+const hidden = (c: { name: () => string }) => (c as unknown as { _hidden?: boolean })._hidden === true;
 
-test.each(buildProgram().commands.filter((c) => !STREAMING.includes(c.name())).map((c) => [c.name(), c] as const))("dstack %s accepts --json", (_name, cmd) => {
+test("the hidden commands are only dstack's plumbing", () => {
+  expect(buildProgram().commands.filter(hidden).map((c) => c.name())).toEqual(["kube-proxy"]);
+});
+
+test.each(buildProgram().commands.filter((c) => !STREAMING.includes(c.name()) && !hidden(c)).map((c) => [c.name(), c] as const))("dstack %s accepts --json", (_name, cmd) => {
   expect(cmd.options.map((o) => o.long)).toContain("--json");
 });
 
