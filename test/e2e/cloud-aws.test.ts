@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { account, awsSandbox, docker, dstack, e2ePrerequisites, emulatedContainers, ok, ssh, stackFiles, stackResourceTypes, writeConfig, type Sandbox } from "./helpers";
+import { account, awsSandbox, docker, dstack, e2ePrerequisites, emulatedContainers, ok, ssh, stackFiles, stackResourceTypes, stopAgent, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
@@ -248,19 +248,6 @@ describeWhen(e2ePrerequisites, "dstack up -b aws: max_duration and spot interrup
     ok(dstack(sb, ["down", run, "-y"]), "dstack down");
   });
 });
-
-function stopAgent(sb: Sandbox): void {
-  const locks = path.join(sb.dstackHome, "locks");
-  for (const d of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
-    const f = path.join(locks, d, ".agent.json");
-    if (!fs.existsSync(f)) continue;
-    try {
-      process.kill((JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-  }
-}
 
 describeWhen(e2ePrerequisites, "dstack up -b aws: --detach, ps, and a reboot", () => {
   const sbs: (Sandbox & { account: string })[] = [];

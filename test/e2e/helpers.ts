@@ -178,3 +178,30 @@ export function stackResourceTypes(sb: Sandbox, run: string): string[] {
   const cp = JSON.parse(fs.readFileSync(path.join(sb.dstackHome, "state", ".pulumi", "stacks", f), "utf8")) as { checkpoint?: { latest?: { resources?: { type: string }[] } } };
   return (cp.checkpoint?.latest?.resources ?? []).map((r) => r.type);
 }
+
+/** The pids of the sandbox's agents, from their lock files (`$DSTACK_HOME/locks/<state hash>/.agent.json`). */
+function agentPids(sb: Sandbox): number[] {
+  const locks = path.join(sb.dstackHome, "locks");
+  const pids: number[] = [];
+  for (const d of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
+    const f = path.join(locks, d, ".agent.json");
+    if (fs.existsSync(f)) pids.push((JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid);
+  }
+  return pids;
+}
+
+/** The sandbox's agent's pid, or null when none holds its lock. */
+export function agentPid(sb: Sandbox): number | null {
+  return agentPids(sb)[0] ?? null;
+}
+
+/** Stops the agents this sandbox's commands started (SIGTERM; one already gone is fine). */
+export function stopAgent(sb: Sandbox): void {
+  for (const pid of agentPids(sb)) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
+}

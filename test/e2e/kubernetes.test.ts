@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describeWhen, requirement } from "../support/requirements";
-import { dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, writeConfig, type Sandbox } from "./helpers";
+import { dstack, e2ePrerequisites, makeSandbox, ok, repoRoot, stopAgent, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
@@ -75,26 +75,6 @@ function podOf(ns: string, run: string): PodJson | null {
 
 function names(ns: string, kind: string): string[] {
   return ok(kubectl(["get", kind, "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]), `get ${kind}`).split(/\s+/).filter(Boolean);
-}
-
-function agentPid(sb: Sandbox): number | null {
-  const locks = path.join(sb.dstackHome, "locks");
-  if (!fs.existsSync(locks)) return null;
-  for (const d of fs.readdirSync(locks)) {
-    const f = path.join(locks, d, ".agent.json");
-    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid;
-  }
-  return null;
-}
-
-function stopAgent(sb: Sandbox): void {
-  const pid = agentPid(sb);
-  if (!pid) return;
-  try {
-    process.kill(pid, "SIGTERM"); // the agent this suite's `up` started
-  } catch {
-    /* gone already */
-  }
 }
 
 /** A hostPath PersistentVolume of the namespace's storage class, so the run's claim binds. */

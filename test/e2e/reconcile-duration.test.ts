@@ -7,10 +7,8 @@
  * - again with the agent killed by `kill -9` right after `up`: the container's own watchdog
  *   still stops it at its deadline, and the next `ps` reaps the stack (and starts an agent again).
  */
-import * as fs from "fs";
-import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, containerState, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, psAll, testId, writeConfig, type Sandbox } from "./helpers";
+import { agentPid, cleanup, containerState, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, psAll, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(600_000);
 
@@ -27,17 +25,6 @@ interface View {
 }
 
 const config = (name: string) => `type: dev-environment\nname: ${name}\nide: vscode\nmax_duration: 20s\nresources:\n  disk: 1GB..\n`;
-
-/** The agent's pid from its lock file (`$DSTACK_HOME/locks/<state hash>/.agent.json`), or null. */
-function agentPid(sb: Sandbox): number | null {
-  const locks = path.join(sb.dstackHome, "locks");
-  if (!fs.existsSync(locks)) return null;
-  for (const d of fs.readdirSync(locks)) {
-    const f = path.join(locks, d, ".agent.json");
-    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid;
-  }
-  return null;
-}
 
 function alive(pid: number): boolean {
   try {

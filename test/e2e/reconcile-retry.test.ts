@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeWhen } from "../support/requirements";
-import { cleanup, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, testId, writeConfig, type Sandbox } from "./helpers";
+import { cleanup, docker, dstack, e2ePrerequisites, eventually, makeSandbox, ok, stopAgent, testId, writeConfig, type Sandbox } from "./helpers";
 
 jest.setTimeout(900_000);
 
@@ -38,19 +38,6 @@ function containerId(name: string): string | null {
   if (r.status !== 0) return null;
   const [cid, running] = r.stdout.trim().split(" ");
   return running === "true" ? cid! : null;
-}
-
-function stopAgent(sb: Sandbox): void {
-  const locks = path.join(sb.dstackHome, "locks");
-  for (const d of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
-    const f = path.join(locks, d, ".agent.json");
-    if (!fs.existsSync(f)) continue;
-    try {
-      process.kill((JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number }).pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-  }
 }
 
 const dev = (name: string, extra = "") => `type: dev-environment\nname: ${name}\nide: vscode\nresources:\n  disk: 1GB..\n${extra}`;
